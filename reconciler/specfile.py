@@ -1,0 +1,256 @@
+"""Loading `team.spec.yaml`: text to a validated `Spec`, every problem located.
+
+This is the first step of a pass, and the only place that reads the spec file. It either
+returns a `LoadedSpec` or raises `SpecError` listing every problem as file:line:column,
+which is what keeps an invalid spec from ever touching the running team (the engine keeps
+the last good generation and reports `Stalled=True, reason=SpecInvalid`).
+
+The YAML is read with ruamel's round-trip loader because its nodes remember where they
+came from; a pydantic error's `loc` is walked through those nodes to find the line. Env
+values may be secrets, so messages are built from pydantic's `msg` and `loc` only (never
+`input`), and ruamel's own messages, which quote source lines and values, are never
+passed on verbatim.
+
+The content hash is taken over the validated model, not the text, so editing a comment
+or re-indenting the file does not bump the generation or restart anybody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from reconciler.errors import SpecError, SpecIssue, SpecNotFound
+from reconciler.spec import Loc, Spec, dotted_path, located_issues
+
+SPEC_FILENAME = "team.spec.yaml"
+DEFAULT_SPEC_LOCATIONS: tuple[Path, ...] = (
+    Path(SPEC_FILENAME),
+    Path(".team") / "current" / SPEC_FILENAME,
+)
+AUTO_TRUST_DEPRECATION = (
+    "runtime.auto_trust_own_workspace is deprecated: "
+    "set TEAM_AGENT_AUTO_TRUST_OWN_WORKSPACE=1 instead"
+)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_FRIENDLY_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+}
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec together with where it came from and what identifies it."""
+
+    spec: Spec
+    path: Path  # absolute
+    workspace: Path  # absolute and resolved: the spec's folder / team.workspace
+    content_hash: str  # "sha256:<hex>" of the canonical JSON of the model
+    deprecations: tuple[str, ...]
+
+
+def find_spec(explicit: Path | None, cwd: Path) -> Path:
+    """Return the spec to use: `explicit` if given, else the default search locations.
+
+    Relative paths are taken from `cwd` (passed in, not read, so tests need no chdir).
+    """
+    candidates = (explicit,) if explicit is not None else DEFAULT_SPEC_LOCATIONS
+    tried: list[str] = []
+    for candidate in candidates:
+        path = cwd / candidate
+        if path.is_file():
+            return path
+        tried.append(str(path))
+    raise SpecNotFound(f"no spec file found; tried: {', '.join(tried)}")
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    """Read and validate the spec file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecNotFound(f"no spec file at {path}") from None
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start})"
+        raise SpecError([SpecIssue(path.absolute(), 1, 1, message)]) from None
+    except OSError as exc:
+        message = f"cannot read: {exc.strerror or type(exc).__name__}"
+        raise SpecError([SpecIssue(path.absolute(), 1, 1, message)]) from None
+    return load_spec_text(text, path)
+
+
+def load_spec_text(text: str, path: Path) -> LoadedSpec:
+    """Validate spec `text` as if read from `path` (which locates errors and the workspace)."""
+    path = path.absolute()
+    data = _parse_yaml(text, path)
+    if not isinstance(data, CommentedMap):
+        message = "the spec must be a YAML mapping with 'version', 'team', 'agents', ..."
+        raise SpecError([SpecIssue(path, 1, 1, message)])
+    try:
+        spec = Spec.model_validate(_plain(data))
+    except ValidationError as exc:
+        # Safe to chain: every model sets hide_input_in_errors, so no value is printed.
+        raise SpecError(_validation_issues(exc, data, path)) from exc
+    return LoadedSpec(
+        spec=spec,
+        path=path,
+        workspace=(path.parent / spec.team.workspace).resolve(),
+        content_hash=content_hash(spec),
+        deprecations=spec_deprecations(spec),
+    )
+
+
+def content_hash(spec: Spec) -> str:
+    """Hash of what the spec means, not how it is written: defaults and order of keys."""
+    canonical = json.dumps(
+        spec.model_dump(mode="json", by_alias=True),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def spec_deprecations(spec: Spec) -> tuple[str, ...]:
+    """Deprecated settings present in the spec; each becomes an event at load."""
+    found: list[str] = []
+    if "auto_trust_own_workspace" in spec.runtime.model_fields_set:
+        found.append(AUTO_TRUST_DEPRECATION)
+    return tuple(found)
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML with positions; duplicate keys and syntax errors become located issues.
+
+    ruamel's exception text quotes the offending source, which may hold a secret, so the
+    SpecError is raised outside the `except` block: not even `__context__` keeps it.
+    """
+    issue: SpecIssue
+    try:
+        duplicates = _duplicate_keys(YAML(typ="rt").compose(text), path)
+        if duplicates:
+            raise SpecError(duplicates)
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        issue = _yaml_issue(exc, path)
+    except YAMLError as exc:
+        issue = SpecIssue(path, 1, 1, f"YAML error ({type(exc).__name__})")
+    raise SpecError([issue])
+
+
+def _yaml_issue(exc: MarkedYAMLError, path: Path) -> SpecIssue:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(exc, DuplicateKeyError):
+        # Its problem text quotes both values; the pre-check normally catches these.
+        return SpecIssue(path, line, column, "YAML: duplicate key")
+    parts = [part for part in (exc.context, exc.problem) if part]
+    return SpecIssue(path, line, column, "YAML syntax error: " + ": ".join(parts))
+
+
+def _duplicate_keys(root: Node | None, path: Path) -> list[SpecIssue]:
+    """Find repeated keys in any mapping, located at the repeat (values never quoted)."""
+    issues: list[SpecIssue] = []
+    seen_nodes: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if id(node) in seen_nodes:  # aliases may point back at an ancestor
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            first_line: dict[tuple[str, str], int] = {}
+            for key, value in node.value:
+                pending.extend((key, value))
+                if not isinstance(key, ScalarNode) or str(key.tag) == _MERGE_TAG:
+                    continue
+                ident = (str(key.tag), str(key.value))
+                mark = key.start_mark
+                if ident in first_line:
+                    message = f"duplicate key '{key.value}' (first at line {first_line[ident]})"
+                    issues.append(SpecIssue(path, mark.line + 1, mark.column + 1, message))
+                else:
+                    first_line[ident] = mark.line + 1
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+    return sorted(issues, key=lambda issue: (issue.line, issue.column))
+
+
+def _plain(value: Any) -> Any:
+    """Turn ruamel's round-trip types into plain Python so pydantic sees ordinary values."""
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, (bool, ScalarBoolean)):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+def _validation_issues(exc: ValidationError, root: CommentedMap, path: Path) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for error in exc.errors():
+        at_key = error["type"] == "extra_forbidden"
+        for loc, message in located_issues(error):
+            line, column = _locate(root, loc, at_key=at_key)
+            text = _FRIENDLY_MESSAGES.get(error["type"], message)
+            where = dotted_path(loc)
+            issues.append(SpecIssue(path, line, column, f"{where}: {text}" if where else text))
+    return sorted(issues, key=lambda issue: (issue.line, issue.column))
+
+
+def _locate(root: CommentedMap, loc: Loc, *, at_key: bool) -> tuple[int, int]:
+    """1-based position of `loc` in the YAML, or of its nearest ancestor that exists.
+
+    A value is located at the value, an unknown key (`at_key`) or a bad dict key
+    (`[key]` in the loc) at the key, a missing key at the mapping that lacks it.
+    """
+    node: Any = root
+    position: tuple[int, int] = (root.lc.line, root.lc.col)
+    key_position: tuple[int, int] | None = None
+    for part in loc:
+        if part == "[key]":
+            at_key = True
+            break
+        step = _step(node, part)
+        if step is None:
+            key_position = None
+            break
+        node, position, key_position = step
+    if at_key and key_position is not None:
+        position = key_position
+    return position[0] + 1, position[1] + 1
+
+
+def _step(node: Any, part: str | int) -> tuple[Any, tuple[int, int], tuple[int, int] | None] | None:
+    """Descend one `loc` part: (child, its position, its key's position) or None."""
+    try:
+        if isinstance(node, CommentedMap) and part in node:
+            key_position: tuple[int, int] = tuple(node.lc.key(part))
+            child = node[part]
+            # ruamel places an empty value at the next token; the key is clearer.
+            value_position = key_position if child is None else tuple(node.lc.value(part))
+            return child, value_position, key_position
+        if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            return node[part], tuple(node.lc.item(part)), None
+    except (KeyError, TypeError):  # keys merged in with `<<` carry no position of their own
+        return None
+    return None

@@ -1,0 +1,359 @@
+"""The status model's JSON shape and the store's atomic, private writes."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import resource
+import signal
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from reconciler.errors import SpecIssue, StateUnwritable
+from reconciler.status import (
+    AgentStatus,
+    SpecErrorStatus,
+    StatusCorrupt,
+    StatusStore,
+    TeamStatus,
+    ensure_state_dir,
+)
+
+# DESIGN.md's example, with its placeholders filled in (and the reconcile id added).
+DESIGN_EXAMPLE: dict[str, Any] = {
+    "apiVersion": "team-agent/v1",
+    "kind": "TeamStatus",
+    "team": "demo",
+    "generation": 4,
+    "observedGeneration": 4,
+    "specHash": "sha256:0f1e",
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "AllAgentsReady",
+            "message": "",
+            "lastTransitionTime": "2026-11-25T09:00:00Z",
+            "observedGeneration": 4,
+        }
+    ],
+    "agents": {
+        "impl": {
+            "conditions": [],
+            "paneId": "%3",
+            "windowId": "@2",
+            "pid": 4242,
+            "configHash": "sha256:abcd",
+            "restartCount": 0,
+            "sessionId": None,
+            "lastExitCode": None,
+            "startedAt": "2026-11-25T08:59:58Z",
+        }
+    },
+    "leader": {"conditions": [], "paneId": None},
+    "orphans": [],
+    "lastReconcile": {
+        "id": "r-000001",
+        "startedAt": "2026-11-25T09:00:00Z",
+        "durationMs": 12,
+        "actions": [],
+    },
+}
+
+
+def _assert_subset(want: Any, got: Any, where: str = "$") -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict), where
+        for key, value in want.items():
+            assert key in got, f"{where}.{key} missing"
+            _assert_subset(value, got[key], f"{where}.{key}")
+    else:
+        assert got == want, where
+
+
+def test_design_example_round_trips_with_exact_keys() -> None:
+    status = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    dumped = json.loads(status.to_json())
+    _assert_subset(DESIGN_EXAMPLE, dumped)
+    assert list(dumped) == [
+        "apiVersion",
+        "kind",
+        "team",
+        "generation",
+        "observedGeneration",
+        "specHash",
+        "conditions",
+        "agents",
+        "leader",
+        "orphans",
+        "lastReconcile",
+        "specError",
+    ]
+    assert list(dumped["agents"]["impl"]) == [
+        "conditions",
+        "paneId",
+        "windowId",
+        "pid",
+        "pidCreateTime",
+        "configHash",
+        "restartCount",
+        "sessionId",
+        "lastExitCode",
+        "startedAt",
+        "lastExitAt",
+        "backoffUntil",
+        "backoffSec",
+        "provider",
+    ]
+    assert list(dumped["leader"]) == ["conditions", "paneId", "socket", "serverPid", "panePid"]
+    assert TeamStatus.model_validate(dumped) == status
+
+
+def test_to_json_is_indented_and_newline_terminated() -> None:
+    text = TeamStatus.empty("demo").to_json()
+    assert text.startswith('{\n  "apiVersion": "team-agent/v1",\n')
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("surprise",), 1),
+        (("agents", "impl", "pane_id"), "%3"),
+        (("apiVersion",), "team-agent/v2"),
+        (("agents", "impl", "startedAt"), "yesterday"),
+        (("agents", "impl", "restartCount"), -1),
+    ],
+    ids=["unknown-top-key", "snake-case-key", "wrong-api-version", "bad-time", "negative-count"],
+)
+def test_model_rejects(path: tuple[str, ...], value: Any) -> None:
+    doc = json.loads(json.dumps(DESIGN_EXAMPLE))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ValidationError):
+        TeamStatus.model_validate(doc)
+
+
+def test_duplicate_condition_types_are_rejected() -> None:
+    doc = json.loads(json.dumps(DESIGN_EXAMPLE))
+    doc["conditions"] = doc["conditions"] * 2
+    with pytest.raises(ValidationError, match="more than once"):
+        TeamStatus.model_validate(doc)
+
+
+def test_empty_and_spec_error() -> None:
+    empty = TeamStatus.empty("demo")
+    assert (empty.team, empty.generation, empty.observedGeneration) == ("demo", 0, 0)
+    assert empty.agents == {} and empty.conditions == [] and empty.lastReconcile is None
+    issue = SpecIssue(Path("team.spec.yaml"), 7, 5, "unknown key 'agnets'")
+    err = SpecErrorStatus.from_issue(issue)
+    assert err.model_dump() == {
+        "file": "team.spec.yaml",
+        "line": 7,
+        "column": 5,
+        "message": "unknown key 'agnets'",
+    }
+
+
+def test_assignment_is_validated() -> None:
+    agent = AgentStatus()
+    with pytest.raises(ValidationError):
+        agent.startedAt = "not a time"
+
+
+# --- the store ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return ensure_state_dir(tmp_path)
+
+
+def _leftovers(state: Path) -> list[str]:
+    return sorted(p.name for p in state.iterdir() if p.name.startswith(".status."))
+
+
+def test_write_then_read(state: Path) -> None:
+    store = StatusStore(state)
+    assert store.path == state / "status.json"
+    assert store.read() is None
+    status = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    store.write(status)
+    assert store.read() == status
+    assert store.path.read_text() == status.to_json()
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert _leftovers(state) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"{", b"not json", b'{"apiVersion": "team-agent/v1"}', b"[]"],
+    ids=["empty", "truncated", "garbage", "missing-fields", "wrong-type"],
+)
+def test_read_corrupt_raises(state: Path, content: bytes) -> None:
+    store = StatusStore(state)
+    store.path.write_bytes(content)
+    with pytest.raises(StatusCorrupt, match=r"status\.json"):
+        store.read()
+
+
+def test_read_unreadable_raises(state: Path) -> None:
+    store = StatusStore(state)
+    store.path.mkdir()  # a folder where the file should be: EISDIR
+    with pytest.raises(StatusCorrupt, match="cannot read"):
+        store.read()
+
+
+def _failing_on_call(
+    real: Callable[..., Any], fail_on: int, err: int = errno.ENOSPC
+) -> Callable[..., Any]:
+    calls = 0
+
+    def fake(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == fail_on:
+            raise OSError(err, os.strerror(err))
+        return real(*args, **kwargs)
+
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("function", "fail_on"),
+    [("replace", 1), ("fsync", 1), ("write", 1)],
+    ids=["rename-fails", "file-fsync-fails", "write-fails"],
+)
+def test_failed_write_keeps_old_file_and_cleans_up(
+    state: Path, monkeypatch: pytest.MonkeyPatch, function: str, fail_on: int
+) -> None:
+    # The store calls os.replace / os.fsync / os.write through the os module: the seam.
+    store = StatusStore(state)
+    old = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    store.write(old)
+    monkeypatch.setattr(os, function, _failing_on_call(getattr(os, function), fail_on))
+    with pytest.raises(StateUnwritable, match=r"status\.json.*ENOSPC"):
+        store.write(TeamStatus.empty("demo"))
+    monkeypatch.undo()
+    assert store.read() == old
+    assert _leftovers(state) == []
+
+
+def test_failed_directory_fsync_reports_but_new_file_is_in_place(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = StatusStore(state)
+    monkeypatch.setattr(os, "fsync", _failing_on_call(os.fsync, 2, errno.EIO))
+    with pytest.raises(StateUnwritable, match="EIO"):
+        store.write(TeamStatus.empty("demo"))
+    monkeypatch.undo()
+    assert store.read() == TeamStatus.empty("demo")
+    assert _leftovers(state) == []
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Make the kernel refuse writes past `limit` bytes (EFBIG), as a full disk would."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_real_write_failure_keeps_old_file(state: Path) -> None:
+    store = StatusStore(state)
+    old = TeamStatus.empty("demo")
+    store.write(old)
+    big = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    big.agents = {f"agent-{n}": AgentStatus(paneId=f"%{n}") for n in range(100)}
+    assert len(big.to_json()) > 4096 > len(old.to_json())
+    with file_size_limit(4096), pytest.raises(StateUnwritable, match="EFBIG"):
+        store.write(big)
+    assert store.read() == old
+    assert _leftovers(state) == []
+
+
+def test_unwritable_state_path(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    store = StatusStore(not_a_dir)  # mkstemp under a regular file: ENOTDIR
+    with pytest.raises(StateUnwritable, match="ENOTDIR"):
+        store.write(TeamStatus.empty("demo"))
+
+
+def test_concurrent_reader_never_sees_a_partial_file(state: Path) -> None:
+    store = StatusStore(state)
+    writes = 200
+    done = threading.Event()
+    errors: list[BaseException] = []
+    seen: list[int] = []
+
+    def writer() -> None:
+        try:
+            for generation in range(1, writes + 1):
+                status = TeamStatus.model_validate(DESIGN_EXAMPLE)
+                status.generation = generation
+                status.agents = {
+                    f"a{n}": AgentStatus(pid=generation) for n in range(generation % 7)
+                }
+                store.write(status)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        got = store.read()  # raises StatusCorrupt on any partial file
+        if got is not None:
+            seen.append(got.generation)
+    thread.join()
+    assert errors == []
+    assert seen == sorted(seen), "a reader went back in time"
+    assert len(seen) > 0
+    final = store.read()
+    assert final is not None and final.generation == writes
+    assert _leftovers(state) == []
+
+
+# --- the state folder --------------------------------------------------------------------
+
+
+def test_ensure_state_dir_creates_private_folder(tmp_path: Path) -> None:
+    state = ensure_state_dir(tmp_path)
+    assert state == tmp_path / ".team"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert ensure_state_dir(tmp_path) == state  # idempotent
+
+
+def test_ensure_state_dir_narrows_wide_permissions(tmp_path: Path) -> None:
+    (tmp_path / ".team").mkdir(mode=0o755)
+    (tmp_path / ".team").chmod(0o755)
+    state = ensure_state_dir(tmp_path)
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_ensure_state_dir_refuses_a_file_in_the_way(tmp_path: Path) -> None:
+    (tmp_path / ".team").write_text("")
+    with pytest.raises(StateUnwritable, match=r"\.team"):
+        ensure_state_dir(tmp_path)
+
+
+def test_ensure_state_dir_needs_the_workspace(tmp_path: Path) -> None:
+    with pytest.raises(StateUnwritable, match="ENOENT"):
+        ensure_state_dir(tmp_path / "missing")

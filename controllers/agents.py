@@ -1,0 +1,453 @@
+"""The agents controller: compare declared agents with the panes that carry their markers.
+
+For each agent, in id order, the controller decides one of: create (no pane), recreate
+(its pane runs another configuration hash), restart (its pane is dead and the restart
+policy and backoff allow it), stop (removed from the spec, paused, or a duplicate), or
+nothing. It also derives the agent's next status (`Ready`, `CrashLoopBackOff`, pid,
+restart count, backoff step) from the snapshot and the previous status.
+
+Pure: `plan_agents` reads no clock and does no I/O; the snapshot, the previous status,
+`now` and the executables found on PATH are its inputs. Its output is data (a `Plan` and
+agent statuses), which is what `team-agent plan` prints and what the unit tests compare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from controllers.backoff import next_restart, wants_restart
+from controllers.desired import DesiredAgent, DesiredTeam
+from reconciler import conditions as C
+from reconciler.actions import (
+    Action,
+    CreateAgent,
+    Plan,
+    ProcessRef,
+    RecreateAgent,
+    RestartAgent,
+    StopAgent,
+)
+from reconciler.clock import format_time, parse_time
+from reconciler.conditions import Condition, set_condition
+from reconciler.ids import AgentId, PaneId
+from reconciler.status import AgentStatus, TeamStatus
+from reconciler.world import Pane, World
+
+
+@dataclass(frozen=True)
+class AgentsResult:
+    """What the agents controller wants done and what it reports."""
+
+    plan: Plan
+    agents: Mapping[str, AgentStatus]
+    session_conflict: str | None = None
+
+
+@dataclass
+class _Builder:
+    """Accumulates one agent's next status; conditions keep their transition times."""
+
+    previous: AgentStatus
+    now: datetime
+    generation: int
+    status: dict[str, object] = field(default_factory=dict)
+    conditions: list[Condition] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.conditions = list(self.previous.conditions)
+
+    def set(
+        self, cond_type: str, status: C.ConditionStatus, reason: str, message: str = ""
+    ) -> None:
+        new = C.condition(
+            cond_type, status, reason, message, now=self.now, generation=self.generation
+        )
+        self.conditions, _ = set_condition(self.conditions, new)
+
+    def build(self, **fields: object) -> AgentStatus:
+        data = self.previous.model_dump()
+        data.update(fields)
+        data["conditions"] = self.conditions
+        return AgentStatus.model_validate(data)
+
+
+def panes_to_capture(team: DesiredTeam, world: World, previous: TeamStatus) -> list[PaneId]:
+    """Live agent panes whose readiness pattern has not been seen yet for their process.
+
+    Readiness latches: once an agent's pattern was seen, it stays Ready for the life of
+    that process, so a converged team needs no capture at all (no-op passes stay O(1)).
+    """
+    wanted: list[PaneId] = []
+    for desired in team.agents:
+        if desired.launch is None or desired.launch.readiness_pattern is None:
+            continue
+        pane = _primary(_agent_panes(team, world, desired.id), previous.agents.get(desired.id))
+        if pane is None or pane.dead:
+            continue
+        prev = previous.agents.get(desired.id)
+        if prev is not None and prev.pid == pane.pane_pid and C.is_true(prev.conditions, C.READY):
+            continue
+        wanted.append(pane.pane_id)
+    return wanted
+
+
+def plan_agents(
+    team: DesiredTeam,
+    world: World,
+    previous: TeamStatus,
+    *,
+    now: datetime,
+    generation: int,
+    installed: Mapping[str, bool],
+) -> AgentsResult:
+    """Diff declared agents against the snapshot (see the module docstring)."""
+    conflict = _session_conflict(team, world)
+    if conflict is not None:
+        return AgentsResult(plan=Plan(), agents=dict(previous.agents), session_conflict=conflict)
+
+    actions: list[Action] = []
+    statuses: dict[str, AgentStatus] = {}
+    requeues: list[float] = []
+    session_exists = world.session_exists(team.session)
+    declared = {d.agent.id for d in team.agents}
+
+    for desired in team.agents:
+        prev = previous.agents.get(desired.id) or AgentStatus()
+        builder = _Builder(previous=prev, now=now, generation=generation)
+        panes = _agent_panes(team, world, desired.id)
+        primary = _primary(panes, prev)
+        for extra in panes:
+            if primary is not None and extra.pane_id != primary.pane_id:
+                actions.append(
+                    stop_pane(
+                        extra,
+                        world,
+                        grace_sec=team.stop_grace_sec,
+                        cause="duplicate of " + primary.pane_id,
+                    )
+                )
+        agent_actions, status, requeue = _plan_one(
+            desired,
+            primary,
+            builder,
+            world=world,
+            team=team,
+            session_exists=session_exists,
+            installed=installed,
+        )
+        if any(isinstance(a, CreateAgent) for a in agent_actions):
+            session_exists = True
+        actions.extend(agent_actions)
+        statuses[desired.id] = status
+        if requeue is not None:
+            requeues.append(requeue)
+
+    for pane in sorted(world.owned_panes(team.team_id, team.workspace_marker), key=_pane_key):
+        if pane.agent not in declared:
+            actions.append(
+                stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="removed from spec")
+            )
+        elif pane.session_name != team.session:
+            actions.append(
+                stop_pane(
+                    pane,
+                    world,
+                    grace_sec=team.stop_grace_sec,
+                    cause=f"left in session {pane.session_name}",
+                )
+            )
+
+    return AgentsResult(
+        plan=Plan(actions=tuple(actions), requeue_after=min(requeues) if requeues else None),
+        agents=statuses,
+    )
+
+
+def _plan_one(
+    desired: DesiredAgent,
+    pane: Pane | None,
+    b: _Builder,
+    *,
+    world: World,
+    team: DesiredTeam,
+    session_exists: bool,
+    installed: Mapping[str, bool],
+) -> tuple[list[Action], AgentStatus, float | None]:
+    agent = desired.agent
+    launch = desired.launch
+    provider = agent.provider
+    if agent.paused:
+        b.set(C.READY, C.FALSE, C.PAUSED, "paused in the spec")
+        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PAUSED)
+        stops: list[Action] = (
+            [stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="paused")]
+            if pane is not None
+            else []
+        )
+        return (
+            stops,
+            b.build(
+                paneId=None,
+                windowId=None,
+                pid=None,
+                pidCreateTime=None,
+                provider=provider,
+                backoffUntil=None,
+            ),
+            None,
+        )
+    if launch is None:
+        b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, desired.unsupported or "")
+        return [], b.build(provider=provider), None
+    config_hash = launch.config_hash()
+    if not installed.get(launch.executable, False) and pane is None:
+        b.set(
+            C.READY,
+            C.FALSE,
+            C.PROVIDER_NOT_INSTALLED,
+            f"{launch.executable!r} was not found on PATH",
+        )
+        return [], b.build(provider=provider, configHash=config_hash), None
+
+    if pane is None:
+        b.set(C.READY, C.FALSE, C.STARTING, "creating its window")
+        create = CreateAgent(
+            agent=desired.id,
+            session=team.session,
+            launch=launch,
+            config_hash=config_hash,
+            new_session=not session_exists,
+        )
+        return (
+            [create],
+            b.build(
+                paneId=None,
+                windowId=None,
+                pid=None,
+                pidCreateTime=None,
+                configHash=config_hash,
+                provider=provider,
+                startedAt=format_time(b.now),
+            ),
+            None,
+        )
+
+    if pane.dead:
+        return _plan_dead(desired, pane, b, config_hash=config_hash)
+
+    process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
+    ref = ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
+    if pane.config_hash != config_hash:
+        b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: recreating")
+        recreate = RecreateAgent(
+            agent=desired.id,
+            pane=pane.pane_id,
+            process=ref,
+            launch=launch,
+            config_hash=config_hash,
+            grace_sec=team.stop_grace_sec,
+        )
+        return (
+            [recreate],
+            b.build(
+                paneId=pane.pane_id,
+                windowId=pane.window_id,
+                pid=None,
+                pidCreateTime=None,
+                configHash=config_hash,
+                provider=provider,
+                startedAt=format_time(b.now),
+                backoffSec=0.0,
+                backoffUntil=None,
+            ),
+            None,
+        )
+
+    prev = b.previous
+    same_process = prev.pid == pane.pane_pid and (
+        ref is None
+        or prev.pidCreateTime is None
+        or abs(prev.pidCreateTime - ref.create_time) < 0.01
+    )
+    started_at = (
+        prev.startedAt
+        if same_process and prev.startedAt
+        else format_time(datetime.fromtimestamp(ref.create_time, timezone.utc))
+        if ref
+        else None
+    )
+    requeue = _readiness(
+        desired, pane, b, world=world, same_process=same_process, started_at=started_at
+    )
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING)
+    return (
+        [],
+        b.build(
+            paneId=pane.pane_id,
+            windowId=pane.window_id,
+            pid=pane.pane_pid,
+            pidCreateTime=ref.create_time if ref else None,
+            configHash=config_hash,
+            provider=provider,
+            startedAt=started_at,
+            backoffUntil=None,
+        ),
+        requeue,
+    )
+
+
+def _readiness(
+    desired: DesiredAgent,
+    pane: Pane,
+    b: _Builder,
+    *,
+    world: World,
+    same_process: bool,
+    started_at: str | None,
+) -> float | None:
+    """Set `Ready` for a live agent; return seconds until readiness should be looked at."""
+    launch = desired.launch
+    pattern = launch.readiness_pattern if launch is not None else None
+    if pattern is None:
+        b.set(C.READY, C.TRUE, C.RUNNING)
+        return None
+    if same_process and C.is_true(b.previous.conditions, C.READY):
+        b.set(C.READY, C.TRUE, C.RUNNING)
+        return None
+    text = world.captures.get(pane.pane_id, "")
+    if re.search(pattern, text, re.MULTILINE):
+        b.set(C.READY, C.TRUE, C.RUNNING)
+        return None
+    timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0
+    waited = (b.now - parse_time(started_at)).total_seconds() if started_at else 0.0
+    if waited > timeout:
+        b.set(
+            C.READY,
+            C.FALSE,
+            C.READINESS_TIMEOUT,
+            f"readiness pattern {pattern!r} not seen after {timeout:g}s",
+        )
+        return None
+    b.set(C.READY, C.FALSE, C.STARTING, f"waiting for readiness pattern {pattern!r}")
+    return 0.25
+
+
+def _plan_dead(
+    desired: DesiredAgent, pane: Pane, b: _Builder, *, config_hash: str
+) -> tuple[list[Action], AgentStatus, float | None]:
+    """An agent whose process exited: restart now, later (backoff) or never (policy)."""
+    assert desired.launch is not None
+    prev = b.previous
+    now_ts = b.now.timestamp()
+    exited_at = pane.dead_time if pane.dead_time is not None else now_ts
+    code = pane.dead_status
+    exit_fields: dict[str, object] = {
+        "paneId": pane.pane_id,
+        "windowId": pane.window_id,
+        "pid": None,
+        "pidCreateTime": None,
+        "lastExitCode": code,
+        "lastExitAt": format_time(datetime.fromtimestamp(exited_at, timezone.utc)),
+        "provider": desired.agent.provider,
+    }
+    policy = desired.agent.restart_policy
+    if not wants_restart(policy, code):
+        reason = C.COMPLETED if code == 0 else C.EXITED
+        b.set(C.READY, C.FALSE, reason, f"exited with code {code}; restart_policy {policy}")
+        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, reason)
+        return [], b.build(**exit_fields), None
+
+    started = parse_time(prev.startedAt).timestamp() if prev.startedAt else None
+    decision = next_restart(exited_at=exited_at, started_at=started, backoff_sec=prev.backoffSec)
+    if now_ts + 1e-6 < decision.restart_at:
+        wait = decision.restart_at - now_ts
+        until = format_time(datetime.fromtimestamp(decision.restart_at, timezone.utc))
+        b.set(C.READY, C.FALSE, C.EXITED, f"exited with code {code}")
+        b.set(
+            C.CRASH_LOOP_BACK_OFF,
+            C.TRUE,
+            C.BACK_OFF,
+            f"back-off {decision.restart_at - exited_at:g}s restarting failed agent "
+            f"(exit code {code}, {prev.restartCount} restarts)",
+        )
+        return [], b.build(**exit_fields, backoffUntil=until), wait
+
+    restart = RestartAgent(
+        agent=desired.id,
+        pane=pane.pane_id,
+        launch=desired.launch,
+        config_hash=config_hash,
+        cause=f"exited with code {code}",
+    )
+    b.set(C.READY, C.FALSE, C.STARTING, f"restarting after exit code {code}")
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
+    return (
+        [restart],
+        b.build(
+            **exit_fields,
+            configHash=config_hash,
+            restartCount=prev.restartCount + 1,
+            backoffSec=decision.next_backoff_sec,
+            backoffUntil=None,
+            startedAt=format_time(b.now),
+        ),
+        None,
+    )
+
+
+def _agent_panes(team: DesiredTeam, world: World, agent_id: AgentId) -> list[Pane]:
+    return sorted(
+        (
+            p
+            for p in world.owned_panes(team.team_id, team.workspace_marker)
+            if p.agent == agent_id and p.session_name == team.session
+        ),
+        key=_pane_key,
+    )
+
+
+def _primary(panes: Sequence[Pane], prev: AgentStatus | None) -> Pane | None:
+    """The pane that is the agent: the one status points to, else a live one, else the oldest.
+
+    Deterministic, so two passes over the same world keep the same pane.
+    """
+    if not panes:
+        return None
+    if prev is not None and prev.paneId:
+        for pane in panes:
+            if pane.pane_id == prev.paneId:
+                return pane
+    live = [p for p in panes if not p.dead]
+    return (live or list(panes))[0]
+
+
+def _pane_key(pane: Pane) -> tuple[int, int]:
+    return (pane.server_pid, pane.pane_number)
+
+
+def stop_pane(pane: Pane, world: World, *, grace_sec: float, cause: str) -> StopAgent:
+    """Stop one of our agent panes (the window too when it holds only that pane)."""
+    process = world.processes.get(pane.pane_pid) if pane.pane_pid and not pane.dead else None
+    return StopAgent(
+        agent=AgentId(pane.agent),
+        pane=pane.pane_id,
+        window=pane.window_id,
+        process=ProcessRef(process.pid, process.create_time) if process else None,
+        kill_window=pane.window_agent == pane.agent and pane.window_panes == 1,
+        grace_sec=grace_sec,
+        cause=cause,
+    )
+
+
+def _session_conflict(team: DesiredTeam, world: World) -> str | None:
+    """A session of our name marked as another workspace's: never ours to change."""
+    for pane in world.session_panes(team.session):
+        if pane.session_workspace and pane.session_workspace != team.workspace_marker:
+            return (
+                f"tmux session {team.session!r} belongs to workspace {pane.session_workspace}; "
+                "set runtime.session_name to use another session"
+            )
+    return None

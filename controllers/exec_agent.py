@@ -1,0 +1,74 @@
+"""The first program in every agent pane: set up the environment, then exec the agent.
+
+tmux starts `python -m controllers.exec_agent LAUNCH_FILE` as the pane's process. This
+program reads the launch file (argv, cwd, env; mode 0600 in the 0700 state folder),
+deletes it, scrubs variables that must never reach a worker, and replaces itself with
+the agent (`os.execvpe`), so the pane's pid is the agent's pid.
+
+Why a launch file instead of `tmux new-window -e K=V` and a command string:
+* env values can be secrets; on a tmux command line they would be visible in `ps` for
+  the life of the tmux client, in a file they are readable only by the user;
+* the agent's argv is exec'd as a list, never parsed by a shell;
+* the pane inherits the tmux *server's* environment, which may carry the leader's identity
+  (`TEAM_AGENT_LEADER_*`) or a provider's session (`CLAUDE_CODE_*`) when the server was
+  started from the leader's pane; they are removed here, at the last moment.
+
+Standard library only: it runs before anything else in the pane and must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, MutableMapping
+
+EXIT_CANNOT_RUN = 127
+SCRUBBED_PREFIXES = ("TEAM_AGENT_", "CLAUDE_CODE_", "CODEX_SESSION", "CODEX_THREAD")
+SCRUBBED_NAMES = ("CLAUDECODE",)
+
+
+def scrub(env: MutableMapping[str, str]) -> None:
+    """Remove the leader's identity and provider session variables inherited from tmux."""
+    for name in list(env):
+        if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES:
+            del env[name]
+
+
+def prepare_env(inherited: Mapping[str, str], wanted: Mapping[str, str]) -> dict[str, str]:
+    env = dict(inherited)
+    scrub(env)
+    env.update(wanted)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m controllers.exec_agent LAUNCH_FILE", file=sys.stderr)
+        return 2
+    path = args[0]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            launch = json.load(handle)
+        os.unlink(path)
+    except (OSError, ValueError) as err:
+        print(f"team-agent: cannot read launch file {path}: {err}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    command = [str(a) for a in launch["argv"]]
+    env = prepare_env(os.environ, {str(k): str(v) for k, v in launch["env"].items()})
+    try:
+        os.chdir(launch["cwd"])
+    except OSError as err:
+        print(f"team-agent: cannot enter {launch['cwd']}: {err.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as err:
+        print(f"team-agent: cannot run {command[0]!r}: {err.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return EXIT_CANNOT_RUN  # not reached: exec replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The two providers that need no AI CLI: `shell` (any argv) and `fake` (our stand-in agent).
+
+`fake` runs `controllers.fake_agent` with the interpreter that runs team-agent, so the demo
+and the tests work on a machine with no agent CLI and no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controllers.providers.base import agent_cwd, base_env, with_readiness
+from reconciler.launch import LaunchConfig, LaunchContext
+from reconciler.spec import Agent
+
+FAKE_READINESS = r"^fake> "
+
+
+@dataclass(frozen=True)
+class ShellProvider:
+    """Runs the spec's `command` as given: an argv list, never a shell string."""
+
+    name: str = "shell"
+
+    def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
+        if not agent.command:
+            raise ValueError(f"agent {agent.id}: provider shell needs a command")
+        return LaunchConfig(
+            provider=self.name,
+            argv=(*agent.command, *agent.args),
+            cwd=agent_cwd(agent, ctx),
+            env=base_env(agent, ctx),
+            readiness_pattern=with_readiness(agent, None),
+        )
+
+
+@dataclass(frozen=True)
+class FakeProvider:
+    """The fake agent CLI shipped with team-agent (banner, `fake> ` prompt, transcript)."""
+
+    name: str = "fake"
+
+    def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
+        argv: tuple[str, ...]
+        if agent.command:
+            argv = (*agent.command, *agent.args)
+        else:
+            argv = (ctx.python, "-m", "controllers.fake_agent", *agent.args)
+        if agent.initial_prompt:
+            argv = (*argv, agent.initial_prompt)
+        return LaunchConfig(
+            provider=self.name,
+            argv=argv,
+            cwd=agent_cwd(agent, ctx),
+            env=base_env(agent, ctx),
+            readiness_pattern=with_readiness(agent, FAKE_READINESS),
+        )

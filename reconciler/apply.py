@@ -1,0 +1,310 @@
+"""The executor: carry out a plan's actions against tmux and processes, one outcome each.
+
+It makes no decisions (docker compose's executor "carries no decision logic"): the plan
+said what and why; this module knows only how. What it does add is safety at the moment
+of acting, because the world may have moved since the snapshot:
+
+* before touching a pane it re-reads that pane's markers and the server pid in one tmux
+  call and refuses when they are not ours or the server was replaced (pane ids restart at
+  `%0` with a new server, so an old id may name someone else's pane);
+* before a signal, `procs.terminate` re-checks pid and create time.
+
+A window is created and marked in one tmux invocation (a `;` sequence at an explicit,
+free window index), so a crash of ours between "create" and "mark" cannot leave an
+unmarked agent window behind, and `remain-on-exit` is set before the agent can exit.
+
+Failures are retried with tenacity only when they are transient (the chosen window index
+was taken meanwhile, the server was busy); everything else becomes a failed `Outcome`,
+and the next pass looks again. `apply_plan` does not raise for a failed action.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
+
+from reconciler import markers
+from reconciler.actions import Action, CreateAgent, RecreateAgent, RestartAgent, StopAgent
+from reconciler.errors import TeamAgentError, TransientError
+from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
+from reconciler.procs import terminate
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
+from reconciler.world import World
+
+CREATED_FORMAT = "#{window_index}\x1f#{window_id}\x1f#{pane_id}"
+CHECK_FORMAT = "\x1f".join(
+    [
+        "#{pid}",
+        "#{" + markers.TEAM + "}",
+        "#{" + markers.AGENT + "}",
+        "#{" + markers.WORKSPACE + "}",
+    ]
+)
+SESSION_SIZE = ("-x", "200", "-y", "50")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one action: done, or failed with a message (never an exception)."""
+
+    action: Action
+    ok: bool
+    message: str = ""
+    pane_id: str | None = None
+    window_id: str | None = None
+
+
+@dataclass
+class ApplyContext:
+    """What the executor needs besides the actions; passed in, never global."""
+
+    tmux: Tmux
+    world: World
+    team_id: str
+    workspace: str
+    state_dir: Path
+    python: str
+    wake_channel: str
+    _next_index: dict[str, int] = field(default_factory=dict)
+
+    def allocate_index(self, session: str) -> int:
+        """A window index above every index the snapshot saw in `session`."""
+        if session not in self._next_index:
+            used = [p.window_index for p in self.world.session_panes(session)]
+            self._next_index[session] = (max(used) + 1) if used else 0
+        index = self._next_index[session]
+        self._next_index[session] = index + 1
+        return index
+
+    def saw_index(self, session: str, index: int) -> None:
+        self._next_index[session] = max(self._next_index.get(session, 0), index + 1)
+
+
+class PaneNotOurs(TeamAgentError):
+    """The pane no longer carries our markers (or the server was replaced): hands off."""
+
+
+def apply_plan(actions: Sequence[Action], ctx: ApplyContext) -> list[Outcome]:
+    """Apply actions in order; one outcome per action."""
+    outcomes: list[Outcome] = []
+    for action in actions:
+        handler = _HANDLERS[type(action)]
+        try:
+            outcomes.append(handler(action, ctx))
+        except (TeamAgentError, OSError) as err:
+            outcomes.append(Outcome(action=action, ok=False, message=str(err)))
+    return outcomes
+
+
+def _retrying() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
+        stop=stop_after_attempt(3),
+        wait=wait_fixed(0.05),
+        reraise=True,
+    )
+
+
+def _launch_argv(
+    ctx: ApplyContext, agent: str, launch: LaunchConfig, config_hash: str
+) -> list[str]:
+    """Write the 0600 launch file the pane's first program reads, and return that program."""
+    folder = ctx.state_dir / "launch"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{agent}-{secrets.token_hex(6)}.json"
+    env = dict(launch.env)
+    env[ENV_CONFIG_HASH] = config_hash
+    payload = json.dumps({"argv": list(launch.argv), "cwd": launch.cwd, "env": env})
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(payload)
+    return [ctx.python, "-m", "controllers.exec_agent", str(path)]
+
+
+def _discard_launch_file(argv: Sequence[str]) -> None:
+    Path(argv[-1]).unlink(missing_ok=True)
+
+
+def _mark_commands(target: str, ctx: ApplyContext, agent: str, config_hash: str) -> list[list[str]]:
+    return [
+        ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
+        # A window hook: tmux looks pane events up in pane and window options only.
+        ["set-hook", "-w", "-t", target, "pane-died", f"wait-for -S {ctx.wake_channel}"],
+        ["set-option", "-w", "-t", target, markers.WINDOW, agent],
+        ["set-option", "-p", "-t", target, markers.TEAM, ctx.team_id],
+        ["set-option", "-p", "-t", target, markers.AGENT, agent],
+        ["set-option", "-p", "-t", target, markers.WORKSPACE, ctx.workspace],
+        ["set-option", "-p", "-t", target, markers.CONFIG_HASH, config_hash],
+    ]
+
+
+def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
+    argv = _launch_argv(ctx, action.agent, action.launch, action.config_hash)
+    try:
+        lines = _retrying()(_create_once, action, ctx, argv)
+    except (TeamAgentError, OSError):
+        _discard_launch_file(argv)
+        raise
+    index, window_id, pane_id = [*lines[0].split("\x1f"), "", "", ""][:3]
+    if index.isdigit():
+        ctx.saw_index(action.session, int(index))
+    return Outcome(action=action, ok=True, pane_id=pane_id, window_id=window_id)
+
+
+def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> list[str]:
+    # `=name:` is an exact-match target (no prefix matching of session names); tmux 3.3
+    # resolves session options only through such a window-style target.
+    session_target = f"={action.session}:"
+    if action.new_session:
+        target = session_target
+        commands = [
+            [
+                "new-session",
+                "-d",
+                "-s",
+                action.session,
+                *SESSION_SIZE,
+                "-n",
+                action.agent,
+                "-c",
+                ctx.workspace,
+                "-P",
+                "-F",
+                CREATED_FORMAT,
+                "--",
+                *argv,
+            ],
+            ["set-option", "-t", session_target, markers.SESSION_WORKSPACE, ctx.workspace],
+            *_mark_commands(target, ctx, action.agent, action.config_hash),
+        ]
+    else:
+        index = ctx.allocate_index(action.session)
+        target = f"{session_target}{index}"
+        commands = [
+            [
+                "new-window",
+                "-d",
+                "-t",
+                target,
+                "-n",
+                action.agent,
+                "-c",
+                ctx.workspace,
+                "-P",
+                "-F",
+                CREATED_FORMAT,
+                "--",
+                *argv,
+            ],
+            *_mark_commands(target, ctx, action.agent, action.config_hash),
+        ]
+    try:
+        return ctx.tmux.run_sequence(commands)
+    except TmuxCommandError as err:
+        if "in use" in err.stderr:
+            raise TransientError(err.stderr) from err
+        raise
+
+
+def _check_ours(ctx: ApplyContext, pane_id: str, agent: str) -> None:
+    """Re-read the pane's markers and the server pid right before acting on the pane."""
+    try:
+        lines = ctx.tmux.run("display-message", "-p", "-t", pane_id, CHECK_FORMAT)
+    except ServerNotRunning as err:
+        raise PaneNotOurs(f"pane {pane_id}: the tmux server is gone") from err
+    server_pid, team, marked_agent, workspace = [*lines[0].split("\x1f"), "", "", "", ""][:4]
+    expected_server = ctx.world.server_pid
+    if expected_server is not None and server_pid != str(expected_server):
+        raise PaneNotOurs(f"pane {pane_id}: the tmux server was replaced since the snapshot")
+    if (team, marked_agent, workspace) != (ctx.team_id, agent, ctx.workspace):
+        raise PaneNotOurs(f"pane {pane_id} does not carry agent {agent}'s markers")
+
+
+def _respawn(
+    pane_id: str,
+    ctx: ApplyContext,
+    *,
+    agent: str,
+    launch: LaunchConfig,
+    config_hash: str,
+    kill: bool,
+) -> None:
+    argv = _launch_argv(ctx, agent, launch, config_hash)
+    flags = ["-k"] if kill else []
+    try:
+        ctx.tmux.run_sequence(
+            [
+                ["respawn-pane", *flags, "-t", pane_id, "-c", ctx.workspace, "--", *argv],
+                ["set-option", "-p", "-t", pane_id, markers.CONFIG_HASH, config_hash],
+            ]
+        )
+    except (TeamAgentError, OSError):
+        _discard_launch_file(argv)
+        raise
+
+
+def _restart(action: RestartAgent, ctx: ApplyContext) -> Outcome:
+    _check_ours(ctx, action.pane, action.agent)
+    _respawn(
+        action.pane,
+        ctx,
+        agent=action.agent,
+        launch=action.launch,
+        config_hash=action.config_hash,
+        kill=False,
+    )
+    return Outcome(action=action, ok=True, pane_id=action.pane)
+
+
+def _recreate(action: RecreateAgent, ctx: ApplyContext) -> Outcome:
+    _check_ours(ctx, action.pane, action.agent)
+    if action.process is not None:
+        terminate(action.process.pid, action.process.create_time, grace=action.grace_sec)
+    _respawn(
+        action.pane,
+        ctx,
+        agent=action.agent,
+        launch=action.launch,
+        config_hash=action.config_hash,
+        kill=True,
+    )
+    return Outcome(action=action, ok=True, pane_id=action.pane)
+
+
+def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
+    _check_ours(ctx, action.pane, action.agent)
+    if action.process is not None:
+        terminate(action.process.pid, action.process.create_time, grace=action.grace_sec)
+    try:
+        if action.kill_window:
+            # Decided inside tmux, atomically: a pane split into the window since the
+            # snapshot keeps the window alive and only our pane goes.
+            ctx.tmux.run(
+                "if-shell",
+                "-F",
+                "-t",
+                action.pane,
+                "#{==:#{window_panes},1}",
+                f"kill-window -t {action.window}",
+                f"kill-pane -t {action.pane}",
+            )
+        else:
+            ctx.tmux.run("kill-pane", "-t", action.pane)
+    except TmuxCommandError as err:
+        if not err.target_gone:
+            raise
+    return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
+
+
+_HANDLERS: dict[type, Callable[..., Outcome]] = {
+    CreateAgent: _create,
+    RestartAgent: _restart,
+    RecreateAgent: _recreate,
+    StopAgent: _stop,
+}

@@ -1,0 +1,62 @@
+"""An agent's launch configuration: the data that providers produce and actions carry.
+
+It lives in the engine (not with the providers) because actions, plans and the executor
+all carry it, and the engine must not depend on any one provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Variables the reconciler sets on every agent process (DESIGN.md, "Env given to every agent").
+ENV_AGENT_ID = "TEAM_AGENT_ID"
+ENV_TEAM_ID = "TEAM_AGENT_TEAM_ID"
+ENV_WORKSPACE = "TEAM_AGENT_WORKSPACE"
+ENV_CONFIG_HASH = "TEAM_AGENT_CONFIG_HASH"
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What a provider needs to know besides the agent: where and for whom it runs."""
+
+    team_id: str
+    workspace: Path
+    python: str  # the interpreter that runs team-agent, for python-based agents (fake)
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """An agent's effective launch configuration; its hash is the recreate trigger."""
+
+    provider: str
+    argv: tuple[str, ...]
+    cwd: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    readiness_pattern: str | None = None
+
+    def config_hash(self) -> str:
+        """sha256 over everything that, changed, must recreate the agent.
+
+        Env values are part of it (a changed API key must restart the agent) but only as
+        input to the digest: the hash reveals nothing about them.
+        """
+        payload = json.dumps(
+            {
+                "provider": self.provider,
+                "argv": list(self.argv),
+                "cwd": self.cwd,
+                "env": dict(sorted(self.env.items())),
+                "readiness": self.readiness_pattern,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+    @property
+    def executable(self) -> str:
+        return self.argv[0]

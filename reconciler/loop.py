@@ -1,0 +1,152 @@
+"""The controller loop behind `team-agent run`: passes, triggered.
+
+Triggers only say "reconcile now" (controller-runtime's requests carry identity, not
+events); every pass observes the world afresh, so a lost or duplicated trigger costs at
+most one extra pass, never a wrong action. The triggers:
+
+* the spec file changed (watchfiles on its folder, short debounce, so an editor's
+  write-then-rename counts once);
+* an agent's pane died: our session's `pane-died` hook runs `tmux wait-for -S CHANNEL`,
+  and a thread here sits in `tmux wait-for CHANNEL`, so an exit wakes the loop at once
+  with no polling and no shell command in the hook;
+* the plan asked to look again (`requeue_after`: a backoff expiring, an agent starting);
+* the periodic resync (`runtime.resync_interval_sec`), the safety net for everything else.
+
+SIGTERM and SIGINT stop the loop between passes and leave every agent running: the loop
+owns the reconciling, not the agents.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from watchfiles import watch
+
+from reconciler import markers
+from reconciler.engine import Engine, PassResult
+
+log = logging.getLogger("team_agent.loop")
+
+DEFAULT_RESYNC_SEC = 30.0
+SPEC_DEBOUNCE_MS = 50
+WAIT_FOR_RETRY_SEC = 1.0
+
+
+@dataclass
+class Loop:
+    """Runs passes until stopped; `on_pass` sees each result (for printing)."""
+
+    engine: Engine
+    on_pass: Callable[[PassResult | None, str], None] = lambda result, why: None
+    stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _why: str = "start"
+    _waiter: subprocess.Popen[bytes] | None = None
+
+    def request(self, why: str) -> None:
+        """Ask for a pass as soon as the current one (if any) ends."""
+        self._why = why
+        self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.shutdown()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self._wake.set()
+        waiter = self._waiter
+        if waiter is not None and waiter.poll() is None:
+            waiter.terminate()
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=self._watch_spec, name="spec-watch", daemon=True),
+            threading.Thread(target=self._wait_for_exits, name="pane-died", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        self.request("start")
+        while not self.stop.is_set():
+            why = self._why
+            self._wake.clear()
+            result = self._guarded_pass(why)
+            delay = self._resync_interval()
+            if result is not None and result.requeue_after is not None:
+                delay = min(delay, max(result.requeue_after, 0.05))
+            if self._wake.wait(timeout=delay):
+                continue
+            self._why = "resync" if delay == self._resync_interval() else "requeue"
+        self.shutdown()
+
+    def _guarded_pass(self, why: str) -> PassResult | None:
+        """One pass; the only broad `except` of the project: a bug must not end the loop."""
+        try:
+            result = self.engine.reconcile()
+        except Exception:
+            log.exception("reconcile pass failed", extra={"trigger": why})
+            self.on_pass(None, why)
+            return None
+        self.on_pass(result, why)
+        return result
+
+    def _resync_interval(self) -> float:
+        good = self.engine.last_good
+        return good.spec.runtime.resync_interval_sec if good is not None else DEFAULT_RESYNC_SEC
+
+    def _watch_spec(self) -> None:
+        spec = self.engine.spec_path.resolve()
+
+        def is_spec(change: object, path: str) -> bool:
+            return Path(path).name == spec.name
+
+        for _changes in watch(
+            spec.parent,
+            watch_filter=is_spec,
+            debounce=SPEC_DEBOUNCE_MS,
+            step=20,
+            stop_event=self.stop,
+            rust_timeout=1000,
+            yield_on_timeout=False,
+            raise_interrupt=False,
+        ):
+            self.request("spec changed")
+
+    def _wait_for_exits(self) -> None:
+        """Sit in `tmux wait-for` on our channel; each return is an agent exit or a lost server."""
+        while not self.stop.is_set():
+            good = self.engine.last_good
+            if good is None:
+                self.stop.wait(WAIT_FOR_RETRY_SEC)
+                continue
+            tmux = self.engine.tmux_for(good.spec.runtime.tmux_socket)
+            channel = markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
+            self._waiter = subprocess.Popen(
+                [*tmux.base_argv(), "wait-for", channel],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+            )
+            began = time.monotonic()
+            code = self._waiter.wait()
+            if self.stop.is_set():
+                return
+            if code == 0:
+                self.request("agent exited")
+                continue
+            if time.monotonic() - began > WAIT_FOR_RETRY_SEC:
+                # It was connected and the server went away: a pass recreates the team.
+                self.request("tmux server gone")
+            # Otherwise there is no server yet (no agents): retry calmly, no pass.
+            self.stop.wait(WAIT_FOR_RETRY_SEC)

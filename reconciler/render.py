@@ -1,0 +1,106 @@
+"""Output for people and for machines: rich tables on a TTY, stable JSON/YAML otherwise.
+
+`-o json` is the machine contract (the status model dumped as is); the table is for
+people and may change.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Literal
+
+from rich.console import Console
+from rich.table import Table
+from ruamel.yaml import YAML
+
+from reconciler import conditions as C
+from reconciler.clock import parse_time
+from reconciler.events import Event
+from reconciler.status import TeamStatus
+
+OutputFormat = Literal["table", "json", "yaml"]
+
+
+def to_yaml(data: object) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()
+
+
+def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> None:
+    data = status.model_dump(mode="json", by_alias=True)
+    if fmt == "json":
+        console.file.write(json.dumps(data, indent=2) + "\n")
+        return
+    if fmt == "yaml":
+        console.file.write(to_yaml(data))
+        return
+    ready = C.find_condition(status.conditions, C.READY)
+    head = f"team {status.team or '-'}  generation {status.generation}"
+    if ready is not None:
+        head += f"  Ready={ready.status} ({ready.reason})"
+    console.print(head, highlight=False)
+    for cond in status.conditions:
+        if cond.type != C.READY and cond.status == C.TRUE:
+            console.print(f"  {cond.type}: {cond.reason} {cond.message}".rstrip(), highlight=False)
+    if status.specError is not None:
+        err = status.specError
+        console.print(
+            f"  spec error: {err.file}:{err.line}:{err.column}: {err.message}",
+            highlight=False,
+            markup=False,
+        )
+    table = Table(box=None, pad_edge=False)
+    for column in ("AGENT", "READY", "REASON", "PANE", "PID", "RESTARTS", "AGE", "MESSAGE"):
+        table.add_column(column, no_wrap=column != "MESSAGE")
+    now = datetime.now(timezone.utc)
+    for name, agent in sorted(status.agents.items()):
+        agent_ready = C.find_condition(agent.conditions, C.READY)
+        backoff = C.find_condition(agent.conditions, C.CRASH_LOOP_BACK_OFF)
+        reason = agent_ready.reason if agent_ready else "-"
+        message = agent_ready.message if agent_ready else ""
+        if backoff is not None and backoff.status == C.TRUE:
+            reason, message = C.CRASH_LOOP_BACK_OFF, backoff.message
+        table.add_row(
+            name,
+            agent_ready.status if agent_ready else "Unknown",
+            reason,
+            agent.paneId or "-",
+            str(agent.pid) if agent.pid else "-",
+            str(agent.restartCount),
+            _age(agent.startedAt, now) if agent.pid else "-",
+            message,
+        )
+    console.print(table)
+
+
+def render_events(events: Sequence[Event], fmt: OutputFormat, console: Console) -> None:
+    rows = [e.model_dump(mode="json", by_alias=True) for e in events]
+    if fmt == "json":
+        console.file.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if fmt == "yaml":
+        console.file.write(to_yaml(rows))
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"):
+        table.add_column(column, no_wrap=column != "MESSAGE")
+    for event in events:
+        table.add_row(event.time, event.type, event.reason, event.object, event.message)
+    console.print(table)
+
+
+def _age(started_at: str | None, now: datetime) -> str:
+    if not started_at:
+        return "-"
+    seconds = max(0, int((now - parse_time(started_at)).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"

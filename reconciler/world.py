@@ -1,0 +1,242 @@
+"""The observed world: one tmux query and one process scan, frozen into a snapshot.
+
+Each pass observes everything afresh (level-triggered), then every controller plans from
+the same snapshot without further I/O, the way docker compose's `observed_state` lets its
+reconciler decide "without making any further API calls".
+
+The tmux side is one `list-panes -a -F` call. Its format is built once from `PANE_FIELDS`
+(the libtmux `neo` pattern): each field is a tmux format variable or one of our ownership
+markers, records end with a record separator so a newline inside a foreign window's name
+cannot split a row. A missing server is an observation (no panes), never an error; an
+unusable tmux raises `TmuxUnavailable` so that it is never mistaken for "no agents".
+
+Pane contents are not part of the snapshot except for the panes a controller names in
+`capture` (agents still waiting for their readiness pattern): those are read in one more
+tmux invocation, batched, so the cost of a pass stays constant in the number of agents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from reconciler import markers
+from reconciler.ids import PaneId, WindowId
+from reconciler.procs import ProcessTable, scan
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
+
+FIELD_SEPARATOR = "\x1f"
+RECORD_SEPARATOR = "\x1e"
+
+# (attribute, tmux format) in output order; one list-panes call fills all of them.
+PANE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("server_pid", "#{pid}"),
+    ("session_id", "#{session_id}"),
+    ("session_name", "#{session_name}"),
+    ("window_id", "#{window_id}"),
+    ("window_index", "#{window_index}"),
+    ("window_name", "#{window_name}"),
+    ("window_panes", "#{window_panes}"),
+    ("pane_id", "#{pane_id}"),
+    ("pane_pid", "#{pane_pid}"),
+    ("pane_dead", "#{pane_dead}"),
+    ("pane_dead_status", "#{pane_dead_status}"),
+    ("pane_dead_time", "#{pane_dead_time}"),
+    ("pane_current_command", "#{pane_current_command}"),
+    ("pane_current_path", "#{pane_current_path}"),
+    ("pane_in_mode", "#{pane_in_mode}"),
+    ("team", "#{" + markers.TEAM + "}"),
+    ("agent", "#{" + markers.AGENT + "}"),
+    ("workspace", "#{" + markers.WORKSPACE + "}"),
+    ("config_hash", "#{" + markers.CONFIG_HASH + "}"),
+    ("window_agent", "#{" + markers.WINDOW + "}"),
+    ("session_workspace", "#{" + markers.SESSION_WORKSPACE + "}"),
+    ("leader_uuid", "#{" + markers.LEADER_UUID + "}"),
+)
+
+LIST_PANES_FORMAT = FIELD_SEPARATOR.join(fmt for _, fmt in PANE_FIELDS) + RECORD_SEPARATOR
+
+
+@dataclass(frozen=True)
+class Pane:
+    """One tmux pane as seen in the snapshot, with its ownership markers ("" when unset)."""
+
+    server_pid: int
+    session_id: str
+    session_name: str
+    window_id: WindowId
+    window_index: int
+    window_name: str
+    window_panes: int
+    pane_id: PaneId
+    pane_pid: int | None
+    dead: bool
+    dead_status: int | None
+    dead_time: float | None
+    current_command: str
+    current_path: str
+    in_mode: bool
+    team: str
+    agent: str
+    workspace: str
+    config_hash: str
+    window_agent: str
+    session_workspace: str
+    leader_uuid: str
+
+    def owned_by(self, team_id: str, workspace: str) -> bool:
+        """Carries this team's and this workspace's markers (the only proof of ownership)."""
+        return bool(self.agent) and self.team == team_id and self.workspace == workspace
+
+    @property
+    def pane_number(self) -> int:
+        return int(self.pane_id.lstrip("%") or 0)
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def parse_pane(record: str) -> Pane | None:
+    """Turn one `list-panes` record into a `Pane`; None for a malformed record."""
+    values = record.split(FIELD_SEPARATOR)
+    if len(values) != len(PANE_FIELDS):
+        return None
+    raw = dict(zip((name for name, _ in PANE_FIELDS), values, strict=True))
+    if not raw["pane_id"].startswith("%"):
+        return None
+    dead = raw["pane_dead"] == "1"
+    dead_time = _int_or_none(raw["pane_dead_time"]) if dead else None
+    return Pane(
+        server_pid=_int_or_none(raw["server_pid"]) or 0,
+        session_id=raw["session_id"],
+        session_name=raw["session_name"],
+        window_id=WindowId(raw["window_id"]),
+        window_index=_int_or_none(raw["window_index"]) or 0,
+        window_name=raw["window_name"],
+        window_panes=_int_or_none(raw["window_panes"]) or 1,
+        pane_id=PaneId(raw["pane_id"]),
+        pane_pid=_int_or_none(raw["pane_pid"]),
+        dead=dead,
+        dead_status=_int_or_none(raw["pane_dead_status"]) if dead else None,
+        dead_time=float(dead_time) if dead_time is not None else None,
+        current_command=raw["pane_current_command"],
+        current_path=raw["pane_current_path"],
+        in_mode=raw["pane_in_mode"] == "1",
+        team=raw["team"],
+        agent=raw["agent"],
+        workspace=raw["workspace"],
+        config_hash=raw["config_hash"],
+        window_agent=raw["window_agent"],
+        session_workspace=raw["session_workspace"],
+        leader_uuid=raw["leader_uuid"],
+    )
+
+
+def parse_panes(lines: Iterable[str]) -> tuple[Pane, ...]:
+    text = "\n".join(lines)
+    panes: list[Pane] = []
+    for record in text.split(RECORD_SEPARATOR):
+        record = record.lstrip("\n")
+        if not record:
+            continue
+        pane = parse_pane(record)
+        if pane is not None:
+            panes.append(pane)
+    return tuple(panes)
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything a pass knows about the world, observed at `observed_at`."""
+
+    server_running: bool
+    panes: tuple[Pane, ...]
+    processes: ProcessTable
+    observed_at: float
+    captures: Mapping[PaneId, str] = field(default_factory=dict)
+
+    @property
+    def server_pid(self) -> int | None:
+        return self.panes[0].server_pid if self.panes else None
+
+    def session_exists(self, session_name: str) -> bool:
+        return any(p.session_name == session_name for p in self.panes)
+
+    def session_panes(self, session_name: str) -> tuple[Pane, ...]:
+        return tuple(p for p in self.panes if p.session_name == session_name)
+
+    def owned_panes(self, team_id: str, workspace: str) -> tuple[Pane, ...]:
+        return tuple(p for p in self.panes if p.owned_by(team_id, workspace))
+
+    def pane(self, pane_id: str) -> Pane | None:
+        return next((p for p in self.panes if p.pane_id == pane_id), None)
+
+
+def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
+    """The one `list-panes -a` call: (server running, panes)."""
+    try:
+        lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
+    except ServerNotRunning:
+        return False, ()
+    return True, parse_panes(lines)
+
+
+def capture_panes(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, str]:
+    """The visible text of several panes in one tmux invocation.
+
+    Each capture is followed by a `display-message -p` of a separator, so the output can be
+    split back per pane. A pane that vanished since the snapshot fails the whole sequence,
+    so on error the panes are captured one by one (rare: only when the world changed).
+    """
+    if not pane_ids:
+        return {}
+    commands: list[list[str]] = []
+    for pane_id in pane_ids:
+        commands.append(["capture-pane", "-p", "-J", "-t", pane_id])
+        commands.append(["display-message", "-p", RECORD_SEPARATOR])
+    try:
+        lines = tmux.run_sequence(commands)
+    except (TmuxCommandError, ServerNotRunning):
+        return _capture_each(tmux, pane_ids)
+    chunks = "\n".join(lines).split(RECORD_SEPARATOR)
+    return {pane_id: chunks[i].strip("\n") for i, pane_id in enumerate(pane_ids)}
+
+
+def _capture_each(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, str]:
+    result: dict[PaneId, str] = {}
+    for pane_id in pane_ids:
+        try:
+            result[pane_id] = "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane_id))
+        except (TmuxCommandError, ServerNotRunning):
+            continue  # a pane gone since the snapshot has no text
+    return result
+
+
+def observe(tmux: Tmux) -> World:
+    """One snapshot: one tmux call and one process scan."""
+    running, panes = list_panes(tmux)
+    return World(
+        server_running=running,
+        panes=panes,
+        processes=scan(),
+        observed_at=time.time(),
+    )
+
+
+def with_captures(world: World, tmux: Tmux, pane_ids: Sequence[PaneId]) -> World:
+    """The same snapshot plus the text of the named panes (one more tmux call at most)."""
+    wanted = [p for p in pane_ids if world.pane(p) is not None]
+    if not wanted:
+        return world
+    return World(
+        server_running=world.server_running,
+        panes=world.panes,
+        processes=world.processes,
+        observed_at=world.observed_at,
+        captures=capture_panes(tmux, wanted),
+    )

@@ -1,0 +1,142 @@
+"""Shared fixtures: private tmux servers that are always killed, and team workspaces.
+
+Every test that needs tmux gets its own server (`tmux -L ta-test-…`), killed and its socket
+unlinked at the end even when the test fails (cleanup errors are swallowed so they never
+mask the real failure), the way libtmux's pytest plugin does it. The person's default
+tmux server is never addressed: the spec names the private socket and so does the env.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.engine import Engine, PassResult
+from reconciler.status import StatusStore, TeamStatus
+from reconciler.tmux import Tmux
+from reconciler.world import Pane, observe
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def retry_until(check: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@pytest.fixture
+def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (scripts/bootstrap installs it)")
+    name = f"ta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TEAM_AGENT_TMUX_SOCKET", name)
+    yield name
+    with contextlib.suppress(Exception):  # cleanup must never mask the test's own failure
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
+    socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+    (socket_dir / name).unlink(missing_ok=True)
+
+
+@dataclass
+class TeamWorkspace:
+    """A workspace with a spec, a private tmux server and helpers to drive and inspect it."""
+
+    root: Path
+    socket: str
+    engine_: Engine | None = field(default=None, repr=False)
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / "team.spec.yaml"
+
+    @property
+    def tmux(self) -> Tmux:
+        return Tmux(socket_name=self.socket)
+
+    def write_spec(self, body: str) -> None:
+        """Write a spec; `runtime.tmux_socket` is appended so it always names our server."""
+        text = textwrap.dedent(body).rstrip() + "\n"
+        if "runtime:" in text:
+            text = text.replace("runtime:\n", f"runtime:\n  tmux_socket: {self.socket}\n", 1)
+        else:
+            text += f"runtime:\n  tmux_socket: {self.socket}\n"
+        self.spec_path.write_text(text)
+
+    @property
+    def engine(self) -> Engine:
+        if self.engine_ is None:
+            self.engine_ = Engine(spec_path=self.spec_path, workspace=self.root.resolve())
+        return self.engine_
+
+    def reconcile(self) -> PassResult:
+        return self.engine.reconcile()
+
+    def converge(self, timeout: float = 20.0) -> PassResult:
+        """Passes until Ready (as `reconcile --once --wait`)."""
+        deadline = time.monotonic() + timeout
+        result = self.reconcile()
+        while not result.ready:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not Ready after {timeout}s: {result.status.conditions}")
+            time.sleep(0.1)
+            result = self.reconcile()
+        return result
+
+    def status(self) -> TeamStatus:
+        status = StatusStore(self.root / ".team").read()
+        assert status is not None
+        return status
+
+    def panes(self) -> list[Pane]:
+        return list(observe(self.tmux).panes)
+
+    def agent_panes(self, agent: str | None = None) -> list[Pane]:
+        return [p for p in self.panes() if p.agent and (agent is None or p.agent == agent)]
+
+    def cli(
+        self,
+        *args: str,
+        timeout: float = 60.0,
+        check: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real `team-agent` console script (a separate process)."""
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "reconciler", "-f", str(self.spec_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=self.root,
+            check=check,
+        )
+
+
+@pytest.fixture
+def team(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> TeamWorkspace:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("FAKE_AGENT_HOME", str(home / ".fake-agent"))
+    root = tmp_path / "ws"
+    root.mkdir()
+    return TeamWorkspace(root=root, socket=tmux_socket)

@@ -24,6 +24,7 @@ from reconciler import conditions as C
 from reconciler.actions import (
     Action,
     CreateAgent,
+    NudgeServer,
     Plan,
     ProcessRef,
     RecreateAgent,
@@ -35,6 +36,10 @@ from reconciler.conditions import Condition, set_condition
 from reconciler.ids import AgentId, PaneId
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
+
+EXIT_STATUS_POLL_SEC = 0.05
+NUDGE_RETRY_SEC = 0.2
+READINESS_POLL_SEC = 0.25
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ def _plan_one(
         )
 
     if pane.dead:
-        return _plan_dead(desired, pane, b, config_hash=config_hash)
+        return _plan_dead(desired, pane, b, world=world, config_hash=config_hash)
 
     process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
     ref = ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
@@ -332,15 +337,31 @@ def _readiness(
         )
         return None
     b.set(C.READY, C.FALSE, C.STARTING, f"waiting for readiness pattern {pattern!r}")
-    return 0.25
+    return READINESS_POLL_SEC
 
 
 def _plan_dead(
-    desired: DesiredAgent, pane: Pane, b: _Builder, *, config_hash: str
+    desired: DesiredAgent, pane: Pane, b: _Builder, *, world: World, config_hash: str
 ) -> tuple[list[Action], AgentStatus, float | None]:
     """An agent whose process exited: restart now, later (backoff) or never (policy)."""
     assert desired.launch is not None
     prev = b.previous
+    process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
+    if pane.dead_status is None and pane.dead_time is None and process is not None:
+        # tmux marks a pane dead when its pty closes, a moment before it reaps the process;
+        # wait for the exit code rather than apply the restart policy without it. A zombie
+        # the server does not collect gets it a SIGCHLD (see `NudgeServer`).
+        b.set(C.READY, C.FALSE, C.EXITED, "exited; waiting for tmux to record the exit code")
+        status = b.build(pid=None, pidCreateTime=None)
+        server = world.processes.get(pane.server_pid)
+        if process.zombie and server is not None:
+            nudge = NudgeServer(
+                agent=desired.id,
+                pane=pane.pane_id,
+                server=ProcessRef(server.pid, server.create_time),
+            )
+            return [nudge], status, NUDGE_RETRY_SEC
+        return [], status, EXIT_STATUS_POLL_SEC
     now_ts = b.now.timestamp()
     exited_at = pane.dead_time if pane.dead_time is not None else now_ts
     code = pane.dead_status

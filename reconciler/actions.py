@@ -106,7 +106,31 @@ class StopAgent:
         return f"stop    {self.resource} {what} ({self.cause})"
 
 
-Action = CreateAgent | RestartAgent | RecreateAgent | StopAgent
+@dataclass(frozen=True)
+class NudgeServer:
+    """Send SIGCHLD to the tmux server so it collects an agent that exited.
+
+    tmux built with libutempter can miss the SIGCHLD of a pane's process that exits while
+    utempter's own handler is installed (tmux/tmux#311, #4559): the agent stays a zombie,
+    the pane shows dead with no exit status, and nothing reaps it. SIGCHLD is the remedy
+    tmux's author gives; it only makes the server call waitpid. The server is identified
+    by pid and create time like any process we signal.
+    """
+
+    agent: AgentId
+    pane: PaneId
+    server: ProcessRef
+    cause: str = "exit not collected by tmux"
+
+    @property
+    def resource(self) -> str:
+        return f"agent/{self.agent}"
+
+    def render(self) -> str:
+        return f"nudge   tmux server {self.server.pid} for {self.resource} ({self.cause})"
+
+
+Action = CreateAgent | RestartAgent | RecreateAgent | StopAgent | NudgeServer
 
 
 @dataclass(frozen=True)

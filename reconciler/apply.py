@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,17 @@ from pathlib import Path
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from reconciler import markers
-from reconciler.actions import Action, CreateAgent, RecreateAgent, RestartAgent, StopAgent
+from reconciler.actions import (
+    Action,
+    CreateAgent,
+    NudgeServer,
+    RecreateAgent,
+    RestartAgent,
+    StopAgent,
+)
 from reconciler.errors import TeamAgentError, TransientError
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.procs import terminate
+from reconciler.procs import signal_process, terminate
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
 from reconciler.world import World
 
@@ -302,7 +310,14 @@ def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
     return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
 
 
+def _nudge(action: NudgeServer, ctx: ApplyContext) -> Outcome:
+    sent = signal_process(action.server.pid, action.server.create_time, signal.SIGCHLD)
+    message = "" if sent else "tmux server changed since the snapshot; not signalled"
+    return Outcome(action=action, ok=sent, message=message, pane_id=action.pane)
+
+
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
+    NudgeServer: _nudge,
     CreateAgent: _create,
     RestartAgent: _restart,
     RecreateAgent: _recreate,

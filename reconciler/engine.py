@@ -26,7 +26,14 @@ from controllers.desired import desired_team, installed_executables
 from controllers.team import Stall, team_conditions
 from reconciler import conditions as C
 from reconciler import markers
-from reconciler.actions import CreateAgent, Plan, RecreateAgent, RestartAgent, StopAgent
+from reconciler.actions import (
+    CreateAgent,
+    NudgeServer,
+    Plan,
+    RecreateAgent,
+    RestartAgent,
+    StopAgent,
+)
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.clock import Clock, SystemClock, format_time
 from reconciler.errors import SpecError, TmuxUnavailable
@@ -354,7 +361,7 @@ def _after_apply(
     agents = dict(result.agents)
     for outcome in outcomes:
         action = outcome.action
-        if isinstance(action, StopAgent) or action.agent not in agents:
+        if isinstance(action, (StopAgent, NudgeServer)) or action.agent not in agents:
             continue
         current = agents[action.agent]
         if outcome.ok:
@@ -376,6 +383,7 @@ _VERBS = {
     RestartAgent: "Restarted",
     RecreateAgent: "Recreated",
     StopAgent: "Stopped",
+    NudgeServer: "NudgedServer",
 }
 
 

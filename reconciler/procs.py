@@ -32,6 +32,7 @@ class ProcessInfo:
     name: str
     create_time: float
     uid: int | None
+    zombie: bool = False
 
 
 @dataclass
@@ -71,7 +72,7 @@ def scan() -> ProcessTable:
     """Read the whole process table once."""
     by_pid: dict[int, ProcessInfo] = {}
     children: dict[int, list[int]] = {}
-    for proc in psutil.process_iter(["pid", "ppid", "name", "create_time", "uids"]):
+    for proc in psutil.process_iter(["pid", "ppid", "name", "create_time", "uids", "status"]):
         info = proc.info
         try:
             uids = info.get("uids")
@@ -81,6 +82,7 @@ def scan() -> ProcessTable:
                 name=str(info.get("name") or ""),
                 create_time=float(info.get("create_time") or 0.0),
                 uid=int(uids.real) if uids is not None else None,
+                zombie=info.get("status") == psutil.STATUS_ZOMBIE,
             )
         except (TypeError, ValueError):
             continue

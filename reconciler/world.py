@@ -42,6 +42,7 @@ PANE_FIELDS: tuple[tuple[str, str], ...] = (
     ("pane_pid", "#{pane_pid}"),
     ("pane_dead", "#{pane_dead}"),
     ("pane_dead_status", "#{pane_dead_status}"),
+    ("pane_dead_signal", "#{pane_dead_signal}"),
     ("pane_dead_time", "#{pane_dead_time}"),
     ("pane_current_command", "#{pane_current_command}"),
     ("pane_current_path", "#{pane_current_path}"),
@@ -72,7 +73,7 @@ class Pane:
     pane_id: PaneId
     pane_pid: int | None
     dead: bool
-    dead_status: int | None
+    dead_status: int | None  # exit code; 128 + N when killed by signal N (shell convention)
     dead_time: float | None
     current_command: str
     current_path: str
@@ -101,6 +102,14 @@ def _int_or_none(text: str) -> int | None:
         return None
 
 
+def _exit_code(status: str, signal_number: str) -> int | None:
+    code = _int_or_none(status)
+    if code is not None:
+        return code
+    sig = _int_or_none(signal_number)
+    return 128 + sig if sig is not None else None
+
+
 def parse_pane(record: str) -> Pane | None:
     """Turn one `list-panes` record into a `Pane`; None for a malformed record."""
     values = record.split(FIELD_SEPARATOR)
@@ -122,7 +131,7 @@ def parse_pane(record: str) -> Pane | None:
         pane_id=PaneId(raw["pane_id"]),
         pane_pid=_int_or_none(raw["pane_pid"]),
         dead=dead,
-        dead_status=_int_or_none(raw["pane_dead_status"]) if dead else None,
+        dead_status=_exit_code(raw["pane_dead_status"], raw["pane_dead_signal"]) if dead else None,
         dead_time=float(dead_time) if dead_time is not None else None,
         current_command=raw["pane_current_command"],
         current_path=raw["pane_current_path"],

@@ -1,0 +1,375 @@
+"""Parsing the one `list-panes -a -F` call, and rendering and merging plans.
+
+The output is built here from `PANE_FIELDS` and the separators of `reconciler.world`, then
+split into lines as libtmux hands it over (`stdout.split("\\n")`, trailing blanks dropped),
+so a change of the format or of the separators shows up as a failing row, not as silence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from reconciler import markers
+from reconciler.actions import (
+    CreateAgent,
+    Plan,
+    ProcessRef,
+    RecreateAgent,
+    RestartAgent,
+    StopAgent,
+    merge_plans,
+)
+from reconciler.ids import AgentId, PaneId, WindowId
+from reconciler.launch import LaunchConfig
+from reconciler.world import (
+    FIELD_SEPARATOR,
+    LIST_PANES_FORMAT,
+    PANE_FIELDS,
+    RECORD_SEPARATOR,
+    Pane,
+    parse_pane,
+    parse_panes,
+)
+
+BASE: dict[str, str] = {
+    "server_pid": "4100",
+    "session_id": "$1",
+    "session_name": "team-demo",
+    "window_id": "@2",
+    "window_index": "3",
+    "window_name": "impl",
+    "window_panes": "1",
+    "pane_id": "%3",
+    "pane_pid": "4242",
+    "pane_dead": "0",
+    "pane_dead_status": "",
+    "pane_dead_time": "",
+    "pane_current_command": "python3",
+    "pane_current_path": "/ws",
+    "pane_in_mode": "0",
+    "team": "demo",
+    "agent": "impl",
+    "workspace": "/ws",
+    "config_hash": "sha256:abc",
+    "window_agent": "impl",
+    "session_workspace": "/ws",
+    "leader_uuid": "",
+}
+
+FOREIGN: dict[str, str] = {
+    **BASE,
+    "window_id": "@9",
+    "window_name": "notes",
+    "pane_id": "%9",
+    "pane_pid": "5000",
+    "pane_current_command": "vim",
+    "team": "",
+    "agent": "",
+    "workspace": "",
+    "config_hash": "",
+    "window_agent": "",
+    "session_workspace": "",
+}
+
+
+def record(**overrides: str) -> str:
+    """One record as tmux prints it with `LIST_PANES_FORMAT` (fields from BASE)."""
+    values = {**BASE, **overrides}
+    return FIELD_SEPARATOR.join(values[name] for name, _ in PANE_FIELDS) + RECORD_SEPARATOR
+
+
+def tmux_output(*records: str) -> list[str]:
+    """What `Tmux.run` returns: one printed line per record, split on newlines."""
+    lines = "".join(r + "\n" for r in records).split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def test_format_has_one_field_per_attribute_and_ends_records() -> None:
+    assert LIST_PANES_FORMAT.count(FIELD_SEPARATOR) == len(PANE_FIELDS) - 1
+    assert LIST_PANES_FORMAT.endswith(RECORD_SEPARATOR)
+    for marker in (*markers.PANE_MARKERS, markers.WINDOW, markers.SESSION_WORKSPACE):
+        assert "#{" + marker + "}" in LIST_PANES_FORMAT
+    # Every parsed attribute of Pane is filled from the format (names may differ in tmux).
+    assert len(PANE_FIELDS) == len(Pane.__dataclass_fields__)
+
+
+def test_normal_row() -> None:
+    (found,) = parse_panes(tmux_output(record()))
+
+    assert found == Pane(
+        server_pid=4100,
+        session_id="$1",
+        session_name="team-demo",
+        window_id=WindowId("@2"),
+        window_index=3,
+        window_name="impl",
+        window_panes=1,
+        pane_id=PaneId("%3"),
+        pane_pid=4242,
+        dead=False,
+        dead_status=None,
+        dead_time=None,
+        current_command="python3",
+        current_path="/ws",
+        in_mode=False,
+        team="demo",
+        agent="impl",
+        workspace="/ws",
+        config_hash="sha256:abc",
+        window_agent="impl",
+        session_workspace="/ws",
+        leader_uuid="",
+    )
+    assert found.pane_number == 3
+    assert found.owned_by("demo", "/ws")
+
+
+def test_several_rows_keep_their_order() -> None:
+    panes = parse_panes(tmux_output(record(), record(**FOREIGN), record(pane_id="%12")))
+
+    assert [p.pane_id for p in panes] == ["%3", "%9", "%12"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["evil\nname", "tab\there", "\nleading newline", "trailing newline\n", "a\n\tb\n\nc"],
+    ids=["newline", "tab", "leading-newline", "trailing-newline", "mixed"],
+)
+def test_foreign_window_name_with_newline_and_tab_does_not_break_rows(name: str) -> None:
+    output = tmux_output(record(), record(**{**FOREIGN, "window_name": name}), record(pane_id="%4"))
+
+    panes = parse_panes(output)
+
+    assert [p.pane_id for p in panes] == ["%3", "%9", "%4"]
+    assert panes[1].window_name == name
+    assert panes[1].agent == ""
+    assert [p.agent for p in panes] == ["impl", "", "impl"]
+
+
+class MalformedCase(NamedTuple):
+    test_id: str
+    text: str
+
+
+MALFORMED_CASES = [
+    MalformedCase("too-few-fields", FIELD_SEPARATOR.join(["1", "$1", "s"]) + RECORD_SEPARATOR),
+    MalformedCase("too-many-fields", record().replace(RECORD_SEPARATOR, FIELD_SEPARATOR + "x\x1e")),
+    MalformedCase("pane-id-without-percent", record(pane_id="3")),
+    MalformedCase("empty-pane-id", record(pane_id="")),
+    MalformedCase("a-warning-line", "tmux: some warning" + RECORD_SEPARATOR),
+]
+
+
+@pytest.mark.parametrize("case", MALFORMED_CASES, ids=[c.test_id for c in MALFORMED_CASES])
+def test_malformed_record_is_skipped(case: MalformedCase) -> None:
+    panes = parse_panes(tmux_output(record(), case.text, record(pane_id="%4")))
+
+    assert [p.pane_id for p in panes] == ["%3", "%4"]
+
+
+def test_parse_pane_returns_none_for_a_malformed_record() -> None:
+    assert parse_pane("no separators here") is None
+
+
+def test_empty_output_is_no_panes() -> None:
+    assert parse_panes([]) == ()
+    assert parse_panes([""]) == ()
+
+
+def test_dead_pane_fields() -> None:
+    (found,) = parse_panes(
+        tmux_output(record(pane_dead="1", pane_dead_status="3", pane_dead_time="1795597200"))
+    )
+
+    assert found.dead is True
+    assert found.dead_status == 3
+    assert found.dead_time == 1795597200.0
+
+
+def test_dead_pane_without_status_or_time() -> None:
+    # Killed by a signal: tmux leaves pane_dead_status empty.
+    (found,) = parse_panes(tmux_output(record(pane_dead="1")))
+
+    assert found.dead is True
+    assert found.dead_status is None
+    assert found.dead_time is None
+
+
+def test_live_pane_ignores_stale_dead_fields() -> None:
+    (found,) = parse_panes(
+        tmux_output(record(pane_dead="0", pane_dead_status="1", pane_dead_time="17"))
+    )
+
+    assert (found.dead, found.dead_status, found.dead_time) == (False, None, None)
+
+
+def test_numbers_that_are_not_numbers_fall_back() -> None:
+    (found,) = parse_panes(
+        tmux_output(record(server_pid="", pane_pid="", window_index="x", window_panes=""))
+    )
+
+    assert (found.server_pid, found.pane_pid, found.window_index, found.window_panes) == (
+        0,
+        None,
+        0,
+        1,
+    )
+
+
+def test_markers_are_parsed() -> None:
+    (found,) = parse_panes(
+        tmux_output(
+            record(
+                team="other-team",
+                agent="rev",
+                workspace="/home/me/proj with space",
+                config_hash="sha256:00ff",
+                window_agent="rev",
+                session_workspace="/home/me/proj with space",
+                leader_uuid="7c4a3a8e-0000-4000-8000-000000000001",
+                pane_in_mode="1",
+            )
+        )
+    )
+
+    assert found.team == "other-team"
+    assert found.agent == "rev"
+    assert found.workspace == "/home/me/proj with space"
+    assert found.config_hash == "sha256:00ff"
+    assert found.window_agent == "rev"
+    assert found.session_workspace == "/home/me/proj with space"
+    assert found.leader_uuid == "7c4a3a8e-0000-4000-8000-000000000001"
+    assert found.in_mode is True
+    assert found.owned_by("other-team", "/home/me/proj with space")
+    assert not found.owned_by("demo", "/home/me/proj with space")
+    assert not found.owned_by("other-team", "/ws")
+
+
+def test_unmarked_pane_is_owned_by_nobody() -> None:
+    (found,) = parse_panes(tmux_output(record(**FOREIGN)))
+
+    assert not found.owned_by("demo", "/ws")
+    assert not found.owned_by("", "")
+
+
+# --- Plan.render and merge_plans ----------------------------------------------------------
+
+LAUNCH = LaunchConfig(provider="shell", argv=("sleep", "9"), cwd="/ws")
+IMPL = AgentId("impl")
+CREATE = CreateAgent(
+    agent=IMPL, session="team-demo", launch=LAUNCH, config_hash="h", new_session=True
+)
+CREATE_IN = CreateAgent(
+    agent=AgentId("api"), session="team-demo", launch=LAUNCH, config_hash="h", new_session=False
+)
+RESTART = RestartAgent(
+    agent=IMPL, pane=PaneId("%3"), launch=LAUNCH, config_hash="h", cause="exited with code 1"
+)
+RECREATE = RecreateAgent(
+    agent=IMPL,
+    pane=PaneId("%3"),
+    process=ProcessRef(4242, 1.0),
+    launch=LAUNCH,
+    config_hash="h2",
+    grace_sec=5,
+)
+STOP_WINDOW = StopAgent(
+    agent=AgentId("old"),
+    pane=PaneId("%4"),
+    window=WindowId("@4"),
+    process=None,
+    kill_window=True,
+    grace_sec=5,
+    cause="removed from spec",
+)
+STOP_PANE = StopAgent(
+    agent=AgentId("old"),
+    pane=PaneId("%4"),
+    window=WindowId("@4"),
+    process=None,
+    kill_window=False,
+    grace_sec=5,
+    cause="paused",
+)
+
+
+def test_empty_plan_renders_no_changes() -> None:
+    assert Plan().render() == "no changes: the world matches the spec"
+    assert Plan().empty
+    assert Plan(requeue_after=3).empty
+
+
+def test_plan_renders_one_line_per_action_in_order() -> None:
+    plan = Plan(actions=(CREATE, CREATE_IN, RESTART, RECREATE, STOP_WINDOW, STOP_PANE))
+
+    assert plan.render() == (
+        "create  agent/impl in new session team-demo (missing)\n"
+        "create  agent/api in session team-demo (missing)\n"
+        "restart agent/impl pane %3 (exited with code 1)\n"
+        "recreate agent/impl pane %3 (config changed)\n"
+        "stop    agent/old window @4 (removed from spec)\n"
+        "stop    agent/old pane %4 (paused)"
+    )
+    assert not plan.empty
+
+
+def test_render_never_shows_env_values() -> None:
+    secret = LaunchConfig(
+        provider="shell", argv=("sleep", "9"), cwd="/ws", env={"API_KEY": "sk-secret-123"}
+    )
+    plan = Plan(
+        actions=(
+            CreateAgent(agent=IMPL, session="s", launch=secret, config_hash="h", new_session=False),
+        )
+    )
+
+    assert "sk-secret-123" not in plan.render()
+
+
+class MergeCase(NamedTuple):
+    test_id: str
+    plans: list[Plan]
+    want: Plan
+
+
+MERGE_CASES = [
+    MergeCase("nothing", [], Plan()),
+    MergeCase("one", [Plan(actions=(CREATE,), requeue_after=2)], Plan((CREATE,), 2)),
+    MergeCase(
+        "concatenates-in-order",
+        [Plan(actions=(CREATE,)), Plan(actions=(STOP_WINDOW, RESTART))],
+        Plan(actions=(CREATE, STOP_WINDOW, RESTART)),
+    ),
+    MergeCase(
+        "earliest-requeue-wins",
+        [Plan(requeue_after=7), Plan(), Plan(requeue_after=0.25), Plan(requeue_after=30)],
+        Plan(requeue_after=0.25),
+    ),
+    MergeCase(
+        "zero-requeue-is-kept",
+        [Plan(requeue_after=0), Plan(requeue_after=5)],
+        Plan(requeue_after=0),
+    ),
+    MergeCase(
+        "notes-concatenate",
+        [Plan(notes=("a",)), Plan(notes=("b", "c"))],
+        Plan(notes=("a", "b", "c")),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MERGE_CASES, ids=[c.test_id for c in MERGE_CASES])
+def test_merge_plans(case: MergeCase) -> None:
+    assert merge_plans(case.plans) == case.want
+
+
+def test_paths_in_records_are_taken_verbatim() -> None:
+    weird = str(Path("/tmp") / "a\tb")
+    (found,) = parse_panes(tmux_output(record(pane_current_path=weird)))
+
+    assert found.current_path == weird

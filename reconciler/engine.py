@@ -57,6 +57,9 @@ EXIT_SPEC_INVALID = 2
 EXIT_LOCKED = 3
 EXIT_UNUSABLE = 4
 
+OBSERVE_AFTER_ACTION_SEC = 0.1
+RETRY_FAILED_SEC = 2.0
+
 
 @dataclass(frozen=True)
 class PassResult:
@@ -216,9 +219,7 @@ class Engine:
         )
         store.write(status)
         code = EXIT_READY if C.is_true(conditions, C.READY) else EXIT_NOT_READY
-        requeue = result.plan.requeue_after
-        if any(not o.ok for o in outcomes):
-            requeue = min(requeue or 2.0, 2.0)
+        requeue = _requeue_after(result.plan.requeue_after, outcomes)
         return PassResult(
             status=status,
             plan=result.plan,
@@ -320,6 +321,16 @@ class Engine:
         return PassResult(
             status=status, plan=Plan(), outcomes=(), exit_code=code, requeue_after=2.0
         )
+
+
+def _requeue_after(planned: float | None, outcomes: list[Outcome]) -> float | None:
+    """When to look again: soon after acting (to observe the result), later after failures."""
+    candidates = [planned] if planned is not None else []
+    if any(o.ok for o in outcomes):
+        candidates.append(OBSERVE_AFTER_ACTION_SEC)
+    if any(not o.ok for o in outcomes):
+        candidates.append(RETRY_FAILED_SEC)
+    return min(candidates) if candidates else None
 
 
 def _read_previous(store: StatusStore, events: EventLog, *, started_at: str) -> TeamStatus:

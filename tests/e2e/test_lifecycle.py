@@ -172,16 +172,23 @@ def test_spec_changes_touch_only_what_changed(team: TeamWorkspace) -> None:
     assert after["gamma"] == before["gamma"]
     assert after["beta"] != before["beta"]
 
-    team.write_spec(THREE_AGENTS.replace(
-        '  - id: gamma\n    provider: shell\n    command: ["sleep", "3600"]\n',
-        "  - id: delta\n    provider: fake\n"))
+    team.write_spec(
+        THREE_AGENTS.replace(
+            '  - id: gamma\n    provider: shell\n    command: ["sleep", "3600"]\n',
+            "  - id: delta\n    provider: fake\n",
+        )
+    )
     team.converge()
     names = sorted(p.window_name for p in team.panes())
     assert names == ["alpha", "beta", "delta"]
     assert pids(team)["alpha"] == before["alpha"]
 
-    team.write_spec(THREE_AGENTS.replace(
-        "  - id: alpha\n    provider: fake\n", "  - id: alpha\n    provider: fake\n    paused: true\n"))
+    team.write_spec(
+        THREE_AGENTS.replace(
+            "  - id: alpha\n    provider: fake\n",
+            "  - id: alpha\n    provider: fake\n    paused: true\n",
+        )
+    )
     result = team.converge()
     assert "alpha" not in {p.agent for p in team.agent_panes()}
     alpha = C.find_condition(result.status.agents["alpha"].conditions, C.READY)
@@ -192,10 +199,14 @@ def test_spec_changes_touch_only_what_changed(team: TeamWorkspace) -> None:
 @pytest.mark.parametrize(
     ("mutation", "where"),
     [
-        pytest.param(lambda s: s.replace("team: {name: life}", "team: {name: life"), ":3:",
-                     id="yaml-syntax"),
-        pytest.param(lambda s: s.replace("provider: shell", "provider: shell\n    bogus: 1"),
-                     ":11:5", id="unknown-key"),
+        pytest.param(
+            lambda s: s.replace("team: {name: life}", "team: {name: life"), ":3:", id="yaml-syntax"
+        ),
+        pytest.param(
+            lambda s: s.replace("provider: shell", "provider: shell\n    bogus: 1"),
+            ":11:5",
+            id="unknown-key",
+        ),
         pytest.param(lambda s: s.replace("COLOR: blue", "COLOR: [1]"), ":8:18", id="wrong-type"),
     ],
 )
@@ -242,9 +253,21 @@ def test_concurrent_reconcilers_never_duplicate(team: TeamWorkspace) -> None:
 
     team.write_spec(THREE_AGENTS)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "reconciler", "-f", str(team.spec_path),
-                          "reconcile", "--once", "--lock-timeout", "30s"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "-f",
+                str(team.spec_path),
+                "reconcile",
+                "--once",
+                "--lock-timeout",
+                "30s",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(3)
     ]
     codes = [p.wait(timeout=60) for p in procs]
@@ -257,8 +280,20 @@ def test_unmarked_window_is_never_touched(team: TeamWorkspace) -> None:
     team.write_spec(THREE_AGENTS)
     team.converge()
     session = "team-life"
-    lines = team.tmux.run("new-window", "-d", "-t", f"={session}:", "-n", "alpha", "-P",
-                          "-F", "#{pane_id}", "--", "sleep", "3600")
+    lines = team.tmux.run(
+        "new-window",
+        "-d",
+        "-t",
+        f"={session}:",
+        "-n",
+        "alpha",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "--",
+        "sleep",
+        "3600",
+    )
     foreign = lines[0]
 
     result = team.reconcile()

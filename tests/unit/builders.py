@@ -104,7 +104,7 @@ def pane(
     pid: int | None = None,
     dead: bool = False,
     dead_status: int | None = None,
-    dead_time: datetime | None = None,
+    dead_time: datetime | None = NOW,
     current_command: str = "python3",
     current_path: str = str(WORKSPACE),
     in_mode: bool = False,
@@ -119,7 +119,8 @@ def pane(
     """One pane; by default one of our agent panes, alone in its window, alive.
 
     The window id, index and pid follow the pane number (`%3` -> `@3`, index 3, pid 1003)
-    unless given. `marked=False` clears every pane marker (a person's own pane).
+    unless given. `marked=False` clears every pane marker (a person's own pane). A dead
+    pane died at `NOW` unless `dead_time` says otherwise (None: tmux has not recorded it).
     """
     number = int(pane_id.lstrip("%"))
     return Pane(
@@ -134,7 +135,7 @@ def pane(
         pane_pid=pid if pid is not None else 1000 + number,
         dead=dead,
         dead_status=dead_status if dead else None,
-        dead_time=(ts(dead_time) if dead_time is not None else ts(NOW)) if dead else None,
+        dead_time=ts(dead_time) if dead and dead_time is not None else None,
         current_command=current_command,
         current_path=current_path,
         in_mode=in_mode,
@@ -154,15 +155,20 @@ def agent_pane(team: DesiredTeam, agent: str, pane_id: str = "%1", **fields: Any
     return pane(agent, pane_id, **fields)
 
 
-ProcessRow = tuple[int, int, str, float]  # pid, ppid, name, create_time (epoch seconds)
+# (pid, ppid, name, create_time in epoch seconds[, zombie])
+ProcessRow = tuple[int, int, str, float] | tuple[int, int, str, float, bool]
 
 
 def process_table(rows: Iterable[ProcessRow]) -> ProcessTable:
-    """A process table from (pid, ppid, name, create_time) rows."""
+    """A process table from (pid, ppid, name, create_time[, zombie]) rows."""
     by_pid: dict[int, ProcessInfo] = {}
     children: dict[int, list[int]] = {}
-    for pid, ppid, name, create_time in rows:
-        by_pid[pid] = ProcessInfo(pid=pid, ppid=ppid, name=name, create_time=create_time, uid=1000)
+    for row in rows:
+        pid, ppid, name, create_time = row[:4]
+        zombie = bool(row[4]) if len(row) > 4 else False
+        by_pid[pid] = ProcessInfo(
+            pid=pid, ppid=ppid, name=name, create_time=create_time, uid=1000, zombie=zombie
+        )
         children.setdefault(ppid, []).append(pid)
     return ProcessTable(
         by_pid=by_pid,
@@ -182,6 +188,7 @@ def world(
     Without `processes`, every live pane's pid gets one row started at `started`, so the
     agents look like processes that have been running for a while.
     """
+    rows: list[ProcessRow]
     if processes is None:
         rows = [
             (p.pane_pid, SERVER_PID, p.current_command, ts(started))

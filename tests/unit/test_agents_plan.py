@@ -14,16 +14,30 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.agents import AgentsResult, panes_to_capture, plan_agents
+from controllers.agents import (
+    EXIT_STATUS_POLL_SEC,
+    NUDGE_RETRY_SEC,
+    AgentsResult,
+    panes_to_capture,
+    plan_agents,
+)
 from controllers.desired import DesiredTeam
 from reconciler import conditions as C
-from reconciler.actions import CreateAgent, ProcessRef, RecreateAgent, StopAgent
+from reconciler.actions import (
+    CreateAgent,
+    NudgeServer,
+    ProcessRef,
+    RecreateAgent,
+    RestartAgent,
+    StopAgent,
+)
 from reconciler.clock import format_time
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
 from tests.unit.builders import (
     GENERATION,
     NOW,
+    SERVER_PID,
     STARTED,
     agent_pane,
     ago,
@@ -360,6 +374,100 @@ def test_crash_loop_walks_10_20_40_then_caps_at_300() -> None:
         assert result.plan.render() == "restart agent/impl pane %1 (exited with code 1)"
         status = result.agents["impl"]
     assert waits == [0, 10, 20, 40, 80, 160, 300, 300]
+
+
+class UncollectedCase(NamedTuple):
+    test_id: str
+    rows: tuple[tuple[int, int, str, float, bool], ...]  # what the process scan still sees
+    want: str
+    requeue: float
+
+
+AGENT_ROW = (1001, SERVER_PID, "sleep", ts(ago(30)))
+SERVER_ROW = (SERVER_PID, 1, "tmux: server", ts(ago(7200)), False)
+
+UNCOLLECTED_CASES = [
+    UncollectedCase(
+        "pty-closed-before-tmux-reaped-waits-for-the-code",
+        ((*AGENT_ROW, False), SERVER_ROW),
+        NO_CHANGES,
+        EXIT_STATUS_POLL_SEC,
+    ),
+    UncollectedCase(
+        "zombie-tmux-missed-gets-the-server-nudged",
+        ((*AGENT_ROW, True), SERVER_ROW),
+        "nudge   tmux server 100 for agent/impl (exit not collected by tmux)",
+        NUDGE_RETRY_SEC,
+    ),
+    UncollectedCase(
+        "zombie-without-a-known-server-only-waits",
+        ((*AGENT_ROW, True),),
+        NO_CHANGES,
+        EXIT_STATUS_POLL_SEC,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", UNCOLLECTED_CASES, ids=[c.test_id for c in UNCOLLECTED_CASES])
+def test_dead_pane_without_an_exit_code_yet(case: UncollectedCase) -> None:
+    """tmux shows the pane dead but has not recorded the exit: no policy decision yet."""
+    team = desired(shell("impl"))
+    dead = agent_pane(team, "impl", "%1", dead=True, dead_status=None, dead_time=None)
+    previous = team_status({"impl": running_status(team, "impl", "%1", restartCount=2)})
+
+    result = plan(team, world(dead, processes=case.rows), previous)
+
+    assert result.plan.render() == case.want
+    assert result.plan.requeue_after == case.requeue
+    impl = result.agents["impl"]
+    assert (ready(impl).status, ready(impl).reason) == (C.FALSE, C.EXITED)
+    assert impl.restartCount == 2
+    assert impl.pid is None
+    if result.plan.actions:
+        (nudge,) = result.plan.actions
+        assert isinstance(nudge, NudgeServer)
+        assert nudge.server == ProcessRef(SERVER_PID, ts(ago(7200)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a dead pane whose process outlives its pty is re-polled every 0.05 s forever",
+)
+def test_dead_pane_whose_process_keeps_running_is_not_polled_at_20_hz_forever() -> None:
+    # A process that closes its terminal fds and ignores SIGHUP (`nohup`, a daemon that
+    # keeps its pid) leaves tmux 3.3a showing pane_dead=1 with no status and no time while
+    # the process runs on (checked on a private server). The exit code never comes: after
+    # ten minutes of waiting, the pass must not still ask to run again in 50 ms.
+    team = desired(shell("impl"))
+    dead = agent_pane(team, "impl", "%1", dead=True, dead_status=None, dead_time=None)
+    waiting = running_status(
+        team,
+        "impl",
+        "%1",
+        started=ago(900),
+        conditions=[
+            cond(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING, at=ago(900)),
+            cond(C.READY, C.FALSE, C.EXITED, "exited; waiting for tmux", at=ago(600)),
+        ],
+    )
+    rows = ((*AGENT_ROW[:3], ts(ago(900)), False), SERVER_ROW)
+
+    result = plan(team, world(dead, processes=rows), team_status({"impl": waiting}))
+
+    assert result.plan.requeue_after is None or result.plan.requeue_after >= 1
+
+
+def test_dead_pane_whose_process_is_gone_applies_the_policy_without_a_code() -> None:
+    team = desired(shell("impl"))
+    dead = agent_pane(team, "impl", "%1", dead=True, dead_status=None, dead_time=None)
+    previous = team_status({"impl": running_status(team, "impl", "%1", started=ago(30))})
+
+    result = plan(team, world(dead, processes=()), previous)
+
+    (action,) = result.plan.actions
+    assert isinstance(action, RestartAgent)
+    assert result.agents["impl"].lastExitCode is None
+    assert result.agents["impl"].lastExitAt == format_time(NOW)
 
 
 # --- duplicates and panes that are not ours ---------------------------------------------

@@ -18,7 +18,7 @@ from tests.unit.builders import GENERATION, NOW, ago, cond
 EARLIER = ago(600)
 
 
-def agent(ready: str, reason: str, *, backing_off: bool = False) -> AgentStatus:
+def agent(ready: C.ConditionStatus, reason: str, *, backing_off: bool = False) -> AgentStatus:
     return AgentStatus(
         conditions=[
             cond(

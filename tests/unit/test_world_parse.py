@@ -46,6 +46,7 @@ BASE: dict[str, str] = {
     "pane_pid": "4242",
     "pane_dead": "0",
     "pane_dead_status": "",
+    "pane_dead_signal": "",
     "pane_dead_time": "",
     "pane_current_command": "python3",
     "pane_current_path": "/ws",
@@ -94,8 +95,7 @@ def test_format_has_one_field_per_attribute_and_ends_records() -> None:
     assert LIST_PANES_FORMAT.endswith(RECORD_SEPARATOR)
     for marker in (*markers.PANE_MARKERS, markers.WINDOW, markers.SESSION_WORKSPACE):
         assert "#{" + marker + "}" in LIST_PANES_FORMAT
-    # Every parsed attribute of Pane is filled from the format (names may differ in tmux).
-    assert len(PANE_FIELDS) == len(Pane.__dataclass_fields__)
+    assert len({name for name, _ in PANE_FIELDS}) == len(PANE_FIELDS)
 
 
 def test_normal_row() -> None:
@@ -191,6 +191,33 @@ def test_dead_pane_fields() -> None:
     assert found.dead_time == 1795597200.0
 
 
+class SignalCase(NamedTuple):
+    test_id: str
+    status: str
+    signal: str
+    want: int | None
+
+
+SIGNAL_CASES = [
+    SignalCase("exit-code", "3", "", 3),
+    SignalCase("killed-by-sigkill", "", "9", 137),
+    SignalCase("killed-by-sigterm", "", "15", 143),
+    SignalCase("exit-code-wins-over-signal", "1", "9", 1),
+    SignalCase("neither", "", "", None),
+]
+
+
+@pytest.mark.parametrize("case", SIGNAL_CASES, ids=[c.test_id for c in SIGNAL_CASES])
+def test_dead_pane_exit_code_from_status_or_signal(case: SignalCase) -> None:
+    (found,) = parse_panes(
+        tmux_output(
+            record(pane_dead="1", pane_dead_status=case.status, pane_dead_signal=case.signal)
+        )
+    )
+
+    assert found.dead_status == case.want
+
+
 def test_dead_pane_without_status_or_time() -> None:
     # Killed by a signal: tmux leaves pane_dead_status empty.
     (found,) = parse_panes(tmux_output(record(pane_dead="1")))
@@ -202,7 +229,9 @@ def test_dead_pane_without_status_or_time() -> None:
 
 def test_live_pane_ignores_stale_dead_fields() -> None:
     (found,) = parse_panes(
-        tmux_output(record(pane_dead="0", pane_dead_status="1", pane_dead_time="17"))
+        tmux_output(
+            record(pane_dead="0", pane_dead_status="1", pane_dead_signal="9", pane_dead_time="17")
+        )
     )
 
     assert (found.dead, found.dead_status, found.dead_time) == (False, None, None)

@@ -1,0 +1,310 @@
+"""The install scripts and `deploy/` files: they parse, agree with the CLI, and can fail.
+
+These files are not imported by anything, so nothing else notices when one stops parsing or
+drifts from the CLI: the systemd unit must stay INI with a `run` ExecStart, the plist a
+plist, the workflow YAML that validates and reconciles a spec the loader accepts, and the
+monitoring check must map status JSON to the plugin exit codes (run against a `team-agent`
+shim on PATH, so no tmux is involved).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import plistlib
+import shlex
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from ruamel.yaml import YAML
+
+from reconciler.specfile import load_spec_text
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+UNIT = DEPLOY / "systemd" / "team-agent@.service"
+PLIST = DEPLOY / "launchd" / "dev.team-agent.run.plist"
+WORKFLOW = DEPLOY / "ci" / "github-actions.yml"
+CHECK = DEPLOY / "monitoring" / "check_team.sh"
+SCRIPTS = [
+    REPO / "scripts" / "bootstrap",
+    REPO / "scripts" / "demo",
+    REPO / "scripts" / "test",
+    REPO / ".ci" / "run",
+    CHECK,
+]
+
+
+# --- shell scripts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_script_is_executable_bash(script: Path) -> None:
+    # .ci/run calls ./scripts/test, which calls ./scripts/bootstrap: a lost x bit breaks CI.
+    assert os.access(script, os.X_OK), f"{script} is not executable"
+    assert script.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
+    checked = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    text = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert "exec ./scripts/test" in commands
+    # Nothing may run after the tests: their exit code must be CI's.
+    assert commands[-1] == "exec ./scripts/test"
+
+
+def test_test_script_fails_when_pytest_collects_nothing() -> None:
+    text = (REPO / "scripts" / "test").read_text(encoding="utf-8")
+    assert '.venv/bin/pytest -q "$@"' in text
+    assert '"$rc" -eq 5' in text
+
+
+# --- systemd --------------------------------------------------------------------------------
+
+
+def _unit() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep CamelCase keys
+    parser.read_string(UNIT.read_text(encoding="utf-8"), source=str(UNIT))
+    return parser
+
+
+def test_systemd_unit_runs_the_loop_of_the_instance_workspace() -> None:
+    service = _unit()["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert argv[-1] == "run"
+    assert argv[argv.index("-f") + 1] == "%f/team.spec.yaml"
+    assert "team-agent" in {Path(arg).name for arg in argv}
+    assert service["WorkingDirectory"] == "%f"
+
+
+class UnitSetting(NamedTuple):
+    section: str
+    key: str
+    value: str
+
+
+UNIT_SETTINGS = [
+    UnitSetting("Service", "Restart", "on-failure"),
+    UnitSetting("Service", "RestartSec", "2"),
+    UnitSetting("Service", "KillSignal", "SIGTERM"),
+    UnitSetting("Service", "TimeoutStopSec", "15"),
+    # The default (control-group) would kill the tmux server the loop started, and every agent.
+    UnitSetting("Service", "KillMode", "process"),
+    UnitSetting("Install", "WantedBy", "default.target"),
+]
+
+
+@pytest.mark.parametrize("want", UNIT_SETTINGS, ids=[s.key for s in UNIT_SETTINGS])
+def test_systemd_unit_setting(want: UnitSetting) -> None:
+    assert _unit()[want.section].get(want.key) == want.value
+
+
+def test_systemd_unit_has_no_ordering_cycle_with_its_target() -> None:
+    # WantedBy=default.target orders the unit before default.target; After= it is a cycle.
+    assert "default.target" not in _unit()["Unit"].get("After", "")
+
+
+def test_systemd_unit_explains_the_install() -> None:
+    text = UNIT.read_text(encoding="utf-8")
+    assert 'systemctl --user enable --now "team-agent@$(systemd-escape --path' in text
+
+
+# --- launchd --------------------------------------------------------------------------------
+
+
+def test_launchd_plist_runs_the_loop_and_restarts_on_crash() -> None:
+    with PLIST.open("rb") as handle:
+        job = plistlib.load(handle)
+    assert job["Label"] == PLIST.name.removesuffix(".plist")
+    argv = job["ProgramArguments"]
+    assert Path(argv[0]).name == "team-agent"
+    assert argv[-1] == "run"
+    assert argv[argv.index("-f") + 1].endswith("/team.spec.yaml")
+    assert job["KeepAlive"] == {"SuccessfulExit": False, "Crashed": True}
+    assert job["AbandonProcessGroup"] is True  # the agents outlive the loop
+
+
+# --- GitHub Actions ---------------------------------------------------------------------------
+
+
+def _workflow() -> Any:
+    with WORKFLOW.open(encoding="utf-8") as handle:
+        return YAML(typ="safe", pure=True).load(handle)
+
+
+def _runs(job: Any) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def test_workflow_validates_then_reconciles_with_a_deadline() -> None:
+    (job,) = _workflow()["jobs"].values()
+    runs = "\n".join(_runs(job))
+    assert "reconcile --once --wait 60s" in runs
+    assert runs.index(" validate") < runs.index("reconcile --once")
+
+
+def test_workflow_uploads_status_and_events() -> None:
+    (job,) = _workflow()["jobs"].values()
+    (upload,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload")]
+    paths = upload["with"]["path"].split()
+    assert any(p.endswith(".team/status.json") for p in paths)
+    assert any(p.endswith(".team/events.jsonl") for p in paths)
+    assert upload["with"]["include-hidden-files"] is True  # .team/ is hidden
+    assert upload["if"] == "always()"
+
+
+def test_workflow_spec_is_valid_and_needs_no_ai_cli() -> None:
+    (job,) = _workflow()["jobs"].values()
+    (writer,) = [run for run in _runs(job) if "<<'SPEC'" in run]
+    body = writer.split("<<'SPEC'\n", 1)[1].split("\nSPEC", 1)[0]
+    loaded = load_spec_text(body, Path("/ci/ci-team/team.spec.yaml"))
+    assert {a.provider for a in loaded.spec.agents} <= {"fake", "shell"}
+    assert loaded.spec.runtime.tmux_socket  # never the runner's default server
+
+
+# --- monitoring check -----------------------------------------------------------------------
+
+
+def _cond(kind: str, status: str, reason: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": "",
+        "lastTransitionTime": "2026-11-25T09:00:00Z",
+        "observedGeneration": 1,
+    }
+
+
+def _status(
+    *,
+    ready: str = "True",
+    reconciling: str = "False",
+    stalled: str = "False",
+    crash_loop: str = "False",
+    started: datetime | None = None,
+) -> dict[str, Any]:
+    started = started or datetime.now(timezone.utc)
+    return {
+        "apiVersion": "team-agent/v1",
+        "kind": "TeamStatus",
+        "team": "demo",
+        "generation": 1,
+        "observedGeneration": 1,
+        "conditions": [
+            _cond("Ready", ready, "AllAgentsReady" if ready == "True" else "AgentsNotReady"),
+            _cond("Reconciling", reconciling, "Applying" if reconciling == "True" else "Converged"),
+            _cond("Stalled", stalled, "TmuxUnavailable" if stalled == "True" else "Converged"),
+        ],
+        "agents": {
+            "impl": {
+                "conditions": [
+                    _cond("Ready", "True", "Running"),
+                    _cond("CrashLoopBackOff", crash_loop, "BackOff"),
+                ],
+                "restartCount": 3,
+            },
+        },
+        "lastReconcile": {"startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }
+
+
+class CheckCase(NamedTuple):
+    name: str
+    output: str  # what the shim prints for `status -o json`
+    status_exit: int  # the shim's exit code
+    args: tuple[str, ...]
+    code: int
+    line: str  # the start of the check's one line
+
+
+def _json(**kwargs: Any) -> str:
+    return json.dumps(_status(**kwargs))
+
+
+STALE = datetime.now(timezone.utc) - timedelta(hours=1)
+CHECK_CASES = [
+    CheckCase("ready", _json(), 0, (), 0, "TEAM OK - demo: Ready=True (AllAgentsReady)"),
+    CheckCase(
+        "reconciling",
+        _json(ready="False", reconciling="True"),
+        0,
+        (),
+        1,
+        "TEAM WARNING - demo: Reconciling=True (Applying)",
+    ),
+    CheckCase(
+        "stalled",
+        _json(ready="False", stalled="True"),
+        0,
+        (),
+        2,
+        "TEAM CRITICAL - demo: Stalled=True (TmuxUnavailable)",
+    ),
+    CheckCase(
+        "crash-loop",
+        _json(ready="False", reconciling="True", crash_loop="True"),
+        0,
+        (),
+        2,
+        "TEAM CRITICAL - demo: CrashLoopBackOff=True: impl",
+    ),
+    CheckCase(
+        "not-ready-idle",
+        _json(ready="False"),
+        0,
+        (),
+        2,
+        "TEAM CRITICAL - demo: Ready=False (AgentsNotReady)",
+    ),
+    CheckCase("fresh", _json(), 0, ("--max-age", "300"), 0, "TEAM OK - demo"),
+    CheckCase("stale", _json(started=STALE), 0, ("--max-age", "300"), 1, "TEAM WARNING - demo"),
+    CheckCase("stale-unchecked", _json(started=STALE), 0, (), 0, "TEAM OK - demo"),
+    CheckCase("no-status", "", 1, (), 3, "TEAM UNKNOWN - team-agent status failed (exit 1)"),
+    CheckCase("not-json", "<html>", 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
+    CheckCase("not-a-status", "[1, 2]", 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
+]
+
+
+def _shim(bin_dir: Path, output: str, status_exit: int) -> Path:
+    """A `team-agent` that records its arguments and prints `output` (no tmux, no spec)."""
+    bin_dir.mkdir()
+    (bin_dir / "output").write_text(output, encoding="utf-8")
+    shim = bin_dir / "team-agent"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'printf "%s\\n" "$*" > "$(dirname "$0")/args"\n'
+        '[ "$#" -gt 0 ] || exit 64\n'
+        'cat "$(dirname "$0")/output"\n'
+        f'[ {status_exit} -eq 0 ] || echo "team-agent: no status yet" >&2\n'
+        f"exit {status_exit}\n",
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    return shim
+
+
+@pytest.mark.skipif(shutil.which("python3") is None, reason="check_team.sh runs python3")
+@pytest.mark.parametrize("case", CHECK_CASES, ids=[c.name for c in CHECK_CASES])
+def test_check_team_exit_code(tmp_path: Path, case: CheckCase) -> None:
+    bin_dir = tmp_path / "bin"
+    _shim(bin_dir, case.output, case.status_exit)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("TEAM_AGENT", None)
+    argv = ["bash", str(CHECK), *case.args, "-f", "/srv/ws/team.spec.yaml"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
+    assert (done.returncode, done.stderr) == (case.code, "")
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout
+    assert lines[0].startswith(case.line), lines[0]
+    # Options other than --max-age reach team-agent, before `status -o json`.
+    args = (bin_dir / "args").read_text(encoding="utf-8").split()
+    assert args == ["-f", "/srv/ws/team.spec.yaml", "status", "-o", "json"]

@@ -1,0 +1,220 @@
+"""The pane's first program: scrub the leader's identity, then exec the agent's argv.
+
+`prepare_env` is tested as a function; `main` as the separate process tmux starts, because
+what matters is what the exec'd program sees (its environment, its folder) and that the
+launch file, which may hold secrets, is gone by then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from controllers.exec_agent import EXIT_CANNOT_RUN, prepare_env, scrub
+
+REPO = Path(__file__).resolve().parents[2]
+PRINT_ENV_AND_CWD = "import os,json;print(json.dumps({'env':dict(os.environ),'cwd':os.getcwd()}))"
+
+INHERITED = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/home/me",
+    "LANG": "C.UTF-8",
+    "TEAM_AGENT_LEADER_SESSION_UUID": "0d1c5f4e-leader",
+    "TEAM_AGENT_LEADER_PANE": "%0",
+    "TEAM_AGENT_TMUX_SOCKET": "work",
+    "TEAM_AGENT_ID": "leader",
+    "CLAUDE_CODE_SESSION_ID": "sess-123",
+    "CLAUDE_CODE_ENTRYPOINT": "cli",
+    "CLAUDECODE": "1",
+    "CODEX_SESSION_ID": "codex-1",
+    "CODEX_THREAD_ID": "thread-1",
+}
+WANTED = {
+    "TEAM_AGENT_ID": "impl",
+    "TEAM_AGENT_TEAM_ID": "demo",
+    "TEAM_AGENT_WORKSPACE": "/ws",
+    "TEAM_AGENT_CONFIG_HASH": "sha256:abc",
+    "LOG_LEVEL": "debug",
+}
+
+
+def test_prepare_env_scrubs_the_leader_and_sets_the_wanted_vars() -> None:
+    env = prepare_env(INHERITED, WANTED)
+
+    assert env == {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/home/me",
+        "LANG": "C.UTF-8",
+        **WANTED,
+    }
+
+
+def test_prepare_env_does_not_modify_its_input() -> None:
+    inherited = dict(INHERITED)
+
+    prepare_env(inherited, WANTED)
+
+    assert inherited == INHERITED
+
+
+class ScrubCase(NamedTuple):
+    test_id: str
+    name: str
+    scrubbed: bool
+
+
+SCRUB_CASES = [
+    ScrubCase("leader-uuid", "TEAM_AGENT_LEADER_SESSION_UUID", True),
+    ScrubCase("any-team-agent-var", "TEAM_AGENT_ANYTHING", True),
+    ScrubCase("claude-session", "CLAUDE_CODE_SESSION_ID", True),
+    ScrubCase("claudecode", "CLAUDECODE", True),
+    ScrubCase("codex-session", "CODEX_SESSION_ID", True),
+    ScrubCase("path", "PATH", False),
+    ScrubCase("home", "HOME", False),
+    ScrubCase("provider-api-key", "ANTHROPIC_API_KEY", False),
+    ScrubCase("prefix-must-start-the-name", "MY_TEAM_AGENT_ID", False),
+    ScrubCase("claudecode-lookalike", "CLAUDECODE_HOME", False),
+]
+
+
+@pytest.mark.parametrize("case", SCRUB_CASES, ids=[c.test_id for c in SCRUB_CASES])
+def test_scrub(case: ScrubCase) -> None:
+    env = {case.name: "x", "KEEP": "y"}
+
+    scrub(env)
+
+    assert (case.name in env) is not case.scrubbed
+    assert env["KEEP"] == "y"
+
+
+# --- main(), as the process tmux starts -------------------------------------------------
+
+
+def run_exec_agent(
+    launch_file: Path, *, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controllers.exec_agent", str(launch_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**env, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        check=False,
+    )
+
+
+def write_launch(path: Path, payload: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(payload))
+    path.chmod(0o600)
+    return path
+
+
+def test_main_execs_the_argv_in_its_folder_with_a_clean_env(tmp_path: Path) -> None:
+    agent_dir = tmp_path / "agent dir"
+    agent_dir.mkdir()
+    launch = write_launch(
+        tmp_path / "impl-1.json",
+        {"argv": [sys.executable, "-c", PRINT_ENV_AND_CWD], "cwd": str(agent_dir), "env": WANTED},
+    )
+    inherited = {**INHERITED, "PATH": os.environ["PATH"]}
+
+    done = run_exec_agent(launch, env=inherited, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    env = seen["env"]
+    for name in (
+        "TEAM_AGENT_LEADER_SESSION_UUID",
+        "TEAM_AGENT_LEADER_PANE",
+        "TEAM_AGENT_TMUX_SOCKET",
+        "CLAUDE_CODE_SESSION_ID",
+        "CLAUDE_CODE_ENTRYPOINT",
+        "CLAUDECODE",
+        "CODEX_SESSION_ID",
+        "CODEX_THREAD_ID",
+    ):
+        assert name not in env, name
+    for name, value in WANTED.items():
+        assert env[name] == value, name
+    assert env["PATH"] == os.environ["PATH"]
+    assert env["HOME"] == "/home/me"
+    assert Path(seen["cwd"]) == agent_dir.resolve()
+    assert not launch.exists()
+
+
+def test_main_replaces_itself_with_the_agent(tmp_path: Path) -> None:
+    """The pane's pid is the agent's pid: exec, not a child process."""
+    launch = write_launch(
+        tmp_path / "impl-2.json",
+        {
+            "argv": [sys.executable, "-c", "import os;print(os.getpid(), os.getppid())"],
+            "cwd": str(tmp_path),
+            "env": {},
+        },
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "controllers.exec_agent", str(launch)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)},
+    )
+    out, _ = proc.communicate(timeout=30)
+
+    assert proc.returncode == 0
+    assert int(out.split()[0]) == proc.pid
+
+
+def test_main_missing_executable_exits_127_with_a_clear_message(tmp_path: Path) -> None:
+    launch = write_launch(
+        tmp_path / "impl-3.json",
+        {"argv": ["no-such-agent-cli", "--flag"], "cwd": str(tmp_path), "env": {"K": "secret"}},
+    )
+
+    done = run_exec_agent(launch, env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+    assert done.returncode == EXIT_CANNOT_RUN == 127
+    assert "cannot run 'no-such-agent-cli'" in done.stderr
+    assert "No such file or directory" in done.stderr
+    assert "secret" not in done.stderr
+    assert not launch.exists()  # gone even when the agent could not start
+
+
+def test_main_missing_folder_exits_127(tmp_path: Path) -> None:
+    launch = write_launch(
+        tmp_path / "impl-4.json",
+        {"argv": ["true"], "cwd": str(tmp_path / "nowhere"), "env": {}},
+    )
+
+    done = run_exec_agent(launch, env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+    assert done.returncode == EXIT_CANNOT_RUN
+    assert "cannot enter" in done.stderr
+    assert str(tmp_path / "nowhere") in done.stderr
+
+
+def test_main_unreadable_launch_file_exits_127(tmp_path: Path) -> None:
+    done = run_exec_agent(tmp_path / "missing.json", env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+    assert done.returncode == EXIT_CANNOT_RUN
+    assert "cannot read launch file" in done.stderr
+
+
+def test_main_usage() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "controllers.exec_agent"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "usage:" in done.stderr

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from controllers.backoff import next_restart, wants_restart
 from controllers.desired import DesiredAgent, DesiredTeam
+from controllers.team import Stall
 from reconciler import conditions as C
 from reconciler.actions import (
     Action,
@@ -33,11 +34,11 @@ from reconciler.actions import (
 )
 from reconciler.clock import format_time, parse_time
 from reconciler.conditions import Condition, set_condition
+from reconciler.controller import ControllerResult, PassInputs, Report
 from reconciler.ids import AgentId, PaneId
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
 
-EXIT_STATUS_POLL_SEC = 0.05
 NUDGE_RETRY_SEC = 0.2
 READINESS_POLL_SEC = 0.25
 
@@ -219,6 +220,7 @@ def _plan_one(
 
     if pane is None:
         b.set(C.READY, C.FALSE, C.STARTING, "creating its window")
+        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         create = CreateAgent(
             agent=desired.id,
             session=team.session,
@@ -236,6 +238,7 @@ def _plan_one(
                 configHash=config_hash,
                 provider=provider,
                 startedAt=format_time(b.now),
+                backoffUntil=None,
             ),
             None,
         )
@@ -347,21 +350,17 @@ def _plan_dead(
     assert desired.launch is not None
     prev = b.previous
     process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
-    if pane.dead_status is None and pane.dead_time is None and process is not None:
-        # tmux marks a pane dead when its pty closes, a moment before it reaps the process;
-        # wait for the exit code rather than apply the restart policy without it. A zombie
-        # the server does not collect gets it a SIGCHLD (see `NudgeServer`).
+    server = world.processes.get(pane.server_pid)
+    if pane.dead_status is None and process is not None and process.zombie and server:
+        # The agent exited but tmux has not collected it (tmux/tmux#311): no exit code yet.
+        # Nudge the server and look again shortly rather than decide without the code.
         b.set(C.READY, C.FALSE, C.EXITED, "exited; waiting for tmux to record the exit code")
-        status = b.build(pid=None, pidCreateTime=None)
-        server = world.processes.get(pane.server_pid)
-        if process.zombie and server is not None:
-            nudge = NudgeServer(
-                agent=desired.id,
-                pane=pane.pane_id,
-                server=ProcessRef(server.pid, server.create_time),
-            )
-            return [nudge], status, NUDGE_RETRY_SEC
-        return [], status, EXIT_STATUS_POLL_SEC
+        nudge = NudgeServer(
+            agent=desired.id, pane=pane.pane_id, server=ProcessRef(server.pid, server.create_time)
+        )
+        return [nudge], b.build(pid=None, pidCreateTime=None), NUDGE_RETRY_SEC
+    # A live, non-zombie process behind a dead pane closed its terminal and lives on: for
+    # the team it has exited (code unknown); the process itself is an orphan to report.
     now_ts = b.now.timestamp()
     exited_at = pane.dead_time if pane.dead_time is not None else now_ts
     code = pane.dead_status
@@ -374,6 +373,30 @@ def _plan_dead(
         "lastExitAt": format_time(datetime.fromtimestamp(exited_at, timezone.utc)),
         "provider": desired.agent.provider,
     }
+    if pane.config_hash != config_hash:
+        # A new configuration is a new start (a new pod, in Kubernetes terms): no backoff
+        # and no restart policy stand between the person's fix and the agent.
+        b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: starting it")
+        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
+        restart = RestartAgent(
+            agent=desired.id,
+            pane=pane.pane_id,
+            launch=desired.launch,
+            config_hash=config_hash,
+            cause="config changed",
+        )
+        return (
+            [restart],
+            b.build(
+                **exit_fields,
+                configHash=config_hash,
+                backoffSec=0.0,
+                backoffUntil=None,
+                startedAt=format_time(b.now),
+            ),
+            None,
+        )
+
     policy = desired.agent.restart_policy
     if not wants_restart(policy, code):
         reason = C.COMPLETED if code == 0 else C.EXITED
@@ -472,3 +495,24 @@ def _session_conflict(team: DesiredTeam, world: World) -> str | None:
                 "set runtime.session_name to use another session"
             )
     return None
+
+
+class AgentsController:
+    """The agents controller as the engine runs it (see `plan_agents`)."""
+
+    name = "agents"
+
+    def reconcile(self, inputs: PassInputs) -> ControllerResult:
+        result = plan_agents(
+            inputs.team,
+            inputs.world,
+            inputs.previous,
+            now=inputs.now,
+            generation=inputs.generation,
+            installed=inputs.installed,
+        )
+        if result.session_conflict is not None:
+            return ControllerResult(
+                plan=Plan(), report=Report(stall=Stall(C.SESSION_CONFLICT, result.session_conflict))
+            )
+        return ControllerResult(plan=result.plan, report=Report(agents=result.agents))

@@ -45,6 +45,6 @@ def next_restart(
     `backoff_sec` is the step recorded at the previous restart (0 before the first one).
     """
     ran_for = exited_at - started_at if started_at is not None else 0.0
-    step = 0.0 if ran_for >= RESET_AFTER_SEC else max(backoff_sec, 0.0)
+    step = 0.0 if ran_for >= RESET_AFTER_SEC else min(max(backoff_sec, 0.0), MAX_BACKOFF_SEC)
     following = INITIAL_BACKOFF_SEC if step == 0 else min(step * 2, MAX_BACKOFF_SEC)
     return RestartDecision(restart_at=exited_at + step, next_backoff_sec=following)

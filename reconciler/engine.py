@@ -16,31 +16,25 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from controllers.agents import AgentsResult, panes_to_capture, plan_agents
-from controllers.desired import desired_team, installed_executables
+from controllers.agents import AgentsController, panes_to_capture
+from controllers.desired import DesiredTeam, desired_team, installed_executables
 from controllers.team import Stall, team_conditions
 from reconciler import conditions as C
 from reconciler import markers
-from reconciler.actions import (
-    CreateAgent,
-    NudgeServer,
-    Plan,
-    RecreateAgent,
-    RestartAgent,
-    StopAgent,
-)
+from reconciler.actions import Plan, merge_plans
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.clock import Clock, SystemClock, format_time
+from reconciler.controller import Controller, Note, PassInputs, Report
 from reconciler.errors import SpecError, TmuxUnavailable
-from reconciler.events import NORMAL, WARNING, Event, EventLog, EventType
+from reconciler.events import WARNING, Event, EventLog
+from reconciler.reporting import fold_outcomes, outcome_note, to_event, transition_notes
 from reconciler.specfile import LoadedSpec, load_spec
 from reconciler.status import (
-    AgentStatus,
     LastReconcile,
     SpecErrorStatus,
     StatusCorrupt,
@@ -49,7 +43,7 @@ from reconciler.status import (
     ensure_state_dir,
 )
 from reconciler.tmux import Tmux
-from reconciler.world import observe, with_captures
+from reconciler.world import World, observe, with_captures
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
@@ -59,6 +53,7 @@ EXIT_UNUSABLE = 4
 
 OBSERVE_AFTER_ACTION_SEC = 0.1
 RETRY_FAILED_SEC = 2.0
+NO_PLAN = Plan()
 
 
 @dataclass(frozen=True)
@@ -76,6 +71,11 @@ class PassResult:
         return self.exit_code == EXIT_READY
 
 
+def default_controllers() -> tuple[Controller, ...]:
+    """The controllers of a pass, in the order their plans are applied."""
+    return (AgentsController(),)
+
+
 @dataclass
 class Engine:
     """Reconciles one workspace. Settings are explicit; nothing here is global."""
@@ -86,6 +86,7 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     python: str = sys.executable
     last_good: LoadedSpec | None = None
+    controllers: tuple[Controller, ...] = field(default_factory=default_controllers)
     _tmux: dict[str | None, Tmux] = field(default_factory=dict, repr=False)
 
     @property
@@ -103,6 +104,11 @@ class Engine:
         self.last_good = loaded
         return loaded
 
+    def observe(self, tmux: Tmux, team: DesiredTeam, previous: TeamStatus) -> World:
+        """The pass's one snapshot (plus the captures readiness needs, batched)."""
+        world = observe(tmux)
+        return with_captures(world, tmux, panes_to_capture(team, world, previous))
+
     def reconcile(self) -> PassResult:
         """One full pass (see the module docstring). Never raises for a failed action."""
         started = self.clock.now()
@@ -113,67 +119,126 @@ class Engine:
         events = EventLog(state)
         previous = _read_previous(store, events, started_at=format_time(started))
 
+        def emit(notes: Sequence[Note], generation: int | None) -> None:
+            for note in notes:
+                events.append(
+                    to_event(note, now=started, generation=generation, reconcile_id=reconcile_id)
+                )
+
+        def finish(
+            status: TeamStatus,
+            code: int,
+            plan: Plan = NO_PLAN,
+            outcomes: Sequence[Outcome] = (),
+            requeue: float | None = None,
+            error: str | None = None,
+        ) -> PassResult:
+            status = status.model_copy(
+                update={
+                    "lastReconcile": LastReconcile(
+                        id=reconcile_id,
+                        startedAt=format_time(started),
+                        durationMs=int((time.monotonic() - t0) * 1000),
+                        actions=[a.render() for a in plan.actions],
+                        error=error,
+                    )
+                }
+            )
+            store.write(status)
+            return PassResult(
+                status=status,
+                plan=plan,
+                outcomes=tuple(outcomes),
+                exit_code=code,
+                requeue_after=requeue,
+            )
+
         try:
             loaded = self.load()
         except SpecError as err:
-            return self._spec_invalid(err, previous, store, events, reconcile_id, t0)
+            issue = err.first
+            spec_error = SpecErrorStatus.from_issue(issue)
+            if previous.specError != spec_error:
+                emit(
+                    [Note(WARNING, C.SPEC_INVALID, f"team/{previous.team or '-'}", issue.render())],
+                    previous.generation,
+                )
+            stalled = _stalled_status(
+                previous,
+                Stall(C.SPEC_INVALID, issue.render()),
+                now=started,
+                generation=previous.generation,
+            )
+            return finish(
+                stalled.model_copy(update={"specError": spec_error}),
+                EXIT_SPEC_INVALID,
+                error=str(err),
+            )
 
         spec = loaded.spec
         generation = previous.generation
         if previous.specHash != loaded.content_hash:
             generation += 1
-            for note in loaded.deprecations:
-                events.append(
-                    _event(
-                        WARNING,
-                        "Deprecated",
-                        f"team/{spec.team_id}",
-                        note,
-                        started,
-                        generation,
-                        reconcile_id,
-                    )
-                )
-        if loaded.workspace != self.workspace:
-            stall = Stall(
-                C.SPEC_INVALID,
-                f"team.workspace moved to {loaded.workspace}; "
-                f"restart team-agent to reconcile it (still serving {self.workspace})",
-            )
-            return self._stalled(
-                stall,
-                previous,
-                loaded,
+            emit(
+                [
+                    Note(WARNING, "Deprecated", f"team/{spec.team_id}", note)
+                    for note in loaded.deprecations
+                ],
                 generation,
-                store,
-                events,
-                reconcile_id,
-                t0,
+            )
+        identity = {
+            "team": spec.team_id,
+            "generation": generation,
+            "specHash": loaded.content_hash,
+            "specError": None,
+        }
+
+        def stall_out(stall: Stall, code: int) -> PassResult:
+            if not C.is_true(previous.conditions, C.STALLED) or _reason(previous) != stall.reason:
+                emit(
+                    [Note(WARNING, stall.reason, f"team/{spec.team_id}", stall.message)], generation
+                )
+            stalled = _stalled_status(previous, stall, now=started, generation=generation)
+            return finish(
+                stalled.model_copy(update=identity),
+                code,
+                requeue=RETRY_FAILED_SEC,
+                error=stall.message,
+            )
+
+        if loaded.workspace != self.workspace:
+            return stall_out(
+                Stall(
+                    C.SPEC_INVALID,
+                    f"team.workspace moved to {loaded.workspace}; restart "
+                    f"team-agent to reconcile it (still serving {self.workspace})",
+                ),
                 EXIT_SPEC_INVALID,
             )
 
         tmux = self.tmux_for(spec.runtime.tmux_socket)
         team = desired_team(spec, self.workspace, python=self.python)
         try:
-            world = observe(tmux)
-            world = with_captures(world, tmux, panes_to_capture(team, world, previous))
+            world = self.observe(tmux, team, previous)
         except TmuxUnavailable as err:
-            stall = Stall(C.TMUX_UNAVAILABLE, str(err))
-            return self._stalled(
-                stall, previous, loaded, generation, store, events, reconcile_id, t0, EXIT_UNUSABLE
-            )
+            return stall_out(Stall(C.TMUX_UNAVAILABLE, str(err)), EXIT_UNUSABLE)
 
         now = self.clock.now()
-        installed = installed_executables(d.launch for d in team.agents)
-        result = plan_agents(
-            team, world, previous, now=now, generation=generation, installed=installed
+        inputs = PassInputs(
+            loaded=loaded,
+            team=team,
+            world=world,
+            previous=previous,
+            now=now,
+            generation=generation,
+            installed=installed_executables(d.launch for d in team.agents),
         )
-        if result.session_conflict is not None:
-            stall = Stall(C.SESSION_CONFLICT, result.session_conflict)
-            return self._stalled(
-                stall, previous, loaded, generation, store, events, reconcile_id, t0, EXIT_NOT_READY
-            )
+        results = [controller.reconcile(inputs) for controller in self.controllers]
+        stall = next((r.report.stall for r in results if r.report.stall is not None), None)
+        if stall is not None:
+            return stall_out(stall, EXIT_NOT_READY)
 
+        plan = merge_plans([r.plan for r in results])
         ctx = ApplyContext(
             tmux=tmux,
             world=world,
@@ -183,15 +248,17 @@ class Engine:
             python=self.python,
             wake_channel=markers.wake_channel(team.team_id, team.workspace_marker),
         )
-        outcomes = apply_plan(result.plan.actions, ctx)
-        agents = _after_apply(result, outcomes, now=now, generation=generation)
-        for outcome in outcomes:
-            events.append(_outcome_event(outcome, now, generation, reconcile_id))
-        _transition_events(previous, agents, events, now, generation, reconcile_id)
+        outcomes = apply_plan(plan.actions, ctx)
+
+        status = _merge_reports(previous, [r.report for r in results])
+        agents = fold_outcomes(status.agents, outcomes, now=now, generation=generation)
+        emit([n for r in results for n in r.report.notes], generation)
+        emit([outcome_note(o) for o in outcomes], generation)
+        emit(transition_notes(previous, agents), generation)
 
         paused = frozenset(a.agent.id for a in team.agents if a.agent.paused)
         conditions = team_conditions(
-            previous.conditions,
+            status.conditions,
             agents,
             paused=paused,
             acted=bool(outcomes),
@@ -199,128 +266,57 @@ class Engine:
             now=now,
             generation=generation,
         )
-        status = TeamStatus(
-            team=spec.team_id,
-            generation=generation,
-            observedGeneration=generation,
-            specHash=loaded.content_hash,
-            conditions=conditions,
-            agents=dict(agents),
-            leader=previous.leader,
-            orphans=previous.orphans,
-            lastReconcile=LastReconcile(
-                id=reconcile_id,
-                startedAt=format_time(started),
-                durationMs=int((time.monotonic() - t0) * 1000),
-                actions=[a.render() for a in result.plan.actions],
-                error="; ".join(o.message for o in outcomes if not o.ok) or None,
-            ),
-            specError=None,
+        status = status.model_copy(
+            update={
+                **identity,
+                "observedGeneration": generation,
+                "conditions": conditions,
+                "agents": agents,
+            }
         )
-        store.write(status)
         code = EXIT_READY if C.is_true(conditions, C.READY) else EXIT_NOT_READY
-        requeue = _requeue_after(result.plan.requeue_after, outcomes)
-        return PassResult(
-            status=status,
-            plan=result.plan,
-            outcomes=tuple(outcomes),
-            exit_code=code,
-            requeue_after=requeue,
+        return finish(
+            status,
+            code,
+            plan,
+            outcomes,
+            requeue=_requeue_after(plan.requeue_after, outcomes),
+            error="; ".join(o.message for o in outcomes if not o.ok) or None,
         )
 
-    def _spec_invalid(
-        self,
-        err: SpecError,
-        previous: TeamStatus,
-        store: StatusStore,
-        events: EventLog,
-        reconcile_id: str,
-        t0: float,
-    ) -> PassResult:
-        """Report the spec error; the world and the agents are not touched."""
-        now = self.clock.now()
-        issue = err.first
-        spec_error = SpecErrorStatus.from_issue(issue)
-        if previous.specError != spec_error:
-            events.append(
-                _event(
-                    WARNING,
-                    C.SPEC_INVALID,
-                    f"team/{previous.team or '-'}",
-                    issue.render(),
-                    now,
-                    previous.generation,
-                    reconcile_id,
-                )
-            )
-        stall = Stall(C.SPEC_INVALID, issue.render())
-        conditions = team_conditions(
-            previous.conditions,
-            previous.agents,
-            paused=frozenset(),
-            acted=False,
-            stall=stall,
-            now=now,
-            generation=previous.generation,
-        )
-        status = previous.model_copy(
-            update={
-                "conditions": conditions,
-                "specError": spec_error,
-                "lastReconcile": _last(reconcile_id, now, t0, str(err)),
-            }
-        )
-        store.write(status)
-        return PassResult(status=status, plan=Plan(), outcomes=(), exit_code=EXIT_SPEC_INVALID)
 
-    def _stalled(
-        self,
-        stall: Stall,
-        previous: TeamStatus,
-        loaded: LoadedSpec,
-        generation: int,
-        store: StatusStore,
-        events: EventLog,
-        reconcile_id: str,
-        t0: float,
-        code: int,
-    ) -> PassResult:
-        now = self.clock.now()
-        if not C.is_true(previous.conditions, C.STALLED) or _reason(previous) != stall.reason:
-            events.append(
-                _event(
-                    WARNING,
-                    stall.reason,
-                    f"team/{loaded.spec.team_id}",
-                    stall.message,
-                    now,
-                    generation,
-                    reconcile_id,
-                )
-            )
-        conditions = team_conditions(
-            previous.conditions,
-            previous.agents,
-            paused=frozenset(),
-            acted=False,
-            stall=stall,
-            now=now,
-            generation=generation,
-        )
-        status = previous.model_copy(
-            update={
-                "team": loaded.spec.team_id,
-                "generation": generation,
-                "specHash": loaded.content_hash,
-                "conditions": conditions,
-                "specError": None,
-                "lastReconcile": _last(reconcile_id, now, t0, stall.message),
-            }
-        )
-        store.write(status)
-        return PassResult(
-            status=status, plan=Plan(), outcomes=(), exit_code=code, requeue_after=2.0
-        )
+def _merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatus:
+    """The previous status with every controller's report laid over it."""
+    status = previous
+    for report in reports:
+        update: dict[str, object] = {}
+        if report.agents is not None:
+            update["agents"] = dict(report.agents)
+        if report.leader is not None:
+            update["leader"] = report.leader
+        if report.orphans is not None:
+            update["orphans"] = list(report.orphans)
+        conditions = list(status.conditions)
+        for cond in report.team_conditions:
+            conditions, _ = C.set_condition(conditions, cond)
+        update["conditions"] = conditions
+        status = status.model_copy(update=update)
+    return status
+
+
+def _stalled_status(
+    previous: TeamStatus, stall: Stall, *, now: datetime, generation: int
+) -> TeamStatus:
+    conditions = team_conditions(
+        previous.conditions,
+        previous.agents,
+        paused=frozenset(),
+        acted=False,
+        stall=stall,
+        now=now,
+        generation=generation,
+    )
+    return previous.model_copy(update={"conditions": conditions})
 
 
 def _requeue_after(planned: float | None, outcomes: list[Outcome]) -> float | None:
@@ -353,131 +349,3 @@ def _read_previous(store: StatusStore, events: EventLog, *, started_at: str) -> 
 def _reason(status: TeamStatus) -> str | None:
     found = C.find_condition(status.conditions, C.STALLED)
     return found.reason if found else None
-
-
-def _last(reconcile_id: str, now: datetime, t0: float, error: str | None) -> LastReconcile:
-    return LastReconcile(
-        id=reconcile_id,
-        startedAt=format_time(now),
-        durationMs=int((time.monotonic() - t0) * 1000),
-        actions=[],
-        error=error,
-    )
-
-
-def _after_apply(
-    result: AgentsResult, outcomes: list[Outcome], *, now: datetime, generation: int
-) -> Mapping[str, AgentStatus]:
-    """Fold outcomes into the planned statuses: new pane ids, or the failure message."""
-    agents = dict(result.agents)
-    for outcome in outcomes:
-        action = outcome.action
-        if isinstance(action, (StopAgent, NudgeServer)) or action.agent not in agents:
-            continue
-        current = agents[action.agent]
-        if outcome.ok:
-            if isinstance(action, CreateAgent):
-                agents[action.agent] = current.model_copy(
-                    update={"paneId": outcome.pane_id, "windowId": outcome.window_id}
-                )
-            continue
-        failed = C.condition(
-            C.READY, C.FALSE, C.APPLY_FAILED, outcome.message, now=now, generation=generation
-        )
-        conditions, _ = C.set_condition(current.conditions, failed)
-        agents[action.agent] = current.model_copy(update={"conditions": conditions})
-    return agents
-
-
-_VERBS = {
-    CreateAgent: "Created",
-    RestartAgent: "Restarted",
-    RecreateAgent: "Recreated",
-    StopAgent: "Stopped",
-    NudgeServer: "NudgedServer",
-}
-
-
-def _outcome_event(outcome: Outcome, now: datetime, generation: int, reconcile_id: str) -> Event:
-    action = outcome.action
-    if outcome.ok:
-        where = f" (pane {outcome.pane_id})" if outcome.pane_id else ""
-        return _event(
-            NORMAL,
-            _VERBS[type(action)],
-            action.resource,
-            f"{action.cause}{where}",
-            now,
-            generation,
-            reconcile_id,
-        )
-    return _event(
-        WARNING,
-        "ApplyFailed",
-        action.resource,
-        f"{_VERBS[type(action)].lower()} failed: {outcome.message}",
-        now,
-        generation,
-        reconcile_id,
-    )
-
-
-def _transition_events(
-    previous: TeamStatus,
-    agents: Mapping[str, AgentStatus],
-    events: EventLog,
-    now: datetime,
-    generation: int,
-    reconcile_id: str,
-) -> None:
-    """One event when an agent enters crash-loop backoff or becomes ready (not per pass)."""
-    for name, status in sorted(agents.items()):
-        before = previous.agents.get(name)
-        old = before.conditions if before else []
-        if C.is_true(status.conditions, C.CRASH_LOOP_BACK_OFF) and not C.is_true(
-            old, C.CRASH_LOOP_BACK_OFF
-        ):
-            found = C.find_condition(status.conditions, C.CRASH_LOOP_BACK_OFF)
-            events.append(
-                _event(
-                    WARNING,
-                    C.BACK_OFF,
-                    f"agent/{name}",
-                    found.message if found else "",
-                    now,
-                    generation,
-                    reconcile_id,
-                )
-            )
-        if C.is_true(status.conditions, C.READY) and not C.is_true(old, C.READY):
-            events.append(
-                _event(
-                    NORMAL,
-                    "Ready",
-                    f"agent/{name}",
-                    "agent is ready",
-                    now,
-                    generation,
-                    reconcile_id,
-                )
-            )
-
-
-def _event(
-    kind: EventType,
-    reason: str,
-    obj: str,
-    message: str,
-    now: datetime,
-    generation: int | None,
-    reconcile_id: str,
-) -> Event:
-    return Event(
-        time=format_time(now),
-        type=kind,
-        reason=reason,
-        object=obj,
-        message=message,
-        generation=generation,
-        reconcileId=reconcile_id,
-    )

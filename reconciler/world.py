@@ -87,8 +87,17 @@ class Pane:
     leader_uuid: str
 
     def owned_by(self, team_id: str, workspace: str) -> bool:
-        """Carries this team's and this workspace's markers (the only proof of ownership)."""
-        return bool(self.agent) and self.team == team_id and self.workspace == workspace
+        """An agent pane of this team and workspace: its markers are the only proof.
+
+        A pane carrying a leader marker is never an agent pane, whatever else it carries:
+        nothing that acts on agent panes (stop, restart, down, orphans) may reach the leader.
+        """
+        return (
+            bool(self.agent)
+            and not self.leader_uuid
+            and self.team == team_id
+            and self.workspace == workspace
+        )
 
     @property
     def pane_number(self) -> int:

@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --max-age) max_age=${2:-}; shift 2 || shift ;;
     --max-age=*) max_age=${1#--max-age=}; shift ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 3 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 3 ;;
     *) args+=("$1"); shift ;;
   esac
 done

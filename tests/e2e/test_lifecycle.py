@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler import conditions as C
+from reconciler.actions import NudgeServer
+from reconciler.engine import PassResult
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -131,15 +133,27 @@ def test_crash_loop_backs_off_and_grows(team: TeamWorkspace) -> None:
         panes = team.agent_panes("boom")
         return bool(panes) and panes[0].dead
 
+    def settled() -> PassResult:
+        """A pass that decides on the exit (tmux may first need a SIGCHLD nudge)."""
+        for _ in range(50):
+            result = team.reconcile()
+            if not all(isinstance(a, NudgeServer) for a in result.plan.actions) or (
+                result.plan.empty
+                and C.is_true(result.status.agents["boom"].conditions, C.CRASH_LOOP_BACK_OFF)
+            ):
+                return result
+            time.sleep(0.05)
+        raise AssertionError("the exit was never collected")
+
     team.reconcile()  # create
     retry_until(dead)
-    first = team.reconcile()  # first exit: restart at once
+    first = settled()  # first exit: restart at once
     assert first.status.agents["boom"].restartCount == 1
     retry_until(dead)
-    waiting = team.reconcile()  # second exit: back off 10 s
+    waiting = settled()  # second exit: back off 10 s
     boom = waiting.status.agents["boom"]
     backoff = C.find_condition(boom.conditions, C.CRASH_LOOP_BACK_OFF)
-    assert backoff is not None and backoff.status == "True"
+    assert backoff is not None and backoff.status == "True", (waiting.plan.render(), team.panes())
     assert "back-off 10s" in backoff.message
     assert boom.lastExitCode == 3
     assert waiting.plan.empty and waiting.exit_code == 1
@@ -149,7 +163,7 @@ def test_crash_loop_backs_off_and_grows(team: TeamWorkspace) -> None:
     restarted = team.reconcile()
     assert restarted.status.agents["boom"].restartCount == 2
     retry_until(dead)
-    longer = team.reconcile()
+    longer = settled()
     backoff = C.find_condition(longer.status.agents["boom"].conditions, C.CRASH_LOOP_BACK_OFF)
     assert backoff is not None and backoff.status == "True"
     assert "back-off 20s" in backoff.message

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 import pytest
 
 from controllers.agents import (
-    EXIT_STATUS_POLL_SEC,
     NUDGE_RETRY_SEC,
     AgentsResult,
     panes_to_capture,
@@ -44,6 +43,7 @@ from tests.unit.builders import (
     cond,
     desired,
     fake,
+    hash_of,
     installed,
     pane,
     running_status,
@@ -129,7 +129,7 @@ def test_empty_world_creates_every_agent_in_id_order_first_in_a_new_session() ->
     assert result.plan.requeue_after is None
     for name, status in result.agents.items():
         assert (ready(status).status, ready(status).reason) == (C.FALSE, C.STARTING), name
-        assert status.configHash == TEAM.agent(name).config_hash  # type: ignore[union-attr]
+        assert status.configHash == hash_of(TEAM, name)
         assert status.startedAt == format_time(NOW)
         assert status.paneId is None
         assert status.pid is None
@@ -175,8 +175,8 @@ def test_changed_config_recreates_only_that_agent() -> None:
     (action,) = result.plan.actions
     assert isinstance(action, RecreateAgent)
     assert action.process == ProcessRef(1002, ts(STARTED))
-    assert action.config_hash == changed.agent("impl").config_hash  # type: ignore[union-attr]
-    assert action.config_hash != TEAM.agent("impl").config_hash  # type: ignore[union-attr]
+    assert action.config_hash == hash_of(changed, "impl")
+    assert action.config_hash != hash_of(TEAM, "impl")
     impl = result.agents["impl"]
     assert (ready(impl).status, ready(impl).reason) == (C.FALSE, C.STARTING)
     assert impl.pid is None
@@ -388,22 +388,10 @@ SERVER_ROW = (SERVER_PID, 1, "tmux: server", ts(ago(7200)), False)
 
 UNCOLLECTED_CASES = [
     UncollectedCase(
-        "pty-closed-before-tmux-reaped-waits-for-the-code",
-        ((*AGENT_ROW, False), SERVER_ROW),
-        NO_CHANGES,
-        EXIT_STATUS_POLL_SEC,
-    ),
-    UncollectedCase(
         "zombie-tmux-missed-gets-the-server-nudged",
         ((*AGENT_ROW, True), SERVER_ROW),
         "nudge   tmux server 100 for agent/impl (exit not collected by tmux)",
         NUDGE_RETRY_SEC,
-    ),
-    UncollectedCase(
-        "zombie-without-a-known-server-only-waits",
-        ((*AGENT_ROW, True),),
-        NO_CHANGES,
-        EXIT_STATUS_POLL_SEC,
     ),
 ]
 
@@ -429,10 +417,6 @@ def test_dead_pane_without_an_exit_code_yet(case: UncollectedCase) -> None:
         assert nudge.server == ProcessRef(SERVER_PID, ts(ago(7200)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a dead pane whose process outlives its pty is re-polled every 0.05 s forever",
-)
 def test_dead_pane_whose_process_keeps_running_is_not_polled_at_20_hz_forever() -> None:
     # A process that closes its terminal fds and ignores SIGHUP (`nohup`, a daemon that
     # keeps its pid) leaves tmux 3.3a showing pane_dead=1 with no status and no time while
@@ -457,17 +441,29 @@ def test_dead_pane_whose_process_keeps_running_is_not_polled_at_20_hz_forever() 
     assert result.plan.requeue_after is None or result.plan.requeue_after >= 1
 
 
-def test_dead_pane_whose_process_is_gone_applies_the_policy_without_a_code() -> None:
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param((), id="process-gone"),
+        pytest.param(((*AGENT_ROW, False), SERVER_ROW), id="process-left-its-pane"),
+        pytest.param(((*AGENT_ROW, True),), id="zombie-of-an-unknown-server"),
+    ],
+)
+def test_dead_pane_without_a_code_applies_the_policy(
+    rows: tuple[tuple[int, int, str, float, bool], ...],
+) -> None:
+    """No exit code and nothing to wait for: the policy applies with the code unknown."""
     team = desired(shell("impl"))
     dead = agent_pane(team, "impl", "%1", dead=True, dead_status=None, dead_time=None)
     previous = team_status({"impl": running_status(team, "impl", "%1", started=ago(30))})
 
-    result = plan(team, world(dead, processes=()), previous)
+    result = plan(team, world(dead, processes=rows), previous)
 
     (action,) = result.plan.actions
     assert isinstance(action, RestartAgent)
     assert result.agents["impl"].lastExitCode is None
     assert result.agents["impl"].lastExitAt == format_time(NOW)
+    assert result.agents["impl"].restartCount == 1
 
 
 # --- duplicates and panes that are not ours ---------------------------------------------
@@ -599,10 +595,6 @@ def test_session_marked_by_another_workspace_is_a_conflict() -> None:
     assert dict(result.agents) == previous.agents
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: plan_agents stops a pane carrying the leader marker (down.py skips it)",
-)
 def test_a_pane_with_the_leader_marker_is_never_stopped() -> None:
     # DESIGN.md: "The leader pane is never killed." `down` filters `leader_uuid` panes out
     # ("never stopped, even if it also carried agent markers"); the planner does not.
@@ -683,7 +675,7 @@ def test_readiness(case: ReadinessCase) -> None:
                 conditions=[cond(C.READY, C.FALSE, C.STARTING, at=ago(case.started_ago))],
                 paneId="%1",
                 windowId="@1",
-                configHash=team.agent("impl").config_hash,  # type: ignore[union-attr]
+                configHash=hash_of(team, "impl"),
                 startedAt=format_time(ago(case.started_ago)),
             )
         }
@@ -848,10 +840,6 @@ def test_plans_do_not_depend_on_the_order_tmux_lists_panes(seed: int) -> None:
 # --- known gaps ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the create path keeps a stale CrashLoopBackOff=True and backoffUntil",
-)
 def test_agent_whose_pane_vanished_while_backing_off_is_not_reported_backing_off() -> None:
     team = desired(shell("impl"))
     # Backing off after its third crash when someone closed its window.
@@ -862,7 +850,7 @@ def test_agent_whose_pane_vanished_while_backing_off_is_not_reported_backing_off
         ],
         paneId="%1",
         windowId="@1",
-        configHash=team.agent("impl").config_hash,  # type: ignore[union-attr]
+        configHash=hash_of(team, "impl"),
         restartCount=3,
         lastExitCode=1,
         lastExitAt=format_time(ago(10)),

@@ -7,6 +7,7 @@ so a change of the format or of the separators shows up as a failing row, not as
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import NamedTuple
 
@@ -274,9 +275,12 @@ def test_markers_are_parsed() -> None:
     assert found.session_workspace == "/home/me/proj with space"
     assert found.leader_uuid == "7c4a3a8e-0000-4000-8000-000000000001"
     assert found.in_mode is True
-    assert found.owned_by("other-team", "/home/me/proj with space")
-    assert not found.owned_by("demo", "/home/me/proj with space")
-    assert not found.owned_by("other-team", "/ws")
+    # A pane carrying a leader marker is never an agent pane, whatever else it carries.
+    assert not found.owned_by("other-team", "/home/me/proj with space")
+    agent_pane = dataclasses.replace(found, leader_uuid="")
+    assert agent_pane.owned_by("other-team", "/home/me/proj with space")
+    assert not agent_pane.owned_by("demo", "/home/me/proj with space")
+    assert not agent_pane.owned_by("other-team", "/ws")
 
 
 def test_unmarked_pane_is_owned_by_nobody() -> None:

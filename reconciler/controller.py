@@ -1,0 +1,76 @@
+"""What a controller is: a pure function from one pass's inputs to a plan and a report.
+
+Every controller (agents, leader, orphans, sessions, ...) sees the same `PassInputs` (the
+spec resolved into a `DesiredTeam`, the one world snapshot, the previous status, `now`)
+and returns a `ControllerResult`: the actions it wants (a `Plan`) and what it has to say
+in the status (a `Report`). The engine runs them in order, applies their plans, and
+merges their reports; controllers never write the status or call tmux themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from controllers.desired import DesiredTeam
+from controllers.team import Stall
+from reconciler.actions import Plan
+from reconciler.conditions import Condition
+from reconciler.events import EventType
+from reconciler.specfile import LoadedSpec
+from reconciler.status import AgentStatus, LeaderStatus, OrphanStatus, TeamStatus
+from reconciler.world import World
+
+
+@dataclass(frozen=True)
+class PassInputs:
+    """Everything a controller may read; nothing here performs I/O."""
+
+    loaded: LoadedSpec
+    team: DesiredTeam
+    world: World
+    previous: TeamStatus
+    now: datetime
+    generation: int
+    installed: Mapping[str, bool]
+
+
+@dataclass(frozen=True)
+class Note:
+    """An event a controller decided to emit (the engine stamps time and pass id)."""
+
+    type: EventType
+    reason: str
+    object: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A controller's contribution to the status; None leaves that part as it was."""
+
+    agents: Mapping[str, AgentStatus] | None = None
+    leader: LeaderStatus | None = None
+    orphans: Sequence[OrphanStatus] | None = None
+    team_conditions: tuple[Condition, ...] = ()  # e.g. OrphansFound
+    stall: Stall | None = None  # the pass cannot progress: nothing is applied
+    notes: tuple[Note, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ControllerResult:
+    plan: Plan
+    report: Report
+
+
+class Controller(Protocol):
+    """One resource's controller."""
+
+    @property
+    def name(self) -> str: ...
+
+    def reconcile(self, inputs: PassInputs) -> ControllerResult:
+        """Plan and report from `inputs`; pure (no clock, no I/O)."""
+        ...

@@ -55,9 +55,8 @@ class TmuxCommandError(TeamAgentError):
 def _server_not_up(stderr: str) -> bool:
     if "no server running" in stderr or "server exited unexpectedly" in stderr:
         return True  # the second: it was shutting down as we connected (kill-server)
-    return (
-        "error connecting to" in stderr
-        and ("No such file or directory" in stderr or "Connection refused" in stderr)
+    return "error connecting to" in stderr and (
+        "No such file or directory" in stderr or "Connection refused" in stderr
     )
 
 

@@ -1,0 +1,172 @@
+"""Verbs that only look: `status`, `wait`, `plan`/`diff`, `events`, `logs`, `attach`.
+
+None of them takes the lock or changes the world (`attach` hands the terminal to tmux).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+import click
+
+from controllers.agents import panes_to_capture, plan_agents
+from controllers.desired import desired_team, installed_executables
+from reconciler import conditions as C
+from reconciler.cliutil import (
+    OUTPUT,
+    agent_pane,
+    console,
+    fail,
+    read_status,
+    target,
+)
+from reconciler.durations import parse_duration
+from reconciler.engine import (
+    EXIT_NOT_READY,
+    EXIT_READY,
+    EXIT_SPEC_INVALID,
+    EXIT_UNUSABLE,
+)
+from reconciler.errors import TmuxUnavailable
+from reconciler.events import EventLog
+from reconciler.render import OutputFormat, render_events, render_status
+from reconciler.status import TeamStatus
+from reconciler.tmux import Tmux, TmuxCommandError
+from reconciler.world import observe, with_captures
+
+
+@click.command()
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table")
+@click.pass_context
+def status(ctx: click.Context, fmt: OutputFormat) -> None:
+    """Show the last status (reads .team/status.json; changes nothing)."""
+    current = read_status(target(ctx))
+    if current is None:
+        fail("no status yet: run `team-agent reconcile --once` or `team-agent run`", EXIT_NOT_READY)
+    render_status(current, fmt, console())
+
+
+@click.command()
+@click.option(
+    "--for",
+    "condition",
+    required=True,
+    help="condition=TYPE[=STATUS], e.g. condition=Ready or condition=Ready=False.",
+)
+@click.option("--agent", default=None, help="An agent's condition instead of the team's.")
+@click.option("--timeout", default="60s", show_default=True)
+@click.pass_context
+def wait(ctx: click.Context, condition: str, agent: str | None, timeout: str) -> None:
+    """Wait until a condition holds (as kubectl wait): exit 0 met, 1 timed out."""
+    kind, _, rest = condition.partition("=")
+    if kind != "condition" or not rest:
+        fail("--for takes condition=TYPE or condition=TYPE=STATUS", EXIT_SPEC_INVALID)
+    cond_type, _, wanted = rest.partition("=")
+    wanted = wanted or "True"
+    t = target(ctx)
+    deadline = time.monotonic() + parse_duration(timeout)
+    while True:
+        current = read_status(t)
+        if current is not None:
+            conds = current.conditions
+            if agent is not None:
+                entry = current.agents.get(agent)
+                conds = entry.conditions if entry is not None else []
+            found = C.find_condition(conds, cond_type)
+            if found is not None and found.status.lower() == wanted.lower():
+                click.echo(f"condition met: {cond_type}={found.status} ({found.reason})")
+                sys.exit(EXIT_READY)
+        if time.monotonic() >= deadline:
+            fail(f"timed out waiting for {cond_type}={wanted}", EXIT_NOT_READY)
+        time.sleep(0.1)
+
+
+@click.command(name="plan")
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def plan_cmd(ctx: click.Context, fmt: str) -> None:
+    """What a pass would do now, changing nothing. Exit 0 nothing to do, 1 changes."""
+    t = target(ctx)
+    loaded = t.require_spec()
+    current = read_status(t) or TeamStatus.empty(loaded.spec.team_id)
+    tmux = Tmux(socket_name=t.socket)
+    team = desired_team(loaded.spec, loaded.workspace, python=sys.executable)
+    try:
+        world = observe(tmux)
+        world = with_captures(world, tmux, panes_to_capture(team, world, current))
+    except TmuxUnavailable as err:
+        fail(str(err), EXIT_UNUSABLE)
+
+    result = plan_agents(
+        team,
+        world,
+        current,
+        now=datetime.now(timezone.utc),
+        generation=current.generation,
+        installed=installed_executables(d.launch for d in team.agents),
+    )
+    if result.session_conflict:
+        fail(result.session_conflict, EXIT_NOT_READY)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "actions": [
+                        {
+                            "resource": a.resource,
+                            "action": type(a).__name__,
+                            "cause": a.cause,
+                            "line": a.render(),
+                        }
+                        for a in result.plan.actions
+                    ]
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(result.plan.render())
+    sys.exit(EXIT_READY if result.plan.empty else EXIT_NOT_READY)
+
+
+@click.command()
+@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table")
+@click.pass_context
+def events(ctx: click.Context, limit: int, fmt: OutputFormat) -> None:
+    """The latest events (newest last)."""
+    t = target(ctx)
+    render_events(EventLog(t.workspace / ".team").read(limit=limit), fmt, console())
+
+
+@click.command()
+@click.argument("agent")
+@click.option("-n", "--lines", type=int, default=200, show_default=True)
+@click.pass_context
+def logs(ctx: click.Context, agent: str, lines: int) -> None:
+    """An agent's scrollback (the last LINES lines of its pane)."""
+    tmux, pane = agent_pane(target(ctx), agent)
+    try:
+        out = tmux.run("capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", pane.pane_id)
+    except TmuxCommandError as err:
+        fail(str(err), EXIT_NOT_READY)
+    click.echo("\n".join(out).rstrip("\n"))
+
+
+@click.command()
+@click.argument("agent")
+@click.pass_context
+def attach(ctx: click.Context, agent: str) -> None:
+    """Attach your terminal to an agent's pane (switch-client when already in tmux)."""
+    tmux, pane = agent_pane(target(ctx), agent)
+    base = tmux.base_argv()
+    select = ["select-window", "-t", pane.window_id, ";", "select-pane", "-t", pane.pane_id]
+    if os.environ.get("TMUX") and tmux.socket_name is None:
+        argv = [*base, "switch-client", "-t", pane.pane_id, ";", *select]
+    else:
+        argv = [*base, "attach-session", "-t", f"={pane.session_name}", ";", *select]
+    os.execvp(argv[0], argv)

@@ -71,7 +71,11 @@ def demo(directory: Path, wait_for: str) -> None:
             ready = C.find_condition(result.status.conditions, C.READY)
             out.print(
                 f"pass {number}: "
-                + (result.plan.render() if result.plan.actions else "no changes")
+                + (
+                    result.plan.render().replace("\n", "\n        ")
+                    if result.plan.actions
+                    else "no changes"
+                )
                 + (f"  -> Ready={ready.status}" if ready else ""),
                 highlight=False,
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.spec import Spec
+from reconciler.status import TeamStatus
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -28,8 +29,19 @@ def team_schema() -> dict[str, Any]:
     return schema
 
 
-# (file name under schemas/, generator). Add the status schema here when it exists.
-SCHEMAS: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (("team.schema.json", team_schema),)
+def status_schema() -> dict[str, Any]:
+    """The schema of `.team/status.json`, for monitors that validate what they read."""
+    schema = TeamStatus.model_json_schema(by_alias=True)
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["title"] = "status.json"
+    return schema
+
+
+# (file name under schemas/, generator).
+SCHEMAS: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
+    ("team.schema.json", team_schema),
+    ("status.schema.json", status_schema),
+)
 
 
 def render_schema(schema: dict[str, Any]) -> str:

@@ -6,6 +6,13 @@ policy and backoff allow it), stop (removed from the spec, paused, or a duplicat
 nothing. It also derives the agent's next status (`Ready`, `CrashLoopBackOff`, pid,
 restart count, backoff step) from the snapshot and the previous status.
 
+Ownership: this controller acts on every pane carrying this team's markers (team id and
+workspace, `Pane.owned_by`), wherever it is: duplicates (keeping the pane the status
+points to), panes left in another session and agents removed from the spec are stopped
+on every pass, whatever `orphans.policy` says. Everything else that carries our markers
+(other team ids or workspaces, processes that outlived their pane, daemons, locks) is
+the orphans controller's (`controllers.orphans`), which never acts on these panes.
+
 Pure: `plan_agents` reads no clock and does no I/O; the snapshot, the previous status,
 `now` and the executables found on PATH are its inputs. Its output is data (a `Plan` and
 agent statuses), which is what `team-agent plan` prints and what the unit tests compare.
@@ -20,6 +27,9 @@ from datetime import datetime, timezone
 
 from controllers.backoff import next_restart, wants_restart
 from controllers.desired import DesiredAgent, DesiredTeam
+from controllers.dialogs import plan_dialog
+from controllers.provider_view import EMPTY_VIEW, ProviderView
+from controllers.sessions import StartPlan, plan_capture, plan_start, session_notes
 from controllers.team import Stall
 from reconciler import conditions as C
 from reconciler.actions import (
@@ -108,6 +118,7 @@ def plan_agents(
     now: datetime,
     generation: int,
     installed: Mapping[str, bool],
+    provider_view: ProviderView = EMPTY_VIEW,
 ) -> AgentsResult:
     """Diff declared agents against the snapshot (see the module docstring)."""
     conflict = _session_conflict(team, world)
@@ -143,6 +154,7 @@ def plan_agents(
             team=team,
             session_exists=session_exists,
             installed=installed,
+            view=provider_view,
         )
         if any(isinstance(a, CreateAgent) for a in agent_actions):
             session_exists = True
@@ -181,6 +193,7 @@ def _plan_one(
     team: DesiredTeam,
     session_exists: bool,
     installed: Mapping[str, bool],
+    view: ProviderView,
 ) -> tuple[list[Action], AgentStatus, float | None]:
     agent = desired.agent
     launch = desired.launch
@@ -206,7 +219,8 @@ def _plan_one(
             None,
         )
     if launch is None:
-        b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, desired.unsupported or "")
+        reason = C.LAUNCH_INVALID if desired.invalid else C.PROVIDER_NOT_INSTALLED
+        b.set(C.READY, C.FALSE, reason, desired.unsupported or "")
         return [], b.build(provider=provider), None
     config_hash = launch.config_hash()
     if not installed.get(launch.executable, False) and pane is None:
@@ -219,6 +233,9 @@ def _plan_one(
         return [], b.build(provider=provider, configHash=config_hash), None
 
     if pane is None:
+        start = _session_start(desired, b, view, team)
+        if start.hold:
+            return [], _held(b, configHash=config_hash, provider=provider, paneId=None), None
         b.set(C.READY, C.FALSE, C.STARTING, "creating its window")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         create = CreateAgent(
@@ -227,6 +244,7 @@ def _plan_one(
             launch=launch,
             config_hash=config_hash,
             new_session=not session_exists,
+            provider_session=start.start,
         )
         return (
             [create],
@@ -239,16 +257,28 @@ def _plan_one(
                 provider=provider,
                 startedAt=format_time(b.now),
                 backoffUntil=None,
+                **start.fields,
             ),
             None,
         )
 
     if pane.dead:
-        return _plan_dead(desired, pane, b, world=world, config_hash=config_hash)
+        return _plan_dead(
+            desired,
+            pane,
+            b,
+            world=world,
+            config_hash=config_hash,
+            starts=_Starts(view=view, team=team, installed=installed),
+        )
 
     process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
     ref = ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
     if pane.config_hash != config_hash:
+        start = _session_start(desired, b, view, team)
+        if start.hold:  # the old configuration keeps running until a person decides
+            running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
+            return [], _held(b, configHash=pane.config_hash, provider=provider, **running), None
         b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: recreating")
         recreate = RecreateAgent(
             agent=desired.id,
@@ -257,6 +287,7 @@ def _plan_one(
             launch=launch,
             config_hash=config_hash,
             grace_sec=team.stop_grace_sec,
+            provider_session=start.start,
         )
         return (
             [recreate],
@@ -270,6 +301,7 @@ def _plan_one(
                 startedAt=format_time(b.now),
                 backoffSec=0.0,
                 backoffUntil=None,
+                **start.fields,
             ),
             None,
         )
@@ -287,12 +319,41 @@ def _plan_one(
         if ref
         else None
     )
-    requeue = _readiness(
-        desired, pane, b, world=world, same_process=same_process, started_at=started_at
+    dialog = plan_dialog(
+        desired,
+        prev,
+        world.captures.get(pane.pane_id, ""),
+        pane=pane.pane_id,
+        process=ref,
+        workspace=team.workspace_marker,
+        auto_trust=view.auto_trust,
     )
+    answers: list[Action] = []
+    answered: dict[str, object] = {}
+    if dialog is not None:
+        b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
+        requeue: float | None = READINESS_POLL_SEC
+        if dialog.action is not None:
+            answers.append(dialog.action)
+            answered["dialogAnsweredPid"] = dialog.answered_pid
+    else:
+        requeue = _readiness(
+            desired, pane, b, world=world, same_process=same_process, started_at=started_at
+        )
+    capture = plan_capture(
+        desired,
+        prev,
+        view.transcripts.get(desired.id),
+        now=b.now,
+        started_at=parse_time(started_at) if started_at else None,
+    )
+    if capture.condition is not None:
+        b.set(C.SESSION_CAPTURED, *capture.condition)
+    if capture.requeue is not None:
+        requeue = min(requeue, capture.requeue) if requeue is not None else capture.requeue
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING)
     return (
-        [],
+        answers,
         b.build(
             paneId=pane.pane_id,
             windowId=pane.window_id,
@@ -302,6 +363,8 @@ def _plan_one(
             provider=provider,
             startedAt=started_at,
             backoffUntil=None,
+            **capture.fields,
+            **answered,
         ),
         requeue,
     )
@@ -344,7 +407,13 @@ def _readiness(
 
 
 def _plan_dead(
-    desired: DesiredAgent, pane: Pane, b: _Builder, *, world: World, config_hash: str
+    desired: DesiredAgent,
+    pane: Pane,
+    b: _Builder,
+    *,
+    world: World,
+    config_hash: str,
+    starts: _Starts,
 ) -> tuple[list[Action], AgentStatus, float | None]:
     """An agent whose process exited: restart now, later (backoff) or never (policy)."""
     assert desired.launch is not None
@@ -373,9 +442,18 @@ def _plan_dead(
         "lastExitAt": format_time(datetime.fromtimestamp(exited_at, timezone.utc)),
         "provider": desired.agent.provider,
     }
+    executable = desired.launch.executable
+    if not starts.installed.get(executable, False):
+        # Restarting would only exit 127 again: report it, as for an agent never started.
+        b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, f"{executable!r} was not found on PATH")
+        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PROVIDER_NOT_INSTALLED)
+        return [], b.build(**exit_fields), None
     if pane.config_hash != config_hash:
         # A new configuration is a new start (a new pod, in Kubernetes terms): no backoff
         # and no restart policy stand between the person's fix and the agent.
+        start = _session_start(desired, b, starts.view, starts.team)
+        if start.hold:
+            return [], _held(b, **exit_fields), None
         b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: starting it")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         restart = RestartAgent(
@@ -384,6 +462,7 @@ def _plan_dead(
             launch=desired.launch,
             config_hash=config_hash,
             cause="config changed",
+            provider_session=start.start,
         )
         return (
             [restart],
@@ -393,6 +472,7 @@ def _plan_dead(
                 backoffSec=0.0,
                 backoffUntil=None,
                 startedAt=format_time(b.now),
+                **start.fields,
             ),
             None,
         )
@@ -419,12 +499,16 @@ def _plan_dead(
         )
         return [], b.build(**exit_fields, backoffUntil=until), wait
 
+    start = _session_start(desired, b, starts.view, starts.team)
+    if start.hold:
+        return [], _held(b, **exit_fields), None
     restart = RestartAgent(
         agent=desired.id,
         pane=pane.pane_id,
         launch=desired.launch,
         config_hash=config_hash,
         cause=f"exited with code {code}",
+        provider_session=start.start,
     )
     b.set(C.READY, C.FALSE, C.STARTING, f"restarting after exit code {code}")
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
@@ -437,9 +521,44 @@ def _plan_dead(
             backoffSec=decision.next_backoff_sec,
             backoffUntil=None,
             startedAt=format_time(b.now),
+            **start.fields,
         ),
         None,
     )
+
+
+@dataclass(frozen=True)
+class _Starts:
+    """What deciding a start needs besides the agent: the pass's provider view and team."""
+
+    view: ProviderView
+    team: DesiredTeam
+    installed: Mapping[str, bool]
+
+
+def _session_start(
+    desired: DesiredAgent, b: _Builder, view: ProviderView, team: DesiredTeam
+) -> StartPlan:
+    """The session part of a start (see `controllers.sessions`); sets SessionCaptured."""
+    start = plan_start(
+        desired,
+        b.previous,
+        view.transcripts.get(desired.id),
+        now=b.now,
+        team_id=team.team_id,
+        workspace=team.workspace_marker,
+    )
+    if start.condition is not None:
+        b.set(C.SESSION_CAPTURED, *start.condition)
+    return start
+
+
+def _held(b: _Builder, **fields: object) -> AgentStatus:
+    """Not started: its session is lost and `session.on_lost` is hold (a person decides)."""
+    held = C.find_condition(b.conditions, C.SESSION_CAPTURED)
+    b.set(C.READY, C.FALSE, C.SESSION_LOST, held.message if held is not None else "")
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.SESSION_LOST)
+    return b.build(**{"pid": None, "pidCreateTime": None, **fields})
 
 
 def _agent_panes(team: DesiredTeam, world: World, agent_id: AgentId) -> list[Pane]:
@@ -510,9 +629,11 @@ class AgentsController:
             now=inputs.now,
             generation=inputs.generation,
             installed=inputs.installed,
+            provider_view=inputs.provider_view,
         )
         if result.session_conflict is not None:
             return ControllerResult(
                 plan=Plan(), report=Report(stall=Stall(C.SESSION_CONFLICT, result.session_conflict))
             )
-        return ControllerResult(plan=result.plan, report=Report(agents=result.agents))
+        notes = tuple(session_notes(inputs.previous.agents, result.agents))
+        return ControllerResult(plan=result.plan, report=Report(agents=result.agents, notes=notes))

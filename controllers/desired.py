@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from controllers.providers.base import ProviderProfile
 from controllers.providers.registry import provider_for
 from reconciler.ids import AgentId
 from reconciler.launch import LaunchConfig, LaunchContext
@@ -24,6 +25,8 @@ class DesiredAgent:
     agent: Agent
     launch: LaunchConfig | None
     unsupported: str | None = None  # why there is no launch configuration
+    profile: ProviderProfile = field(default_factory=ProviderProfile)  # its dialogs, sessions
+    invalid: bool = False  # the spec asks the CLI for something it cannot do (not a missing CLI)
 
     @property
     def id(self) -> AgentId:
@@ -67,7 +70,15 @@ def desired_team(spec: Spec, workspace: Path, *, python: str) -> DesiredTeam:
                 )
             )
             continue
-        resolved.append(DesiredAgent(agent=agent, launch=provider.launch(agent, ctx)))
+        try:
+            launch = provider.launch(agent, ctx)
+            profile = provider.profile(agent, ctx, launch)
+        except ValueError as err:
+            resolved.append(
+                DesiredAgent(agent=agent, launch=None, unsupported=str(err), invalid=True)
+            )
+            continue
+        resolved.append(DesiredAgent(agent=agent, launch=launch, profile=profile))
     return DesiredTeam(
         team_id=spec.team_id,
         workspace=workspace,
@@ -78,9 +89,9 @@ def desired_team(spec: Spec, workspace: Path, *, python: str) -> DesiredTeam:
 
 
 def installed_executables(launches: Iterable[LaunchConfig | None]) -> Mapping[str, bool]:
-    """Which agent executables can be found (PATH lookup), observed before planning."""
-    return {
-        launch.executable: shutil.which(launch.executable) is not None
-        for launch in launches
-        if launch is not None
-    }
+    """Which agent executables can be found (PATH lookup), observed before planning.
+
+    One lookup per distinct executable: a team of many agents usually runs a few CLIs.
+    """
+    executables = {launch.executable for launch in launches if launch is not None}
+    return {executable: shutil.which(executable) is not None for executable in executables}

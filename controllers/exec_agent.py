@@ -24,8 +24,27 @@ import sys
 from collections.abc import Mapping, MutableMapping
 
 EXIT_CANNOT_RUN = 127
-SCRUBBED_PREFIXES = ("TEAM_AGENT_", "CLAUDE_CODE_", "CODEX_SESSION", "CODEX_THREAD")
-SCRUBBED_NAMES = ("CLAUDECODE",)
+# What a CLI sets for the commands it runs (so a team-agent started from inside a leader's
+# Claude, Codex, Gemini, Copilot or OpenCode session carries it): session ids, "you run
+# inside me" flags, hook paths, Codex's sandbox markers (a worker would believe itself
+# sandboxed). User configuration (CLAUDE_CONFIG_DIR, CODEX_HOME, API keys) is kept.
+SCRUBBED_PREFIXES = (
+    "TEAM_AGENT_",
+    "CLAUDE_CODE_",
+    "CODEX_SESSION",
+    "CODEX_THREAD",
+    "CODEX_SANDBOX",
+)
+SCRUBBED_NAMES = (
+    "CLAUDECODE",
+    "CLAUDE_PROJECT_DIR",
+    "CLAUDE_ENV_FILE",
+    "GEMINI_CLI",
+    "COPILOT_CLI",
+    "OPENCODE",
+    "OPENCODE_SESSION_ID",
+)
+ENV_PANE_PID = "TEAM_AGENT_PANE_PID"  # = reconciler.launch.ENV_PANE_PID (stdlib only here)
 
 
 def scrub(env: MutableMapping[str, str]) -> None:
@@ -57,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     command = [str(a) for a in launch["argv"]]
     env = prepare_env(os.environ, {str(k): str(v) for k, v in launch["env"].items()})
+    # Our own pid, which the agent keeps across exec: tmux made this process the leader of a
+    # new session and process group, so this marks the group as one we created (orphans).
+    env[ENV_PANE_PID] = str(os.getpid())
     try:
         os.chdir(launch["cwd"])
     except OSError as err:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from reconciler.ids import AgentId, PaneId, WindowId
 from reconciler.launch import LaunchConfig
@@ -28,6 +29,29 @@ class ProcessRef:
 
 
 @dataclass(frozen=True)
+class SessionStart:
+    """The provider-session part of a start, decided by the sessions planner.
+
+    `argv` replaces the launch configuration's argv at launch time (a fresh start with a
+    pre-assigned `--session-id`, or a resume), so the configuration hash, which is
+    computed from the launch configuration alone, never depends on it.
+    """
+
+    mode: Literal["new", "resume"]
+    session_id: str | None
+    argv: tuple[str, ...]
+
+    def render(self) -> str:
+        if self.mode == "resume":
+            return f" [resume session {self.session_id}]"
+        return f" [new session {self.session_id}]" if self.session_id else " [new session]"
+
+
+def _session_note(start: SessionStart | None) -> str:
+    return start.render() if start is not None else ""
+
+
+@dataclass(frozen=True)
 class CreateAgent:
     """Start an agent in a new window (and the team's session when it does not exist)."""
 
@@ -37,6 +61,7 @@ class CreateAgent:
     config_hash: str
     new_session: bool
     cause: str = "missing"
+    provider_session: SessionStart | None = None
 
     @property
     def resource(self) -> str:
@@ -44,7 +69,8 @@ class CreateAgent:
 
     def render(self) -> str:
         where = f"new session {self.session}" if self.new_session else f"session {self.session}"
-        return f"create  {self.resource} in {where} ({self.cause})"
+        note = _session_note(self.provider_session)
+        return f"create  {self.resource} in {where} ({self.cause}){note}"
 
 
 @dataclass(frozen=True)
@@ -56,13 +82,15 @@ class RestartAgent:
     launch: LaunchConfig
     config_hash: str
     cause: str
+    provider_session: SessionStart | None = None
 
     @property
     def resource(self) -> str:
         return f"agent/{self.agent}"
 
     def render(self) -> str:
-        return f"restart {self.resource} pane {self.pane} ({self.cause})"
+        note = _session_note(self.provider_session)
+        return f"restart {self.resource} pane {self.pane} ({self.cause}){note}"
 
 
 @dataclass(frozen=True)
@@ -76,13 +104,15 @@ class RecreateAgent:
     config_hash: str
     grace_sec: float
     cause: str = "config changed"
+    provider_session: SessionStart | None = None
 
     @property
     def resource(self) -> str:
         return f"agent/{self.agent}"
 
     def render(self) -> str:
-        return f"recreate {self.resource} pane {self.pane} ({self.cause})"
+        note = _session_note(self.provider_session)
+        return f"recreate {self.resource} pane {self.pane} ({self.cause}){note}"
 
 
 @dataclass(frozen=True)
@@ -130,7 +160,80 @@ class NudgeServer:
         return f"nudge   tmux server {self.server.pid} for {self.resource} ({self.cause})"
 
 
-Action = CreateAgent | RestartAgent | RecreateAgent | StopAgent | NudgeServer
+@dataclass(frozen=True)
+class OwnedPane:
+    """A pane to remove, with the markers it must still carry when the executor acts."""
+
+    pane: PaneId
+    team: str
+    agent: str
+    workspace: str
+    process: ProcessRef | None  # its live process, terminated before the pane is killed
+
+
+@dataclass(frozen=True)
+class ReapOrphan:
+    """Remove one orphan (`controllers.orphans` decided it is ours and no live team's).
+
+    `kind` says what it is: a tmux `session`, `window` or `pane` (the `panes` it holds,
+    each re-checked for our markers right before acting, on the tmux server whose pid is
+    `server_pid`), a `process` or `daemon` (`process`: pid plus create time, re-checked
+    before every signal; `group` only when we created its process group), or a stale
+    `lock` record (`lock`: the lock file's path; cleared only while we hold its flock).
+    """
+
+    kind: str
+    name: str  # what it is called in `resource`: a pid, `%3`, `@2`, a session name, a path
+    cause: str
+    marker: str
+    grace_sec: float
+    process: ProcessRef | None = None
+    group: bool = False
+    panes: tuple[OwnedPane, ...] = ()
+    window: WindowId | None = None
+    session: str | None = None  # the session id (`$N`) of a `session` orphan
+    server_pid: int | None = None
+    lock: str | None = None
+
+    @property
+    def resource(self) -> str:
+        return f"orphan/{self.kind}/{self.name}"
+
+    def render(self) -> str:
+        return f"reap    {self.resource} ({self.cause})"
+
+
+@dataclass(frozen=True)
+class SendKeys:
+    """Answer a first-run dialog in an agent's pane: the one thing team-agent ever types.
+
+    Only the folder-trust dialog is ever answered (`controllers.dialogs` decides when).
+    Right before sending, the executor re-checks the pane's markers, that its process is
+    still `process` (pid and create time), and that the pane still shows `expect` and
+    `shows` (the folder path the dialog asks about); anything else and nothing is typed.
+    """
+
+    agent: AgentId
+    pane: PaneId
+    process: ProcessRef
+    dialog: str
+    keys: tuple[str, ...]
+    expect: str  # regex the pane text must match right before the keys are sent
+    shows: str  # text the pane must contain (the folder path)
+    cause: str
+
+    @property
+    def resource(self) -> str:
+        return f"agent/{self.agent}"
+
+    def render(self) -> str:
+        what = f"{self.dialog} dialog [{' '.join(self.keys)}]"
+        return f"answer  {self.resource} pane {self.pane} {what} ({self.cause})"
+
+
+Action = (
+    CreateAgent | RestartAgent | RecreateAgent | StopAgent | NudgeServer | ReapOrphan | SendKeys
+)
 
 
 @dataclass(frozen=True)

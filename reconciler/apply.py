@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 from collections.abc import Callable, Sequence
@@ -35,15 +36,20 @@ from reconciler.actions import (
     Action,
     CreateAgent,
     NudgeServer,
+    ReapOrphan,
     RecreateAgent,
     RestartAgent,
+    SendKeys,
+    SessionStart,
     StopAgent,
 )
 from reconciler.errors import TeamAgentError, TransientError
+from reconciler.hooks import ACTION, APPLIED, PassHooks
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.procs import signal_process, terminate
-from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
-from reconciler.world import World
+from reconciler.procs import is_same_process, signal_process, terminate
+from reconciler.reap import reap_orphan
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
+from reconciler.world import RECORD_SEPARATOR, World
 
 CREATED_FORMAT = "#{window_index}\x1f#{window_id}\x1f#{pane_id}"
 CHECK_FORMAT = "\x1f".join(
@@ -98,15 +104,24 @@ class PaneNotOurs(TeamAgentError):
     """The pane no longer carries our markers (or the server was replaced): hands off."""
 
 
-def apply_plan(actions: Sequence[Action], ctx: ApplyContext) -> list[Outcome]:
-    """Apply actions in order; one outcome per action."""
+def apply_plan(
+    actions: Sequence[Action], ctx: ApplyContext, *, hooks: PassHooks | None = None
+) -> list[Outcome]:
+    """Apply actions in order; one outcome per action.
+
+    `hooks` (None in production) is told before and after each action (tests/faults).
+    """
     outcomes: list[Outcome] = []
     for action in actions:
         handler = _HANDLERS[type(action)]
+        if hooks is not None:
+            hooks.reached(ACTION, action)
         try:
             outcomes.append(handler(action, ctx))
         except (TeamAgentError, OSError) as err:
             outcomes.append(Outcome(action=action, ok=False, message=str(err)))
+        if hooks is not None:
+            hooks.reached(APPLIED, action)
     return outcomes
 
 
@@ -120,15 +135,24 @@ def _retrying() -> Retrying:
 
 
 def _launch_argv(
-    ctx: ApplyContext, agent: str, launch: LaunchConfig, config_hash: str
+    ctx: ApplyContext,
+    agent: str,
+    launch: LaunchConfig,
+    config_hash: str,
+    session: SessionStart | None = None,
 ) -> list[str]:
-    """Write the 0600 launch file the pane's first program reads, and return that program."""
+    """Write the 0600 launch file the pane's first program reads, and return that program.
+
+    The agent's argv is the launch configuration's, or the session's (a pre-assigned id or
+    a resume) when the plan gave one; the config hash is the launch configuration's either way.
+    """
     folder = ctx.state_dir / "launch"
     folder.mkdir(mode=0o700, exist_ok=True)
     path = folder / f"{agent}-{secrets.token_hex(6)}.json"
     env = dict(launch.env)
     env[ENV_CONFIG_HASH] = config_hash
-    payload = json.dumps({"argv": list(launch.argv), "cwd": launch.cwd, "env": env})
+    agent_argv = session.argv if session is not None else launch.argv
+    payload = json.dumps({"argv": list(agent_argv), "cwd": launch.cwd, "env": env})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(payload)
@@ -153,7 +177,9 @@ def _mark_commands(target: str, ctx: ApplyContext, agent: str, config_hash: str)
 
 
 def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
-    argv = _launch_argv(ctx, action.agent, action.launch, action.config_hash)
+    argv = _launch_argv(
+        ctx, action.agent, action.launch, action.config_hash, action.provider_session
+    )
     try:
         lines = _retrying()(_create_once, action, ctx, argv)
     except (TeamAgentError, OSError):
@@ -181,7 +207,7 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
                 "-n",
                 action.agent,
                 "-c",
-                ctx.workspace,
+                format_literal(ctx.workspace),
                 "-P",
                 "-F",
                 CREATED_FORMAT,
@@ -203,7 +229,7 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
                 "-n",
                 action.agent,
                 "-c",
-                ctx.workspace,
+                format_literal(ctx.workspace),
                 "-P",
                 "-F",
                 CREATED_FORMAT,
@@ -242,13 +268,23 @@ def _respawn(
     launch: LaunchConfig,
     config_hash: str,
     kill: bool,
+    session: SessionStart | None = None,
 ) -> None:
-    argv = _launch_argv(ctx, agent, launch, config_hash)
+    argv = _launch_argv(ctx, agent, launch, config_hash, session)
     flags = ["-k"] if kill else []
     try:
         ctx.tmux.run_sequence(
             [
-                ["respawn-pane", *flags, "-t", pane_id, "-c", ctx.workspace, "--", *argv],
+                [
+                    "respawn-pane",
+                    *flags,
+                    "-t",
+                    pane_id,
+                    "-c",
+                    format_literal(ctx.workspace),
+                    "--",
+                    *argv,
+                ],
                 ["set-option", "-p", "-t", pane_id, markers.CONFIG_HASH, config_hash],
             ]
         )
@@ -266,6 +302,7 @@ def _restart(action: RestartAgent, ctx: ApplyContext) -> Outcome:
         launch=action.launch,
         config_hash=action.config_hash,
         kill=False,
+        session=action.provider_session,
     )
     return Outcome(action=action, ok=True, pane_id=action.pane)
 
@@ -281,6 +318,7 @@ def _recreate(action: RecreateAgent, ctx: ApplyContext) -> Outcome:
         launch=action.launch,
         config_hash=action.config_hash,
         kill=True,
+        session=action.provider_session,
     )
     return Outcome(action=action, ok=True, pane_id=action.pane)
 
@@ -316,7 +354,39 @@ def _nudge(action: NudgeServer, ctx: ApplyContext) -> Outcome:
     return Outcome(action=action, ok=sent, message=message, pane_id=action.pane)
 
 
+class DialogGone(TeamAgentError):
+    """The dialog a SendKeys was planned for is no longer on screen: nothing was typed."""
+
+
+def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
+    """Type a dialog's answer, only if the pane still is what the plan saw (see SendKeys)."""
+    _check_ours(ctx, action.pane, action.agent)
+    lines = ctx.tmux.run_sequence(
+        [
+            ["display-message", "-p", "-t", action.pane, "#{pane_pid}" + RECORD_SEPARATOR],
+            ["capture-pane", "-p", "-J", "-t", action.pane],
+        ]
+    )
+    pane_pid, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
+    proc = action.process
+    if pane_pid.strip() != str(proc.pid) or not is_same_process(proc.pid, proc.create_time):
+        raise PaneNotOurs(f"pane {action.pane} runs another process since the snapshot")
+    if re.search(action.expect, text, re.MULTILINE) is None or action.shows not in text:
+        raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
+    ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)
+    return Outcome(action=action, ok=True, pane_id=action.pane)
+
+
+def _reap(action: ReapOrphan, ctx: ApplyContext) -> Outcome:
+    """Reap one orphan; the checks at the moment of acting live in `reconciler.reap`."""
+    done = reap_orphan(action, ctx.tmux)
+    pane = action.panes[0].pane if action.panes else None
+    return Outcome(action=action, ok=True, message=done, pane_id=pane, window_id=action.window)
+
+
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
+    ReapOrphan: _reap,
+    SendKeys: _send_keys,
     NudgeServer: _nudge,
     CreateAgent: _create,
     RestartAgent: _restart,

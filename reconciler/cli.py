@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.verbs import converge, inspect, setup
+from reconciler.verbs import converge, inspect, leader, orphans, ownership, setup
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,9 +42,14 @@ VERBS: tuple[click.Command, ...] = (
     inspect.wait,
     inspect.plan_cmd,
     converge.down,
+    orphans.orphans,
     inspect.events,
     inspect.logs,
     inspect.attach,
+    leader.identity,
+    leader.leader,
+    ownership.claim_leader,
+    ownership.takeover,
     setup.demo,
     setup.init,
 )

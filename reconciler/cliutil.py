@@ -63,7 +63,10 @@ class Target:
 
     def engine(self) -> Engine:
         return Engine(
-            spec_path=self.spec_path, workspace=self.workspace, tmux_socket=self.socket_override
+            spec_path=self.spec_path,
+            workspace=self.workspace,
+            tmux_socket=self.socket_override,
+            last_good=self.loaded,  # its first pass need not parse the same text again
         )
 
 

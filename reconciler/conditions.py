@@ -76,6 +76,7 @@ COMPLETED: Final = "Completed"  # exited 0 and restart_policy does not restart i
 PAUSED: Final = "Paused"
 AWAITING_INPUT: Final = "AwaitingInput"
 PROVIDER_NOT_INSTALLED: Final = "ProviderNotInstalled"
+LAUNCH_INVALID: Final = "LaunchInvalid"  # the spec asks the CLI for something it cannot do
 READINESS_TIMEOUT: Final = "ReadinessTimeout"
 APPLY_FAILED: Final = "ApplyFailed"  # the action that would make it ready failed this pass
 # Agent CrashLoopBackOff.
@@ -90,11 +91,14 @@ CONVERGED: Final = "Converged"
 APPLYING: Final = "Applying"
 # Team OrphansFound.
 NO_ORPHANS: Final = "NoOrphans"
+ORPHANS_REPORTED: Final = "Found"  # orphans.policy report: listed, nothing killed
+ORPHANS_REAPING: Final = "Reaping"  # orphans.policy reap (or `orphans --reap`): being reaped
 # Agent SessionCaptured.
 CAPTURED: Final = "Captured"
 CAPTURE_TIMEOUT: Final = "CaptureTimeout"
 NOT_SUPPORTED: Final = "NotSupported"
 SESSION_LOST: Final = "SessionLost"
+CAPTURING: Final = "Capturing"  # Unknown: no transcript yet (none exists before a first message)
 # Leader LeaderBound.
 BOUND: Final = "Bound"
 LEADER_PANE_MISSING: Final = "LeaderPaneMissing"
@@ -103,6 +107,16 @@ LEADER_AMBIGUOUS: Final = "LeaderAmbiguous"
 WRONG_COMMAND: Final = "WrongCommand"
 WRONG_WORKSPACE: Final = "WrongWorkspace"
 NOT_DECLARED: Final = "NotDeclared"
+# Leader LeaderUUIDMismatch (and LeaderAPIError while no leader is bound).
+UUID_MATCHES: Final = "UUIDMatches"
+UUID_DIFFERS: Final = "UUIDDiffers"
+NOT_BOUND: Final = "NotBound"
+# Leader LeaderAPIError: the kind of provider failure seen in the leader pane.
+NO_API_ERROR: Final = "NoAPIError"
+OVERLOADED: Final = "Overloaded"
+RATE_LIMITED: Final = "RateLimited"
+SERVER_ERROR: Final = "ServerError"
+TIMEOUT: Final = "Timeout"
 
 REASONS: Final = frozenset(
     {
@@ -117,6 +131,7 @@ REASONS: Final = frozenset(
         PAUSED,
         AWAITING_INPUT,
         PROVIDER_NOT_INSTALLED,
+        LAUNCH_INVALID,
         READINESS_TIMEOUT,
         APPLY_FAILED,
         BACK_OFF,
@@ -127,10 +142,13 @@ REASONS: Final = frozenset(
         CONVERGED,
         APPLYING,
         NO_ORPHANS,
+        ORPHANS_REPORTED,
+        ORPHANS_REAPING,
         CAPTURED,
         CAPTURE_TIMEOUT,
         NOT_SUPPORTED,
         SESSION_LOST,
+        CAPTURING,
         BOUND,
         LEADER_PANE_MISSING,
         LEADER_UUID_MISSING,
@@ -138,6 +156,14 @@ REASONS: Final = frozenset(
         WRONG_COMMAND,
         WRONG_WORKSPACE,
         NOT_DECLARED,
+        UUID_MATCHES,
+        UUID_DIFFERS,
+        NOT_BOUND,
+        NO_API_ERROR,
+        OVERLOADED,
+        RATE_LIMITED,
+        SERVER_ERROR,
+        TIMEOUT,
     }
 )
 

@@ -15,10 +15,13 @@ from datetime import datetime
 from typing import Protocol
 
 from controllers.desired import DesiredTeam
+from controllers.provider_view import EMPTY_VIEW, ProviderView
 from controllers.team import Stall
 from reconciler.actions import Plan
 from reconciler.conditions import Condition
 from reconciler.events import EventType
+from reconciler.leader_world import LeaderWorld
+from reconciler.orphanscan import OrphanFacts
 from reconciler.specfile import LoadedSpec
 from reconciler.status import AgentStatus, LeaderStatus, OrphanStatus, TeamStatus
 from reconciler.world import World
@@ -35,6 +38,12 @@ class PassInputs:
     now: datetime
     generation: int
     installed: Mapping[str, bool]
+    # Observed for the orphans controller (`reconciler.orphanscan`); None: not observed.
+    orphan_facts: OrphanFacts | None = None
+    # Observed for the leader controller (`reconciler.leader_world`); None: not observed.
+    leader: LeaderWorld | None = None
+    # Observed for session capture and dialogs (`controllers.session_observe`).
+    provider_view: ProviderView = EMPTY_VIEW
 
 
 @dataclass(frozen=True)

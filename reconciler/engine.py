@@ -13,6 +13,7 @@ the file, line and column. The caller holds the workspace lock for the whole pas
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -23,6 +24,9 @@ from pathlib import Path
 
 from controllers.agents import AgentsController, panes_to_capture
 from controllers.desired import DesiredTeam, desired_team, installed_executables
+from controllers.leader import LeaderController, leader_pane_to_capture
+from controllers.orphans import OrphansController
+from controllers.session_observe import observe_provider_view
 from controllers.team import Stall, team_conditions
 from reconciler import conditions as C
 from reconciler import markers
@@ -32,7 +36,13 @@ from reconciler.clock import Clock, SystemClock, format_time
 from reconciler.controller import Controller, Note, PassInputs, Report
 from reconciler.errors import SpecError, TmuxUnavailable
 from reconciler.events import WARNING, Event, EventLog
+from reconciler.hooks import APPLIED_ALL, LOADED, OBSERVED, PLANNED, WRITTEN, PassHooks, PassPoint
+from reconciler.identity import FingerprintSource, machine_fingerprint
+from reconciler.leader_world import LeaderWorld, capture_leader, observe_leader
+from reconciler.orphanscan import observe_orphans
+from reconciler.procs import Scanner, scan
 from reconciler.reporting import fold_outcomes, outcome_note, to_event, transition_notes
+from reconciler.spec import Spec
 from reconciler.specfile import LoadedSpec, load_spec
 from reconciler.status import (
     LastReconcile,
@@ -73,7 +83,7 @@ class PassResult:
 
 def default_controllers() -> tuple[Controller, ...]:
     """The controllers of a pass, in the order their plans are applied."""
-    return (AgentsController(),)
+    return (AgentsController(), OrphansController(), LeaderController())
 
 
 @dataclass
@@ -87,7 +97,11 @@ class Engine:
     python: str = sys.executable
     last_good: LoadedSpec | None = None
     controllers: tuple[Controller, ...] = field(default_factory=default_controllers)
+    scanner: Scanner = scan  # the process-table scan; benchmarks pass a counting wrapper
+    hooks: PassHooks | None = None  # None in production; tests/faults inject faults here
     _tmux: dict[str | None, Tmux] = field(default_factory=dict, repr=False)
+    # The machine fingerprint, read once (macOS runs `ioreg` for it); see reconciler.identity.
+    _fingerprint: tuple[str, FingerprintSource] | None = field(default=None, repr=False)
 
     @property
     def state_dir(self) -> Path:
@@ -99,14 +113,58 @@ class Engine:
             self._tmux[socket] = Tmux(socket_name=socket)
         return self._tmux[socket]
 
+    def leader_tmux_for(self, socket_path: str) -> Tmux:
+        """The leader's server when it is not the workers' (`tmux -S`, from the hint).
+
+        Kept in `_tmux` under its absolute path (never a valid socket *name*, so no
+        collision), so `tmux_calls` counts it with the workers' server.
+        """
+        if socket_path not in self._tmux:
+            self._tmux[socket_path] = Tmux(socket_path=socket_path)
+        return self._tmux[socket_path]
+
+    def machine_fingerprint(self) -> tuple[str, FingerprintSource]:
+        if self._fingerprint is None:
+            self._fingerprint = machine_fingerprint(os.environ)
+        return self._fingerprint
+
+    def observe_leader(
+        self, spec: Spec, tmux: Tmux, *, world: World, previous: TeamStatus
+    ) -> LeaderWorld:
+        """The leader's server, pane evidence and bound pane's text (0-2 tmux calls)."""
+        leader, server = observe_leader(
+            spec,
+            self.workspace,
+            state_dir=self.state_dir,
+            world=world,
+            workers=tmux,
+            tmux_at=self.leader_tmux_for,
+            previous=previous.leader,
+            env=os.environ,
+            fingerprint=self.machine_fingerprint,
+        )
+        wanted = leader_pane_to_capture(leader, str(self.workspace))
+        if server is not None and wanted is not None and wanted not in leader.texts:
+            leader = capture_leader(leader, server, wanted)
+        return leader
+
+    @property
+    def tmux_calls(self) -> int:
+        """tmux invocations so far, over every server this engine has addressed."""
+        return sum(t.calls for t in self._tmux.values())
+
+    def _reached(self, point: PassPoint) -> None:
+        if self.hooks is not None:
+            self.hooks.reached(point, None)
+
     def load(self) -> LoadedSpec:
-        loaded = load_spec(self.spec_path)
+        loaded = load_spec(self.spec_path, previous=self.last_good)
         self.last_good = loaded
         return loaded
 
     def observe(self, tmux: Tmux, team: DesiredTeam, previous: TeamStatus) -> World:
         """The pass's one snapshot (plus the captures readiness needs, batched)."""
-        world = observe(tmux)
+        world = observe(tmux, scanner=self.scanner)
         return with_captures(world, tmux, panes_to_capture(team, world, previous))
 
     def reconcile(self) -> PassResult:
@@ -145,6 +203,7 @@ class Engine:
                 }
             )
             store.write(status)
+            self._reached(WRITTEN)
             return PassResult(
                 status=status,
                 plan=plan,
@@ -175,6 +234,7 @@ class Engine:
                 error=str(err),
             )
 
+        self._reached(LOADED)
         spec = loaded.spec
         generation = previous.generation
         if previous.specHash != loaded.content_hash:
@@ -222,6 +282,25 @@ class Engine:
             world = self.observe(tmux, team, previous)
         except TmuxUnavailable as err:
             return stall_out(Stall(C.TMUX_UNAVAILABLE, str(err)), EXIT_UNUSABLE)
+        # No tmux call and no second process scan: environments, lock files and workspace
+        # folders of a few candidates, for the orphans controller (see reconciler.orphanscan).
+        orphan_facts = observe_orphans(
+            world,
+            team_id=team.team_id,
+            workspace=team.workspace_marker,
+            socket_name=tmux.socket_name,
+            previous=previous,
+        )
+        leader = self.observe_leader(spec, tmux, world=world, previous=previous)
+        # No tmux call: the session transcripts of agents that need looking at (a stat each).
+        provider_view = observe_provider_view(
+            team,
+            world,
+            previous,
+            env=os.environ,
+            spec_auto_trust=spec.runtime.auto_trust_own_workspace,
+        )
+        self._reached(OBSERVED)
 
         now = self.clock.now()
         inputs = PassInputs(
@@ -232,6 +311,9 @@ class Engine:
             now=now,
             generation=generation,
             installed=installed_executables(d.launch for d in team.agents),
+            orphan_facts=orphan_facts,
+            leader=leader,
+            provider_view=provider_view,
         )
         results = [controller.reconcile(inputs) for controller in self.controllers]
         stall = next((r.report.stall for r in results if r.report.stall is not None), None)
@@ -248,7 +330,9 @@ class Engine:
             python=self.python,
             wake_channel=markers.wake_channel(team.team_id, team.workspace_marker),
         )
-        outcomes = apply_plan(plan.actions, ctx)
+        self._reached(PLANNED)
+        outcomes = apply_plan(plan.actions, ctx, hooks=self.hooks)
+        self._reached(APPLIED_ALL)
 
         status = _merge_reports(previous, [r.report for r in results])
         agents = fold_outcomes(status.agents, outcomes, now=now, generation=generation)

@@ -17,6 +17,11 @@ ENV_AGENT_ID = "TEAM_AGENT_ID"
 ENV_TEAM_ID = "TEAM_AGENT_TEAM_ID"
 ENV_WORKSPACE = "TEAM_AGENT_WORKSPACE"
 ENV_CONFIG_HASH = "TEAM_AGENT_CONFIG_HASH"
+# Set by `controllers.exec_agent` to its own pid just before it execs the agent: the pid of
+# the pane's first process, which tmux made the leader of a new session and process group.
+# Descendants inherit it with another pid of their own, so `env[ENV_PANE_PID] == pid` holds
+# only for that first process (the orphans controller's proof that we created its group).
+ENV_PANE_PID = "TEAM_AGENT_PANE_PID"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ most one extra pass, never a wrong action. The triggers:
 * an agent's pane died: our session's `pane-died` hook runs `tmux wait-for -S CHANNEL`,
   and a thread here sits in `tmux wait-for CHANNEL`, so an exit wakes the loop at once
   with no polling and no shell command in the hook;
+* an agent's process exited (`reconciler.exits`: a pidfd per agent on Linux), for the
+  exits tmux misses and so never reports through the hook;
 * the plan asked to look again (`requeue_after`: a backoff expiring, an agent starting);
 * the periodic resync (`runtime.resync_interval_sec`), the safety net for everything else.
 
@@ -32,6 +34,8 @@ from watchfiles import watch
 
 from reconciler import markers
 from reconciler.engine import Engine, PassResult
+from reconciler.errors import StateUnwritable
+from reconciler.exits import ExitWatch, agent_processes
 
 log = logging.getLogger("team_agent.loop")
 
@@ -50,6 +54,8 @@ class Loop:
     _wake: threading.Event = field(default_factory=threading.Event)
     _why: str = "start"
     _waiter: subprocess.Popen[bytes] | None = None
+    _last: PassResult | None = None  # the last completed pass (read by the exit waiter)
+    _exits: ExitWatch = field(default_factory=ExitWatch)  # agent pids, for exits tmux misses
 
     def request(self, why: str) -> None:
         """Ask for a pass as soon as the current one (if any) ends."""
@@ -69,11 +75,18 @@ class Loop:
         waiter = self._waiter
         if waiter is not None and waiter.poll() is None:
             waiter.terminate()
+        self._exits.close()
 
     def run(self) -> None:
         threads = [
             threading.Thread(target=self._watch_spec, name="spec-watch", daemon=True),
             threading.Thread(target=self._wait_for_exits, name="pane-died", daemon=True),
+            threading.Thread(
+                target=self._exits.run,
+                args=(lambda: self.request("agent exited"),),
+                name="agent-exits",
+                daemon=True,
+            ),
         ]
         for thread in threads:
             thread.start()
@@ -94,10 +107,18 @@ class Loop:
         """One pass; the only broad `except` of the project: a bug must not end the loop."""
         try:
             result = self.engine.reconcile()
+        except StateUnwritable as err:
+            # The environment, not a bug (disk full, read-only `.team`): one clear line, no
+            # traceback; the agents are left as they are and the next pass tries again.
+            log.error("reconcile pass failed: %s", err, extra={"trigger": why})  # noqa: TRY400
+            self.on_pass(None, why)
+            return None
         except Exception:
             log.exception("reconcile pass failed", extra={"trigger": why})
             self.on_pass(None, why)
             return None
+        self._last = result
+        self._exits.watch(agent_processes(result.status))
         self.on_pass(result, why)
         return result
 
@@ -123,6 +144,10 @@ class Loop:
         ):
             self.request("spec changed")
 
+    def _agents_were_up(self) -> bool:
+        last = self._last
+        return last is not None and any(a.paneId for a in last.status.agents.values())
+
     def _wait_for_exits(self) -> None:
         """Sit in `tmux wait-for` on our channel; each return is an agent exit or a lost server."""
         while not self.stop.is_set():
@@ -145,8 +170,10 @@ class Loop:
             if code == 0:
                 self.request("agent exited")
                 continue
-            if time.monotonic() - began > WAIT_FOR_RETRY_SEC:
-                # It was connected and the server went away: a pass recreates the team.
+            if time.monotonic() - began > WAIT_FOR_RETRY_SEC or self._agents_were_up():
+                # It was connected and the server went away, or it could not connect although
+                # the last pass saw agents in panes (the server died before or just after we
+                # connected; tests/faults): a pass recreates the team.
                 self.request("tmux server gone")
             # Otherwise there is no server yet (no agents): retry calmly, no pass.
             self.stop.wait(WAIT_FOR_RETRY_SEC)

@@ -23,6 +23,10 @@ CONFIG_HASH: Final = "@team_agent_hash"
 WINDOW: Final = "@team_agent_window"
 SESSION_WORKSPACE: Final = "@team_agent_session_workspace"
 LEADER_UUID: Final = "@team_agent_leader_uuid"
+# "PID:CREATE_TIME" of the process `team-agent leader` exec'd into the leader: the UUID
+# option counts as evidence only while that very process lives in the pane, so a marker
+# left behind when the leader exits never vouches for whatever runs there next.
+LEADER_PID: Final = "@team_agent_leader_pid"
 
 PANE_MARKERS: Final = (TEAM, AGENT, WORKSPACE, CONFIG_HASH)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import psutil
@@ -66,6 +66,13 @@ class ProcessTable:
         if pid not in self._environ_cache:
             self._environ_cache[pid] = read_environ(pid)
         return self._environ_cache[pid]
+
+
+Scanner = Callable[[], ProcessTable]
+"""How an observation reads the process table: `scan`, or a wrapper around it.
+
+Passed in (never patched) so a benchmark or test can count scans per pass.
+"""
 
 
 def scan() -> ProcessTable:
@@ -128,19 +135,50 @@ def signal_process(pid: int, create_time: float, sig: signal.Signals) -> bool:
     return True
 
 
-def terminate(pid: int, create_time: float, *, grace: float, poll: float = 0.02) -> bool:
+def signal_group(pid: int, create_time: float, sig: signal.Signals) -> bool:
+    """Send `sig` to the process group `pid` leads; report whether sent.
+
+    Whether the group is ours is the caller's decision (the orphans controller's proof is
+    in `controllers.orphans`); this re-checks, right before the signal, that `pid` is still
+    the observed process and still leads its own group (pgid == pid), and never signals
+    the caller's own group.
+    """
+    if pid <= 1 or pid == os.getpid() or pid == os.getpgrp():
+        return False
+    if not is_same_process(pid, create_time):
+        return False
+    try:
+        if os.getpgid(pid) != pid:
+            return False
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _send(pid: int, create_time: float, sig: signal.Signals, *, group: bool) -> bool:
+    """The group when asked and still led by `pid`, else the process alone."""
+    if group and signal_group(pid, create_time, sig):
+        return True
+    return signal_process(pid, create_time, sig)
+
+
+def terminate(
+    pid: int, create_time: float, *, grace: float, poll: float = 0.02, group: bool = False
+) -> bool:
     """SIGTERM, wait up to `grace` seconds, then SIGKILL; True when the process is gone.
 
-    Every signal is preceded by the identity re-check in `signal_process`.
+    Every signal is preceded by the identity re-check in `signal_process` (and, with
+    `group`, `signal_group`: the whole group `pid` leads is signalled).
     """
-    if not signal_process(pid, create_time, signal.SIGTERM):
+    if not _send(pid, create_time, signal.SIGTERM, group=group):
         return not is_same_process(pid, create_time)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not is_same_process(pid, create_time) or _is_zombie(pid):
             return True
         time.sleep(poll)
-    signal_process(pid, create_time, signal.SIGKILL)
+    _send(pid, create_time, signal.SIGKILL, group=group)
     kill_deadline = time.monotonic() + 1.0
     while time.monotonic() < kill_deadline:
         if not is_same_process(pid, create_time) or _is_zombie(pid):

@@ -45,6 +45,15 @@ def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> No
     if ready is not None:
         head += f"  Ready={ready.status} ({ready.reason})"
     console.print(head, highlight=False)
+    leader = C.find_condition(status.leader.conditions, C.LEADER_BOUND)
+    if leader is not None and leader.reason != C.NOT_DECLARED:
+        console.print(
+            f"  leader: {leader.reason} {leader.message}".rstrip(), highlight=False, markup=False
+        )
+        for cond in status.leader.conditions:
+            if cond.type != C.LEADER_BOUND and cond.status == C.TRUE:
+                line = f"  {cond.type}: {cond.reason} {cond.message}".rstrip()
+                console.print(line, highlight=False, markup=False)
     for cond in status.conditions:
         if cond.type != C.READY and cond.status == C.TRUE:
             console.print(f"  {cond.type}: {cond.reason} {cond.message}".rstrip(), highlight=False)

@@ -14,8 +14,10 @@ from reconciler import conditions as C
 from reconciler.actions import (
     CreateAgent,
     NudgeServer,
+    ReapOrphan,
     RecreateAgent,
     RestartAgent,
+    SendKeys,
     StopAgent,
 )
 from reconciler.apply import Outcome
@@ -30,6 +32,8 @@ _VERBS: dict[type, str] = {
     RecreateAgent: "Recreated",
     StopAgent: "Stopped",
     NudgeServer: "NudgedServer",
+    ReapOrphan: "Reaped",
+    SendKeys: "AnsweredDialog",
 }
 
 
@@ -50,6 +54,10 @@ def fold_outcomes(
     for outcome in outcomes:
         action = outcome.action
         name = getattr(action, "agent", None)
+        if isinstance(action, SendKeys) and not outcome.ok and name in folded:
+            # Nothing was typed: the next pass may answer (still only on the same terms).
+            folded[name] = folded[name].model_copy(update={"dialogAnsweredPid": None})
+            continue
         if not isinstance(action, (CreateAgent, RestartAgent, RecreateAgent)):
             continue
         if name not in folded:
@@ -74,7 +82,8 @@ def outcome_note(outcome: Outcome) -> Note:
     resource = str(getattr(action, "resource", "team"))
     if outcome.ok:
         where = f" (pane {outcome.pane_id})" if outcome.pane_id else ""
-        return Note(NORMAL, verb(action), resource, f"{getattr(action, 'cause', '')}{where}")
+        done = f": {outcome.message}" if outcome.message else ""
+        return Note(NORMAL, verb(action), resource, f"{getattr(action, 'cause', '')}{where}{done}")
     return Note(
         WARNING, "ApplyFailed", resource, f"{verb(action).lower()} failed: {outcome.message}"
     )

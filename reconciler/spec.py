@@ -188,6 +188,12 @@ class SessionPolicy(_Model):
     on_lost: Literal["fresh", "hold"] = Field(
         default="fresh", description="`fresh` starts a new session; `hold` waits for a person."
     )
+    capture_timeout_sec: float = Field(
+        default=300,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds after a start before a session not yet on disk is CaptureTimeout.",
+    )
 
 
 class Agent(_Model):
@@ -342,10 +348,11 @@ class Task(_Model):
 
 
 class Orphans(_Model):
-    """What to do with windows that carry our markers but no longer match the spec."""
+    """What to do with what a dead or changed team left behind (docs/orphans.md)."""
 
     policy: Literal["report", "reap"] = Field(
-        default="report", description="`report` only lists them; `reap` stops them."
+        default="report",
+        description="`report` lists them in status.orphans; `reap` also removes them each pass.",
     )
 
 

@@ -29,6 +29,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from reconciler.errors import SpecError, SpecIssue, SpecNotFound
@@ -44,6 +45,10 @@ AUTO_TRUST_DEPRECATION = (
     "set TEAM_AGENT_AUTO_TRUST_OWN_WORKSPACE=1 instead"
 )
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_NESTING = 50  # a valid spec nests 5 levels; see _shape_issues
+MAX_VALUES = 200_000  # values after alias expansion: 10 000 agents fit
+MAX_INT_DIGITS = 4000  # under Python's default int-from-text limit (4300 digits)
 _FRIENDLY_MESSAGES = {
     "extra_forbidden": "unknown key",
     "missing": "required key is missing",
@@ -59,6 +64,7 @@ class LoadedSpec:
     workspace: Path  # absolute and resolved: the spec's folder / team.workspace
     content_hash: str  # "sha256:<hex>" of the canonical JSON of the model
     deprecations: tuple[str, ...]
+    source_digest: str = ""  # sha256 of the file's text: unchanged text, same result
 
 
 def find_spec(explicit: Path | None, cwd: Path) -> Path:
@@ -76,8 +82,14 @@ def find_spec(explicit: Path | None, cwd: Path) -> Path:
     raise SpecNotFound(f"no spec file found; tried: {', '.join(tried)}")
 
 
-def load_spec(path: Path) -> LoadedSpec:
-    """Read and validate the spec file at `path`."""
+def load_spec(path: Path, *, previous: LoadedSpec | None = None) -> LoadedSpec:
+    """Read and validate the spec file at `path`.
+
+    The file is always read; when its text is the text `previous` was loaded from (same
+    path, same workspace), `previous` is returned without parsing again. Parsing is the
+    expensive part (about 0.7 ms per agent with ruamel's round-trip loader), and the
+    engine loads the spec at every pass while the text rarely changes.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -88,7 +100,21 @@ def load_spec(path: Path) -> LoadedSpec:
     except OSError as exc:
         message = f"cannot read: {exc.strerror or type(exc).__name__}"
         raise SpecError([SpecIssue(path.absolute(), 1, 1, message)]) from None
+    if previous is not None and _unchanged(previous, text, path.absolute()):
+        return previous
     return load_spec_text(text, path)
+
+
+def _unchanged(previous: LoadedSpec, text: str, path: Path) -> bool:
+    return (
+        previous.source_digest == _digest(text)
+        and previous.path == path
+        and (path.parent / previous.spec.team.workspace).resolve() == previous.workspace
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_spec_text(text: str, path: Path) -> LoadedSpec:
@@ -109,6 +135,7 @@ def load_spec_text(text: str, path: Path) -> LoadedSpec:
         workspace=(path.parent / spec.team.workspace).resolve(),
         content_hash=content_hash(spec),
         deprecations=spec_deprecations(spec),
+        source_digest=_digest(text),
     )
 
 
@@ -139,15 +166,138 @@ def _parse_yaml(text: str, path: Path) -> Any:
     """
     issue: SpecIssue
     try:
-        duplicates = _duplicate_keys(YAML(typ="rt").compose(text), path)
-        if duplicates:
-            raise SpecError(duplicates)
-        return YAML(typ="rt").load(text)
+        root = YAML(typ="rt").compose(text)
+        problems = _duplicate_keys(root, path) or _shape_issues(root, path)
+        if problems:
+            raise SpecError(problems)
+        return _construct(text, root, path)
     except MarkedYAMLError as exc:
         issue = _yaml_issue(exc, path)
+    except ReaderError as exc:  # a character YAML does not allow, such as a raw control byte
+        issue = _reader_issue(exc, text, path)
     except YAMLError as exc:
         issue = SpecIssue(path, 1, 1, f"YAML error ({type(exc).__name__})")
+    except RecursionError:  # nesting deep enough to overflow ruamel's composer
+        issue = SpecIssue(path, 1, 1, f"YAML nested more than {MAX_NESTING} levels deep")
     raise SpecError([issue])
+
+
+def _reader_issue(exc: ReaderError, text: str, path: Path) -> SpecIssue:
+    """Locate a character the YAML reader refuses; named by code point, never quoted."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else None
+    what = f"character U+{code:04X}" if code is not None else "a character"
+    return SpecIssue(path, line, column, f"YAML: {what} is not allowed in YAML text")
+
+
+def _construct(text: str, root: Node | None, path: Path) -> Any:
+    """Build the Python values; a scalar its tag cannot hold becomes a located issue.
+
+    ruamel's constructors raise plain `ValueError`, `KeyError`, ... for a date such as
+    `2024-13-45` or `!!int abc`, with messages that quote the value, so only the kind of
+    error is kept, and the issue is raised outside the `except` block.
+    """
+    try:
+        return YAML(typ="rt").load(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        kind = type(exc).__name__
+    line, column = _unconstructible(root)
+    raise SpecError([SpecIssue(path, line, column, f"YAML value cannot be read ({kind})")])
+
+
+def _unconstructible(root: Node | None) -> tuple[int, int]:
+    """1-based position of the first scalar that fails to construct on its own (else 1:1)."""
+    constructor = YAML(typ="rt").constructor
+    for node in sorted(_scalars(root), key=lambda n: (n.start_mark.line, n.start_mark.column)):
+        try:
+            constructor.construct_object(node, deep=True)
+        except (ValueError, KeyError, TypeError, AttributeError, YAMLError):
+            return node.start_mark.line + 1, node.start_mark.column + 1
+    return 1, 1
+
+
+def _scalars(root: Node | None) -> list[ScalarNode]:
+    found: list[ScalarNode] = []
+    seen: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            found.append(node)
+        elif isinstance(node, MappingNode):
+            pending.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+    return found
+
+
+def _shape_issues(root: Node | None, path: Path) -> list[SpecIssue]:
+    """Input no spec can mean and that would crash a later step, located at the node.
+
+    Nesting deeper than `MAX_NESTING` (ruamel's constructor, `_plain` and pydantic all
+    recurse), more than `MAX_VALUES` values once aliases are expanded (a "billion laughs"
+    document would otherwise take minutes and gigabytes), integers too long for Python's
+    int-from-text limit, and text that cannot be passed on: a NUL (no path, argument or
+    environment value can hold one) or a lone UTF-16 surrogate (`"\\ud83d"`), which is not
+    valid UTF-8 and made hashing and error messages raise. Aliases are followed, not
+    deduplicated, so a recursive alias stops at the depth or count limit.
+    """
+    issues: list[SpecIssue] = []
+    count = 0
+    pending: list[tuple[Node, int]] = [(root, 1)] if root is not None else []
+    while pending:
+        node, depth = pending.pop()
+        count += 1
+        mark = node.start_mark
+        if count > MAX_VALUES:
+            message = f"the spec expands to more than {MAX_VALUES} values (YAML aliases?)"
+            return [SpecIssue(path, mark.line + 1, mark.column + 1, message)]
+        if depth > MAX_NESTING:
+            message = f"nested more than {MAX_NESTING} levels deep"
+            return [SpecIssue(path, mark.line + 1, mark.column + 1, message)]
+        if isinstance(node, MappingNode):
+            pending.extend((part, depth + 1) for pair in node.value for part in pair)
+        elif isinstance(node, SequenceNode):
+            pending.extend((item, depth + 1) for item in node.value)
+        elif isinstance(node, ScalarNode):
+            problem = _scalar_problem(node)
+            if problem is not None:
+                issues.append(SpecIssue(path, mark.line + 1, mark.column + 1, problem))
+    return sorted(set(issues), key=lambda issue: (issue.line, issue.column))
+
+
+def join_surrogates(text: str) -> str:
+    """Join JSON-style surrogate pair escapes (`"\\ud83d\\ude00"`) into the one character.
+
+    YAML 1.2 reads JSON, and `json.dumps` writes an emoji as such a pair, but the YAML
+    reader turns each escape into a half on its own. A half without its partner is left
+    as is (and refused by `_scalar_problem`).
+    """
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return text
+
+
+def _scalar_problem(node: ScalarNode) -> str | None:
+    value = join_surrogates(str(node.value))
+    if "\x00" in value:
+        return "text holds a NUL character (\\0), which no path, argument or env value can hold"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return (
+            "text holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not "
+            "valid text; write the character itself or use a \\U00XXXXXX escape"
+        )
+    if str(node.tag) == _INT_TAG and len(value) > MAX_INT_DIGITS:
+        return f"integer with more than {MAX_INT_DIGITS} digits"
+    return None
 
 
 def _yaml_issue(exc: MarkedYAMLError, path: Path) -> SpecIssue:
@@ -197,7 +347,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (bool, ScalarBoolean)):
         return bool(value)
     if isinstance(value, str):
-        return str(value)
+        return join_surrogates(str(value))
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

@@ -73,6 +73,8 @@ class AgentStatus(_Model):
     configHash: str | None = None
     restartCount: int = Field(default=0, ge=0)
     sessionId: str | None = None  # the provider's conversation/session id, once captured
+    sessionFile: str | None = None  # its transcript, once seen on disk (resume needs it there)
+    dialogAnsweredPid: int | None = None  # the agent pid whose trust dialog we answered (once)
     lastExitCode: int | None = None
     startedAt: Timestamp | None = None
     lastExitAt: Timestamp | None = None
@@ -81,22 +83,56 @@ class AgentStatus(_Model):
     provider: str | None = None
 
 
+class LeaderAPIErrorStatus(_Model):
+    """A provider API failure seen in the leader pane's recent text (see docs/leader.md).
+
+    One entry per distinct (kind, code) while it stays visible: the pass that first sees it
+    emits the one event, later passes find it here and stay quiet.
+    """
+
+    kind: str  # the LeaderAPIError reason: Overloaded, RateLimited, ServerError, Timeout
+    code: int | None = None  # the HTTP status when the line names one
+    firstSeen: Timestamp
+
+
 class LeaderStatus(_Model):
-    """Where the leader was found and how sure we are it is the team's leader."""
+    """Where the leader was found and how sure we are it is the team's leader.
+
+    Pane, server and pids are an observation of this pass (re-validated every pass, never
+    carried over); `epoch` and `apiErrors` are what a pass carries over on purpose.
+    """
 
     conditions: ConditionList = Field(default_factory=list)
     paneId: str | None = None
     socket: str | None = None  # the tmux server socket the leader pane lives on
     serverPid: int | None = None
     panePid: int | None = None
+    uuid: str | None = None  # the leader UUID the bound pane carries
+    expectedUuid: str | None = None  # the team's leader UUID (`team-agent identity`)
+    boundVia: Literal["env", "option"] | None = None  # where the UUID was read
+    provider: str | None = None
+    epoch: int = Field(default=0, ge=0)  # the owner record's epoch; only grows
+    apiErrors: list[LeaderAPIErrorStatus] = Field(default_factory=list)
+
+
+OrphanKind = Literal["session", "window", "pane", "process", "daemon", "lock"]
 
 
 class OrphanStatus(_Model):
-    """Something carrying our markers that the spec no longer declares."""
+    """Something carrying our markers that no live team governs any more (see docs/orphans.md).
 
-    kind: str  # e.g. "pane", "window", "process"
+    `pid` with `pidCreateTime` names a process exactly (a recycled pid never matches);
+    `paneId` names the pane of a `pane`/`window` orphan (the first pane of a `session`);
+    `marker` is the ownership evidence that made it ours (a tmux option, an environment
+    variable's *name and our own id*, an open lock file), never an env value of the spec.
+    """
+
+    kind: OrphanKind
     pid: int | None = None
+    pidCreateTime: float | None = None  # with pid: the process's identity
     paneId: str | None = None
+    session: str | None = None  # tmux session name (pane, window and session orphans)
+    workspace: str | None = None  # the workspace its markers name
     marker: str  # the ownership marker that identified it as ours
     reason: str
 
@@ -206,31 +242,42 @@ class StatusStore:
         Raises `StateUnwritable` (naming the path and the OS error) when any step fails;
         the previous file is then untouched and no temp file is left behind.
         """
-        data = status.to_json().encode()
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".status.", suffix=".tmp")
-        except OSError as exc:
-            raise self._unwritable(exc) from exc
-        try:
-            try:
-                os.fchmod(fd, _FILE_MODE)
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise self._unwritable(exc) from exc
-        try:
-            _fsync_dir(self._dir)
-        except OSError as exc:
-            # The new file is in place; only its durability across a power cut is unknown.
-            raise self._unwritable(exc) from exc
+        write_atomically(self.path, status.to_json().encode())
 
-    def _unwritable(self, exc: OSError) -> StateUnwritable:
-        return StateUnwritable(f"cannot write {self.path}: {describe_os_error(exc)}")
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` (mode 0600): temp file, fsync, rename, fsync the folder.
+
+    Shared by every state file other programs read while we rewrite it (`status.json`,
+    the leader records). Raises `StateUnwritable` naming the path and the OS error; the
+    previous file is then untouched and no temp file is left behind.
+    """
+
+    def unwritable(exc: OSError) -> StateUnwritable:
+        return StateUnwritable(f"cannot write {path}: {describe_os_error(exc)}")
+
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".tmp")
+    except OSError as exc:
+        raise unwritable(exc) from exc
+    try:
+        try:
+            os.fchmod(fd, _FILE_MODE)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise unwritable(exc) from exc
+    try:
+        _fsync_dir(folder)
+    except OSError as exc:
+        # The new file is in place; only its durability across a power cut is unknown.
+        raise unwritable(exc) from exc
 
 
 def _write_all(fd: int, data: bytes) -> None:

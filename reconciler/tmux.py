@@ -15,18 +15,19 @@ Several tmux commands can run in one invocation (`Tmux.run_sequence`): tmux exec
 what makes "create a window and mark it" atomic with respect to a crash of ours or an
 exit of the agent.
 
-The transport is libtmux's `Server.cmd` (socket selection, binary lookup); everything
-above that is ours because it is the contract.
+The transport is a plain `subprocess.run` of `tmux [-S PATH | -L NAME] ARGS...`. It used
+to be libtmux's `Server.cmd`, which does the same, but importing libtmux costs about
+45 ms of the 300 ms a whole `team-agent reconcile --once` may take (see
+docs/benchmarks.md), for one function we can state in ten lines.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import libtmux
-from libtmux import exc as libtmux_exc
 
 from reconciler.errors import TeamAgentError, TmuxUnavailable
 
@@ -52,6 +53,32 @@ class TmuxCommandError(TeamAgentError):
         return "can't find" in text or "no such" in text
 
 
+def format_literal(text: str) -> str:
+    """`text` for an argument tmux expands as a format, such as the `-c` start directory.
+
+    tmux expands `#{...}` in such arguments and runs `#(...)` as a shell command, so a
+    workspace path holding `#(...)` would be executed. `##` is tmux's literal `#`; doubling
+    every `#` leaves nothing for tmux to interpret.
+    """
+    return text.replace("#", "##")
+
+
+def _lines(stdout: str) -> list[str]:
+    """tmux's stdout as lines, trailing blank lines dropped (as libtmux hands them over)."""
+    lines = stdout.split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def socket_path_for(socket_name: str | None) -> str:
+    """The socket path tmux uses for `-L NAME` (as tmux puts it into `$TMUX`)."""
+    folder = os.path.realpath(
+        os.path.join(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}")
+    )
+    return os.path.join(folder, socket_name or "default")
+
+
 def _server_not_up(stderr: str) -> bool:
     if "no server running" in stderr or "server exited unexpectedly" in stderr:
         return True  # the second: it was shutting down as we connected (kill-server)
@@ -62,17 +89,16 @@ def _server_not_up(stderr: str) -> bool:
 
 @dataclass
 class Tmux:
-    """A tmux server addressed by socket name (`tmux -L NAME`), or the default server.
+    """A tmux server addressed by socket name (`tmux -L NAME`), socket path (`tmux -S PATH`,
+    how `$TMUX` names the server a pane lives on), or the default server.
 
     `calls` counts tmux invocations; benchmarks and tests read it to hold the
     "constant calls per no-op pass" promise.
     """
 
     socket_name: str | None = None
+    socket_path: str | None = None
     calls: int = field(default=0, init=False)
-
-    def __post_init__(self) -> None:
-        self._server = libtmux.Server(socket_name=self.socket_name)
 
     @property
     def available(self) -> bool:
@@ -81,7 +107,9 @@ class Tmux:
     def base_argv(self) -> list[str]:
         """The argv prefix for running tmux against this server from another program."""
         argv = ["tmux"]
-        if self.socket_name:
+        if self.socket_path:
+            argv += ["-S", self.socket_path]
+        elif self.socket_name:
             argv += ["-L", self.socket_name]
         return argv
 
@@ -100,19 +128,26 @@ class Tmux:
             return []
         self.calls += 1
         try:
-            result = self._server.cmd(*argv)
-        except libtmux_exc.TmuxCommandNotFound as err:
+            result = subprocess.run(
+                [*self.base_argv(), *argv],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="backslashreplace",
+                check=False,
+            )
+        except FileNotFoundError as err:
             raise TmuxUnavailable("tmux is not installed (not found on PATH)") from err
         except OSError as err:
             raise TmuxUnavailable(f"cannot run tmux: {err}") from err
-        stderr = "\n".join(result.stderr)
+        stderr = "\n".join(line for line in result.stderr.split("\n") if line)
         if result.returncode != 0:
             if _server_not_up(stderr):
                 raise ServerNotRunning(stderr)
             if "permission denied" in stderr.lower():
                 raise TmuxUnavailable(stderr)
             raise TmuxCommandError(argv, stderr)
-        return list(result.stdout)
+        return _lines(result.stdout)
 
     def kill_server(self) -> None:
         """Kill this server (tests and `demo --clean` only); a server already gone is fine."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from reconciler import markers
 from reconciler.ids import PaneId, WindowId
-from reconciler.procs import ProcessTable, scan
+from reconciler.procs import ProcessTable, Scanner, scan
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
 
 FIELD_SEPARATOR = "\x1f"
@@ -54,6 +54,7 @@ PANE_FIELDS: tuple[tuple[str, str], ...] = (
     ("window_agent", "#{" + markers.WINDOW + "}"),
     ("session_workspace", "#{" + markers.SESSION_WORKSPACE + "}"),
     ("leader_uuid", "#{" + markers.LEADER_UUID + "}"),
+    ("leader_pid", "#{" + markers.LEADER_PID + "}"),
 )
 
 LIST_PANES_FORMAT = FIELD_SEPARATOR.join(fmt for _, fmt in PANE_FIELDS) + RECORD_SEPARATOR
@@ -85,6 +86,7 @@ class Pane:
     window_agent: str
     session_workspace: str
     leader_uuid: str
+    leader_pid: str = ""  # "PID:CREATE_TIME" the leader UUID option vouches for
 
     def owned_by(self, team_id: str, workspace: str) -> bool:
         """An agent pane of this team and workspace: its markers are the only proof.
@@ -152,6 +154,7 @@ def parse_pane(record: str) -> Pane | None:
         window_agent=raw["window_agent"],
         session_workspace=raw["session_workspace"],
         leader_uuid=raw["leader_uuid"],
+        leader_pid=raw["leader_pid"],
     )
 
 
@@ -235,13 +238,13 @@ def _capture_each(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, str]:
     return result
 
 
-def observe(tmux: Tmux) -> World:
-    """One snapshot: one tmux call and one process scan."""
+def observe(tmux: Tmux, *, scanner: Scanner = scan) -> World:
+    """One snapshot: one tmux call and one process scan (`scanner`, normally `procs.scan`)."""
     running, panes = list_panes(tmux)
     return World(
         server_running=running,
         panes=panes,
-        processes=scan(),
+        processes=scanner(),
         observed_at=time.time(),
     )
 

@@ -25,7 +25,7 @@ import pytest
 
 from reconciler.engine import Engine, PassResult
 from reconciler.status import StatusStore, TeamStatus
-from reconciler.tmux import Tmux
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
 from reconciler.world import Pane, observe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +49,10 @@ def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         pytest.fail("tmux is not installed (scripts/bootstrap installs it)")
     name = f"ta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("TEAM_AGENT_TMUX_SOCKET", name)
+    # A test run from inside tmux (or a leader) must not act as that pane or that leader:
+    # `down` and the leader verbs read the caller from these.
+    for inherited in ("TMUX", "TMUX_PANE", "TEAM_AGENT_LEADER_SESSION_UUID"):
+        monkeypatch.delenv(inherited, raising=False)
     yield name
     with contextlib.suppress(Exception):  # cleanup must never mask the test's own failure
         subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
@@ -140,3 +144,49 @@ def team(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> T
     root = tmp_path / "ws"
     root.mkdir()
     return TeamWorkspace(root=root, socket=tmux_socket)
+
+
+@dataclass
+class PersonServer:
+    """A second private tmux server standing in for the person's default server.
+
+    The leader usually lives there, apart from the workers' server; tests never address
+    the real default server, so this is another private socket, killed at the end.
+    """
+
+    name: str
+
+    @property
+    def tmux(self) -> Tmux:
+        return Tmux(socket_name=self.name)
+
+    @property
+    def path(self) -> str:
+        return socket_path_for(self.name)
+
+    @property
+    def pid(self) -> int:
+        return int(self.tmux.run("display-message", "-p", "#{pid}")[0])
+
+    def caller_env(self, pane_id: str, *, server_pid: int | None = None) -> dict[str, str]:
+        """What tmux puts in the environment of a command run in `pane_id`."""
+        return {"TMUX": f"{self.path},{server_pid or self.pid},0", "TMUX_PANE": pane_id}
+
+    def start(self, *argv: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+        """Run `argv` in a new window (a new session `main` first); returns its pane id."""
+        flags = [f for k, v in (env or {}).items() for f in ("-e", f"{k}={v}")]
+        common = ["-d", "-c", str(cwd), *flags, "-P", "-F", "#{pane_id}", "--", *argv]
+        try:
+            return self.tmux.run("new-window", "-t", "=main:", *common)[0]
+        except (ServerNotRunning, TmuxCommandError):  # no server or session yet: create it
+            return self.tmux.run("new-session", "-s", "main", "-x", "200", "-y", "50", *common)[0]
+
+
+@pytest.fixture
+def person_server() -> Iterator[PersonServer]:
+    name = f"ta-person-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    server = PersonServer(name)
+    yield server
+    with contextlib.suppress(Exception):  # cleanup must never mask the test's own failure
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
+    Path(server.path).unlink(missing_ok=True)

@@ -1,18 +1,24 @@
 """What a provider adapter is: the knowledge of one agent CLI, as data.
 
-A provider turns a spec agent into a `LaunchConfig` (argv, env, cwd) and names how to tell
-that the CLI is ready. The agents controller hashes the `LaunchConfig` to decide "recreate
-or leave alone", so everything that should cause a recreate when it changes must be in it,
-and nothing else (the resume id of a session is added at launch time by the sessions
-controller and does not change the hash).
+A provider turns a spec agent into a `LaunchConfig` (argv, env, cwd) and a
+`ProviderProfile`: the first-run dialogs the CLI may show before its prompt, and how its
+sessions are attributed, found again and resumed. Controllers plan from that data; none of
+them knows a CLI by name.
 
-Later adapters (claude, codex, ...) add session capture, resume argv and first-run dialogs
-to the same protocol; `shell` and `fake` show the minimal shape.
+The agents controller hashes the `LaunchConfig` to decide "recreate or leave alone", so
+everything that should cause a recreate when it changes must be in it, and nothing else:
+the session part of the argv (`--session-id X`, `--resume X`, `codex resume X`) is computed
+from `SessionSupport` at launch time, carried by the start action beside the launch
+configuration, and never changes the hash. `shell` and `fake` show the minimal shape (an
+empty profile).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
 
 from reconciler.launch import (
     ENV_AGENT_ID,
@@ -22,6 +28,71 @@ from reconciler.launch import (
     LaunchContext,
 )
 from reconciler.spec import Agent
+
+SESSION_ID_PLACEHOLDER = "{id}"
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A screen a CLI may show before its prompt (folder trust, login, update).
+
+    `pattern` identifies it in the pane text. Only a `trust` dialog is ever answered, and
+    only when `path_pattern` finds the folder it asks about, `accept_when` confirms the
+    "yes" choice is the one the keys pick, and the person opted in; the keys sent are
+    `accept_keys`, nothing else.
+    """
+
+    name: str
+    pattern: str
+    trust: bool = False
+    path_pattern: str | None = None  # regex with a `path` group
+    accept_when: str | None = None
+    accept_keys: tuple[str, ...] = ()
+
+
+Attribution = Literal["preassigned", "tagged"]
+
+
+@dataclass(frozen=True)
+class SessionSupport:
+    """How a CLI's session is tied to one agent, found on disk and resumed.
+
+    * `preassigned`: team-agent chooses the id and passes it (`new_args`), so the transcript
+      is the one file named after that id; nothing else can be mistaken for it.
+    * `tagged`: the CLI chooses the id; the agent carries `tag` (e.g. in its instructions)
+      into the transcript, and the observer attributes the transcript that holds the tag.
+
+    `resume_base` is the fresh argv without what must not be repeated on a resume (the
+    initial prompt); session arguments go at `insert_at` (right after the command, so a
+    subcommand such as `codex resume` lands where the CLI expects it).
+    """
+
+    layout: str  # which transcript layout the observer knows (controllers.providers.transcripts)
+    attribution: Attribution
+    resume_args: tuple[str, ...]
+    resume_base: tuple[str, ...]
+    insert_at: int
+    new_args: tuple[str, ...] = ()
+    tag: str | None = None
+
+    def fresh_argv(self, argv: Sequence[str], session_id: str | None) -> tuple[str, ...]:
+        """`argv` for a new session, with the pre-assigned id when there is one."""
+        if session_id is None or not self.new_args:
+            return tuple(argv)
+        return _insert(tuple(argv), self.insert_at, _fill(self.new_args, session_id))
+
+    def resume_argv(self, session_id: str) -> tuple[str, ...]:
+        """The argv that resumes `session_id` (never repeats the initial prompt)."""
+        return _insert(self.resume_base, self.insert_at, _fill(self.resume_args, session_id))
+
+
+@dataclass(frozen=True)
+class ProviderProfile:
+    """Everything about a CLI that controllers need besides its launch configuration."""
+
+    dialogs: tuple[Dialog, ...] = ()
+    sessions: SessionSupport | None = None
+    sessions_unsupported: str | None = None  # why there is no session to resume (NotSupported)
 
 
 class Provider(Protocol):
@@ -33,7 +104,14 @@ class Provider(Protocol):
         ...
 
     def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
-        """The launch configuration for a fresh start of `agent`."""
+        """The launch configuration for a fresh start of `agent`.
+
+        Raises `ValueError` when the spec asks for something this CLI cannot do.
+        """
+        ...
+
+    def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
+        """Dialogs and session handling for `agent` launched as `launch`."""
         ...
 
 
@@ -56,3 +134,41 @@ def base_env(agent: Agent, ctx: LaunchContext) -> dict[str, str]:
 def with_readiness(agent: Agent, default: str | None) -> str | None:
     """The spec's readiness pattern wins over the provider's default."""
     return agent.readiness.pattern if agent.readiness is not None else default
+
+
+def command_prefix(agent: Agent, executable: str) -> tuple[str, ...]:
+    """The spec's `command` (e.g. `["npx", "claude"]`) or the CLI's own name."""
+    return tuple(agent.command) if agent.command else (executable,)
+
+
+def system_prompt_text(agent: Agent, ctx: LaunchContext) -> str | None:
+    """The system prompt, inline or read from `system_prompt_file` (workspace-relative).
+
+    The file is read when the spec is resolved, like the spec itself, so an edit to it
+    changes the launch configuration and recreates the agent.
+    """
+    if agent.system_prompt is not None:
+        return agent.system_prompt
+    if agent.system_prompt_file is None:
+        return None
+    path = Path(agent.system_prompt_file)
+    if not path.is_absolute():
+        path = ctx.workspace / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot read system_prompt_file {path}: {err.strerror}") from err
+
+
+def no_system_prompt(agent: Agent, provider: str, where: str) -> None:
+    """Refuse a system prompt for a CLI that takes none on its command line."""
+    if agent.system_prompt is not None or agent.system_prompt_file is not None:
+        raise ValueError(f"{provider} takes no system prompt on its command line; {where}")
+
+
+def _fill(template: tuple[str, ...], session_id: str) -> tuple[str, ...]:
+    return tuple(part.replace(SESSION_ID_PLACEHOLDER, session_id) for part in template)
+
+
+def _insert(argv: tuple[str, ...], at: int, extra: tuple[str, ...]) -> tuple[str, ...]:
+    return (*argv[:at], *extra, *argv[at:])

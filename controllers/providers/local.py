@@ -1,14 +1,15 @@
 """The two providers that need no AI CLI: `shell` (any argv) and `fake` (our stand-in agent).
 
 `fake` runs `controllers.fake_agent` with the interpreter that runs team-agent, so the demo
-and the tests work on a machine with no agent CLI and no network.
+and the tests work on a machine with no agent CLI and no network. Neither declares dialogs
+or sessions: their profile is empty, so no `SessionCaptured` condition is reported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controllers.providers.base import agent_cwd, base_env, with_readiness
+from controllers.providers.base import ProviderProfile, agent_cwd, base_env, with_readiness
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
 
@@ -32,6 +33,9 @@ class ShellProvider:
             readiness_pattern=with_readiness(agent, None),
         )
 
+    def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
+        return ProviderProfile()
+
 
 @dataclass(frozen=True)
 class FakeProvider:
@@ -54,3 +58,6 @@ class FakeProvider:
             env=base_env(agent, ctx),
             readiness_pattern=with_readiness(agent, FAKE_READINESS),
         )
+
+    def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
+        return ProviderProfile()

@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from controllers.providers.base import Provider
+from controllers.providers.claude import ClaudeProvider
+from controllers.providers.codex import CodexProvider
+from controllers.providers.copilot import CopilotProvider
+from controllers.providers.gemini import GeminiProvider
 from controllers.providers.local import FakeProvider, ShellProvider
+from controllers.providers.opencode import OpenCodeProvider
 
-_SHELL: Provider = ShellProvider()
-_FAKE: Provider = FakeProvider()
-PROVIDERS: Mapping[str, Provider] = {"shell": _SHELL, "fake": _FAKE}
+_ALL: tuple[Provider, ...] = (
+    ShellProvider(),
+    FakeProvider(),
+    ClaudeProvider(),
+    CodexProvider(),
+    GeminiProvider(),
+    CopilotProvider(),
+    OpenCodeProvider(),
+)
+PROVIDERS: Mapping[str, Provider] = {p.name: p for p in _ALL}
 
 
 def provider_for(name: str) -> Provider | None:

@@ -28,6 +28,7 @@ from reconciler.errors import TmuxUnavailable
 from reconciler.loop import Loop
 from reconciler.render import OutputFormat, render_status
 from reconciler.tmux import Tmux
+from reconciler.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
 
 
 @click.command()
@@ -97,13 +98,14 @@ def run(ctx: click.Context, lock_timeout: str, quiet: bool) -> None:
         loop.run()
 
 
-@click.command()
+@click.command(epilog=TEAM_ACTION_EPILOG)
 @click.option("--lock-timeout", default="10s", show_default=True)
 @click.pass_context
 def down(ctx: click.Context, lock_timeout: str) -> None:
     """Stop every agent this team owns (never the leader, never anything unmarked)."""
     t = target(ctx)
     loaded = t.require_spec()
+    guard_team_action(t, loaded, "down")
     with Locked(t, lock_timeout):
         try:
             stopped, failed = down_team(loaded, Tmux(socket_name=t.socket), python=sys.executable)

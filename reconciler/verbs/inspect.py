@@ -15,6 +15,7 @@ import click
 
 from controllers.agents import panes_to_capture, plan_agents
 from controllers.desired import desired_team, installed_executables
+from controllers.session_observe import observe_provider_view
 from reconciler import conditions as C
 from reconciler.cliutil import (
     OUTPUT,
@@ -108,6 +109,13 @@ def plan_cmd(ctx: click.Context, fmt: str) -> None:
         now=datetime.now(timezone.utc),
         generation=current.generation,
         installed=installed_executables(d.launch for d in team.agents),
+        provider_view=observe_provider_view(
+            team,
+            world,
+            current,
+            env=os.environ,
+            spec_auto_trust=loaded.spec.runtime.auto_trust_own_workspace,
+        ),
     )
     if result.session_conflict:
         fail(result.session_conflict, EXIT_NOT_READY)

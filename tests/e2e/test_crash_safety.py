@@ -11,8 +11,9 @@ from collections import Counter
 
 import pytest
 
+from reconciler import conditions as C
 from reconciler.tmux import Tmux
-from tests.conftest import TeamWorkspace
+from tests.conftest import PersonServer, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,3 +61,28 @@ def test_noop_pass_makes_constant_tmux_calls(team: TeamWorkspace, size: int) -> 
     result = team.reconcile()
     assert result.plan.empty
     assert tmux.calls - before == 1
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_noop_pass_with_a_bound_leader_makes_two_tmux_calls(
+    team: TeamWorkspace, person_server: PersonServer, size: int
+) -> None:
+    """With a leader bound on another server (the person's), a no-op pass costs exactly
+    one more tmux call, whatever the team size: the workers' `list-panes -a`, and on the
+    leader's server one `list-panes -a` that also captures the bound pane's text (for
+    LeaderAPIError). The process scan is still shared."""
+    team.write_spec(many_agents(size) + "leader: {provider: fake}\n")
+    pane = person_server.start(
+        sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "leader", "fake",
+        cwd=team.root,
+    )  # fmt: skip
+    retry_until(
+        lambda: "fake> " in "\n".join(person_server.tmux.run("capture-pane", "-pJ", "-t", pane))
+    )
+    team.converge(timeout=30)
+    assert C.is_true(team.reconcile().status.leader.conditions, C.LEADER_BOUND)
+    before = team.engine.tmux_calls
+    result = team.reconcile()
+    assert result.plan.empty
+    assert C.is_true(result.status.leader.conditions, C.LEADER_BOUND)
+    assert team.engine.tmux_calls - before == 2

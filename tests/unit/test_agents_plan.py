@@ -627,15 +627,15 @@ def test_provider_not_installed_leaves_a_running_agent_alone() -> None:
     assert ready(result.agents["logs"]).status == C.TRUE
 
 
-def test_unsupported_provider_is_reported_and_not_created() -> None:
+def test_missing_cli_of_a_real_provider_is_reported_and_not_created() -> None:
     team = desired({"id": "brain", "provider": "claude"}, shell("api"))
 
-    result = plan(team, world())
+    result = plan(team, world(), missing=("claude",))
 
     assert result.plan.render() == "create  agent/api in new session team-demo (missing)"
     brain = result.agents["brain"]
     assert (ready(brain).status, ready(brain).reason) == (C.FALSE, C.PROVIDER_NOT_INSTALLED)
-    assert "not supported" in ready(brain).message
+    assert ready(brain).message == "'claude' was not found on PATH"
 
 
 class ReadinessCase(NamedTuple):

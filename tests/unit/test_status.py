@@ -106,6 +106,8 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "configHash",
         "restartCount",
         "sessionId",
+        "sessionFile",
+        "dialogAnsweredPid",
         "lastExitCode",
         "startedAt",
         "lastExitAt",
@@ -113,7 +115,19 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "backoffSec",
         "provider",
     ]
-    assert list(dumped["leader"]) == ["conditions", "paneId", "socket", "serverPid", "panePid"]
+    assert list(dumped["leader"]) == [
+        "conditions",
+        "paneId",
+        "socket",
+        "serverPid",
+        "panePid",
+        "uuid",
+        "expectedUuid",
+        "boundVia",
+        "provider",
+        "epoch",
+        "apiErrors",
+    ]
     assert TeamStatus.model_validate(dumped) == status
 
 

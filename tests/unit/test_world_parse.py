@@ -59,6 +59,7 @@ BASE: dict[str, str] = {
     "window_agent": "impl",
     "session_workspace": "/ws",
     "leader_uuid": "",
+    "leader_pid": "",
 }
 
 FOREIGN: dict[str, str] = {

@@ -1,0 +1,93 @@
+"""Claude Code (`claude`): launch flags, first-run dialogs, pre-assigned sessions.
+
+Sessions are pre-assigned: a fresh start passes `--session-id <uuid>` chosen by the
+sessions planner, so the transcript `<config>/projects/<encoded cwd>/<uuid>.jsonl` can only
+be this agent's. Claude writes it at the first user message; until then the id can be
+reused (`--session-id` refuses only an id whose transcript exists). A restart resumes with
+`--resume <id>` and never repeats the initial prompt. Sources and certainty of each fact:
+`docs/providers.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controllers.providers import transcripts
+from controllers.providers.base import (
+    Dialog,
+    ProviderProfile,
+    SessionSupport,
+    agent_cwd,
+    base_env,
+    command_prefix,
+    system_prompt_text,
+    with_readiness,
+)
+from reconciler.launch import LaunchConfig, LaunchContext
+from reconciler.spec import Agent
+
+CLAUDE_READINESS = r"\? for shortcuts"
+SKIP_PERMISSIONS = "dangerously-skip-permissions"
+SELECTED = "\u276f"  # the pointer before the selected choice of a select list
+
+CLAUDE_DIALOGS = (
+    Dialog(
+        name="folder trust",
+        pattern=r"Yes, I trust this folder|Do you trust the files in this folder\?",
+        trust=True,
+        path_pattern=r"^\s*(?P<path>/[^\n]*?)\s*$",
+        accept_when=SELECTED + r"\s*\d\.\s*Yes, I trust this folder",
+        accept_keys=("Enter",),
+    ),
+    Dialog(name="theme (first-run setup)", pattern=r"Choose the text style that looks best"),
+    Dialog(name="login", pattern=r"Select login method"),
+    Dialog(name="bypass-permissions warning", pattern=r"running in Bypass Permissions mode"),
+)
+
+
+@dataclass(frozen=True)
+class ClaudeProvider:
+    """`claude [prompt] --model M --permission-mode P --append-system-prompt S ...args`."""
+
+    name: str = "claude"
+
+    def _parts(self, agent: Agent, ctx: LaunchContext) -> tuple[tuple[str, ...], list[str]]:
+        options: list[str] = []
+        if agent.model:
+            options += ["--model", agent.model]
+        if agent.permission_mode == SKIP_PERMISSIONS:
+            options.append("--" + SKIP_PERMISSIONS)
+        elif agent.permission_mode:
+            options += ["--permission-mode", agent.permission_mode]
+        prompt = system_prompt_text(agent, ctx)
+        if prompt:
+            options += ["--append-system-prompt", prompt]
+        options += agent.args
+        return command_prefix(agent, self.name), options
+
+    def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
+        prefix, options = self._parts(agent, ctx)
+        # The prompt right after the command: a variadic option (--mcp-config a b) in
+        # `args` cannot swallow it there.
+        first = [agent.initial_prompt] if agent.initial_prompt else []
+        return LaunchConfig(
+            provider=self.name,
+            argv=(*prefix, *first, *options),
+            cwd=agent_cwd(agent, ctx),
+            env=base_env(agent, ctx),
+            readiness_pattern=with_readiness(agent, CLAUDE_READINESS),
+        )
+
+    def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
+        prefix, options = self._parts(agent, ctx)
+        return ProviderProfile(
+            dialogs=CLAUDE_DIALOGS,
+            sessions=SessionSupport(
+                layout=transcripts.CLAUDE,
+                attribution="preassigned",
+                new_args=("--session-id", "{id}"),
+                resume_args=("--resume", "{id}"),
+                resume_base=(*prefix, *options),
+                insert_at=len(prefix),
+            ),
+        )

@@ -20,37 +20,37 @@ agent statuses), which is what `team-agent plan` prints and what the unit tests 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from controllers.backoff import next_restart, wants_restart
+from controllers.agent_exits import plan_exited
+from controllers.agent_live import READINESS_POLL_SEC, plan_readiness
+from controllers.agent_panes import (
+    pane_key,
+    panes_by_agent,
+    primary_pane,
+    session_conflict,
+    stop_pane,
+)
+from controllers.agent_status import StartContext, StatusBuilder, held, session_start
 from controllers.desired import DesiredAgent, DesiredTeam
 from controllers.dialogs import plan_dialog
 from controllers.provider_view import EMPTY_VIEW, ProviderView
-from controllers.sessions import StartPlan, plan_capture, plan_start, session_notes
+from controllers.sessions import plan_capture, session_notes
 from controllers.team import Stall
 from reconciler import conditions as C
 from reconciler.actions import (
     Action,
     CreateAgent,
-    NudgeServer,
     Plan,
     ProcessRef,
     RecreateAgent,
-    RestartAgent,
-    StopAgent,
 )
 from reconciler.clock import format_time, parse_time
-from reconciler.conditions import Condition, set_condition
 from reconciler.controller import ControllerResult, PassInputs, Report
-from reconciler.ids import AgentId, PaneId
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
-
-NUDGE_RETRY_SEC = 0.2
-READINESS_POLL_SEC = 0.25
 
 
 @dataclass(frozen=True)
@@ -60,54 +60,6 @@ class AgentsResult:
     plan: Plan
     agents: Mapping[str, AgentStatus]
     session_conflict: str | None = None
-
-
-@dataclass
-class _Builder:
-    """Accumulates one agent's next status; conditions keep their transition times."""
-
-    previous: AgentStatus
-    now: datetime
-    generation: int
-    status: dict[str, object] = field(default_factory=dict)
-    conditions: list[Condition] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.conditions = list(self.previous.conditions)
-
-    def set(
-        self, cond_type: str, status: C.ConditionStatus, reason: str, message: str = ""
-    ) -> None:
-        new = C.condition(
-            cond_type, status, reason, message, now=self.now, generation=self.generation
-        )
-        self.conditions, _ = set_condition(self.conditions, new)
-
-    def build(self, **fields: object) -> AgentStatus:
-        data = self.previous.model_dump()
-        data.update(fields)
-        data["conditions"] = self.conditions
-        return AgentStatus.model_validate(data)
-
-
-def panes_to_capture(team: DesiredTeam, world: World, previous: TeamStatus) -> list[PaneId]:
-    """Live agent panes whose readiness pattern has not been seen yet for their process.
-
-    Readiness latches: once an agent's pattern was seen, it stays Ready for the life of
-    that process, so a converged team needs no capture at all (no-op passes stay O(1)).
-    """
-    wanted: list[PaneId] = []
-    for desired in team.agents:
-        if desired.launch is None or desired.launch.readiness_pattern is None:
-            continue
-        pane = _primary(_agent_panes(team, world, desired.id), previous.agents.get(desired.id))
-        if pane is None or pane.dead:
-            continue
-        prev = previous.agents.get(desired.id)
-        if prev is not None and prev.pid == pane.pane_pid and C.is_true(prev.conditions, C.READY):
-            continue
-        wanted.append(pane.pane_id)
-    return wanted
 
 
 def plan_agents(
@@ -121,7 +73,7 @@ def plan_agents(
     provider_view: ProviderView = EMPTY_VIEW,
 ) -> AgentsResult:
     """Diff declared agents against the snapshot (see the module docstring)."""
-    conflict = _session_conflict(team, world)
+    conflict = session_conflict(team, world)
     if conflict is not None:
         return AgentsResult(plan=Plan(), agents=dict(previous.agents), session_conflict=conflict)
 
@@ -130,12 +82,13 @@ def plan_agents(
     requeues: list[float] = []
     session_exists = world.session_exists(team.session)
     declared = {d.agent.id for d in team.agents}
+    grouped = panes_by_agent(team, world)
 
     for desired in team.agents:
         prev = previous.agents.get(desired.id) or AgentStatus()
-        builder = _Builder(previous=prev, now=now, generation=generation)
-        panes = _agent_panes(team, world, desired.id)
-        primary = _primary(panes, prev)
+        builder = StatusBuilder(previous=prev, now=now, generation=generation)
+        panes = grouped.get(desired.id, [])
+        primary = primary_pane(panes, prev)
         for extra in panes:
             if primary is not None and extra.pane_id != primary.pane_id:
                 actions.append(
@@ -163,7 +116,7 @@ def plan_agents(
         if requeue is not None:
             requeues.append(requeue)
 
-    for pane in sorted(world.owned_panes(team.team_id, team.workspace_marker), key=_pane_key):
+    for pane in sorted(world.owned_panes(team.team_id, team.workspace_marker), key=pane_key):
         if pane.agent not in declared:
             actions.append(
                 stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="removed from spec")
@@ -187,7 +140,7 @@ def plan_agents(
 def _plan_one(
     desired: DesiredAgent,
     pane: Pane | None,
-    b: _Builder,
+    b: StatusBuilder,
     *,
     world: World,
     team: DesiredTeam,
@@ -233,9 +186,9 @@ def _plan_one(
         return [], b.build(provider=provider, configHash=config_hash), None
 
     if pane is None:
-        start = _session_start(desired, b, view, team)
+        start = session_start(desired, b, view, team)
         if start.hold:
-            return [], _held(b, configHash=config_hash, provider=provider, paneId=None), None
+            return [], held(b, configHash=config_hash, provider=provider, paneId=None), None
         b.set(C.READY, C.FALSE, C.STARTING, "creating its window")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         create = CreateAgent(
@@ -263,22 +216,22 @@ def _plan_one(
         )
 
     if pane.dead:
-        return _plan_dead(
+        return plan_exited(
             desired,
             pane,
             b,
             world=world,
             config_hash=config_hash,
-            starts=_Starts(view=view, team=team, installed=installed),
+            starts=StartContext(view=view, team=team, installed=installed),
         )
 
     process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
     ref = ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
     if pane.config_hash != config_hash:
-        start = _session_start(desired, b, view, team)
+        start = session_start(desired, b, view, team)
         if start.hold:  # the old configuration keeps running until a person decides
             running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
-            return [], _held(b, configHash=pane.config_hash, provider=provider, **running), None
+            return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
         b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: recreating")
         recreate = RecreateAgent(
             agent=desired.id,
@@ -337,7 +290,7 @@ def _plan_one(
             answers.append(dialog.action)
             answered["dialogAnsweredPid"] = dialog.answered_pid
     else:
-        requeue = _readiness(
+        requeue = plan_readiness(
             desired, pane, b, world=world, same_process=same_process, started_at=started_at
         )
     capture = plan_capture(
@@ -368,252 +321,6 @@ def _plan_one(
         ),
         requeue,
     )
-
-
-def _readiness(
-    desired: DesiredAgent,
-    pane: Pane,
-    b: _Builder,
-    *,
-    world: World,
-    same_process: bool,
-    started_at: str | None,
-) -> float | None:
-    """Set `Ready` for a live agent; return seconds until readiness should be looked at."""
-    launch = desired.launch
-    pattern = launch.readiness_pattern if launch is not None else None
-    if pattern is None:
-        b.set(C.READY, C.TRUE, C.RUNNING)
-        return None
-    if same_process and C.is_true(b.previous.conditions, C.READY):
-        b.set(C.READY, C.TRUE, C.RUNNING)
-        return None
-    text = world.captures.get(pane.pane_id, "")
-    if re.search(pattern, text, re.MULTILINE):
-        b.set(C.READY, C.TRUE, C.RUNNING)
-        return None
-    timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0
-    waited = (b.now - parse_time(started_at)).total_seconds() if started_at else 0.0
-    if waited > timeout:
-        b.set(
-            C.READY,
-            C.FALSE,
-            C.READINESS_TIMEOUT,
-            f"readiness pattern {pattern!r} not seen after {timeout:g}s",
-        )
-        return None
-    b.set(C.READY, C.FALSE, C.STARTING, f"waiting for readiness pattern {pattern!r}")
-    return READINESS_POLL_SEC
-
-
-def _plan_dead(
-    desired: DesiredAgent,
-    pane: Pane,
-    b: _Builder,
-    *,
-    world: World,
-    config_hash: str,
-    starts: _Starts,
-) -> tuple[list[Action], AgentStatus, float | None]:
-    """An agent whose process exited: restart now, later (backoff) or never (policy)."""
-    assert desired.launch is not None
-    prev = b.previous
-    process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
-    server = world.processes.get(pane.server_pid)
-    if pane.dead_status is None and process is not None and process.zombie and server:
-        # The agent exited but tmux has not collected it (tmux/tmux#311): no exit code yet.
-        # Nudge the server and look again shortly rather than decide without the code.
-        b.set(C.READY, C.FALSE, C.EXITED, "exited; waiting for tmux to record the exit code")
-        nudge = NudgeServer(
-            agent=desired.id, pane=pane.pane_id, server=ProcessRef(server.pid, server.create_time)
-        )
-        return [nudge], b.build(pid=None, pidCreateTime=None), NUDGE_RETRY_SEC
-    # A live, non-zombie process behind a dead pane closed its terminal and lives on: for
-    # the team it has exited (code unknown); the process itself is an orphan to report.
-    now_ts = b.now.timestamp()
-    exited_at = pane.dead_time if pane.dead_time is not None else now_ts
-    code = pane.dead_status
-    exit_fields: dict[str, object] = {
-        "paneId": pane.pane_id,
-        "windowId": pane.window_id,
-        "pid": None,
-        "pidCreateTime": None,
-        "lastExitCode": code,
-        "lastExitAt": format_time(datetime.fromtimestamp(exited_at, timezone.utc)),
-        "provider": desired.agent.provider,
-    }
-    executable = desired.launch.executable
-    if not starts.installed.get(executable, False):
-        # Restarting would only exit 127 again: report it, as for an agent never started.
-        b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, f"{executable!r} was not found on PATH")
-        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PROVIDER_NOT_INSTALLED)
-        return [], b.build(**exit_fields), None
-    if pane.config_hash != config_hash:
-        # A new configuration is a new start (a new pod, in Kubernetes terms): no backoff
-        # and no restart policy stand between the person's fix and the agent.
-        start = _session_start(desired, b, starts.view, starts.team)
-        if start.hold:
-            return [], _held(b, **exit_fields), None
-        b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: starting it")
-        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
-        restart = RestartAgent(
-            agent=desired.id,
-            pane=pane.pane_id,
-            launch=desired.launch,
-            config_hash=config_hash,
-            cause="config changed",
-            provider_session=start.start,
-        )
-        return (
-            [restart],
-            b.build(
-                **exit_fields,
-                configHash=config_hash,
-                backoffSec=0.0,
-                backoffUntil=None,
-                startedAt=format_time(b.now),
-                **start.fields,
-            ),
-            None,
-        )
-
-    policy = desired.agent.restart_policy
-    if not wants_restart(policy, code):
-        reason = C.COMPLETED if code == 0 else C.EXITED
-        b.set(C.READY, C.FALSE, reason, f"exited with code {code}; restart_policy {policy}")
-        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, reason)
-        return [], b.build(**exit_fields), None
-
-    started = parse_time(prev.startedAt).timestamp() if prev.startedAt else None
-    decision = next_restart(exited_at=exited_at, started_at=started, backoff_sec=prev.backoffSec)
-    if now_ts + 1e-6 < decision.restart_at:
-        wait = decision.restart_at - now_ts
-        until = format_time(datetime.fromtimestamp(decision.restart_at, timezone.utc))
-        b.set(C.READY, C.FALSE, C.EXITED, f"exited with code {code}")
-        b.set(
-            C.CRASH_LOOP_BACK_OFF,
-            C.TRUE,
-            C.BACK_OFF,
-            f"back-off {decision.restart_at - exited_at:g}s restarting failed agent "
-            f"(exit code {code}, {prev.restartCount} restarts)",
-        )
-        return [], b.build(**exit_fields, backoffUntil=until), wait
-
-    start = _session_start(desired, b, starts.view, starts.team)
-    if start.hold:
-        return [], _held(b, **exit_fields), None
-    restart = RestartAgent(
-        agent=desired.id,
-        pane=pane.pane_id,
-        launch=desired.launch,
-        config_hash=config_hash,
-        cause=f"exited with code {code}",
-        provider_session=start.start,
-    )
-    b.set(C.READY, C.FALSE, C.STARTING, f"restarting after exit code {code}")
-    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
-    return (
-        [restart],
-        b.build(
-            **exit_fields,
-            configHash=config_hash,
-            restartCount=prev.restartCount + 1,
-            backoffSec=decision.next_backoff_sec,
-            backoffUntil=None,
-            startedAt=format_time(b.now),
-            **start.fields,
-        ),
-        None,
-    )
-
-
-@dataclass(frozen=True)
-class _Starts:
-    """What deciding a start needs besides the agent: the pass's provider view and team."""
-
-    view: ProviderView
-    team: DesiredTeam
-    installed: Mapping[str, bool]
-
-
-def _session_start(
-    desired: DesiredAgent, b: _Builder, view: ProviderView, team: DesiredTeam
-) -> StartPlan:
-    """The session part of a start (see `controllers.sessions`); sets SessionCaptured."""
-    start = plan_start(
-        desired,
-        b.previous,
-        view.transcripts.get(desired.id),
-        now=b.now,
-        team_id=team.team_id,
-        workspace=team.workspace_marker,
-    )
-    if start.condition is not None:
-        b.set(C.SESSION_CAPTURED, *start.condition)
-    return start
-
-
-def _held(b: _Builder, **fields: object) -> AgentStatus:
-    """Not started: its session is lost and `session.on_lost` is hold (a person decides)."""
-    held = C.find_condition(b.conditions, C.SESSION_CAPTURED)
-    b.set(C.READY, C.FALSE, C.SESSION_LOST, held.message if held is not None else "")
-    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.SESSION_LOST)
-    return b.build(**{"pid": None, "pidCreateTime": None, **fields})
-
-
-def _agent_panes(team: DesiredTeam, world: World, agent_id: AgentId) -> list[Pane]:
-    return sorted(
-        (
-            p
-            for p in world.owned_panes(team.team_id, team.workspace_marker)
-            if p.agent == agent_id and p.session_name == team.session
-        ),
-        key=_pane_key,
-    )
-
-
-def _primary(panes: Sequence[Pane], prev: AgentStatus | None) -> Pane | None:
-    """The pane that is the agent: the one status points to, else a live one, else the oldest.
-
-    Deterministic, so two passes over the same world keep the same pane.
-    """
-    if not panes:
-        return None
-    if prev is not None and prev.paneId:
-        for pane in panes:
-            if pane.pane_id == prev.paneId:
-                return pane
-    live = [p for p in panes if not p.dead]
-    return (live or list(panes))[0]
-
-
-def _pane_key(pane: Pane) -> tuple[int, int]:
-    return (pane.server_pid, pane.pane_number)
-
-
-def stop_pane(pane: Pane, world: World, *, grace_sec: float, cause: str) -> StopAgent:
-    """Stop one of our agent panes (the window too when it holds only that pane)."""
-    process = world.processes.get(pane.pane_pid) if pane.pane_pid and not pane.dead else None
-    return StopAgent(
-        agent=AgentId(pane.agent),
-        pane=pane.pane_id,
-        window=pane.window_id,
-        process=ProcessRef(process.pid, process.create_time) if process else None,
-        kill_window=pane.window_agent == pane.agent and pane.window_panes == 1,
-        grace_sec=grace_sec,
-        cause=cause,
-    )
-
-
-def _session_conflict(team: DesiredTeam, world: World) -> str | None:
-    """A session of our name marked as another workspace's: never ours to change."""
-    for pane in world.session_panes(team.session):
-        if pane.session_workspace and pane.session_workspace != team.workspace_marker:
-            return (
-                f"tmux session {team.session!r} belongs to workspace {pane.session_workspace}; "
-                "set runtime.session_name to use another session"
-            )
-    return None
 
 
 class AgentsController:

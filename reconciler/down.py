@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from controllers.agents import stop_pane
+from controllers.agent_panes import stop_pane
 from reconciler import conditions as C
 from reconciler.apply import ApplyContext, apply_plan
 from reconciler.markers import wake_channel

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from controllers.agents import AgentsController, panes_to_capture
+from controllers.agent_panes import panes_to_capture
+from controllers.agents import AgentsController
 from controllers.desired import DesiredTeam, desired_team, installed_executables
 from controllers.leader import LeaderController, leader_pane_to_capture
 from controllers.orphans import OrphansController

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 import click
 
-from controllers.agents import panes_to_capture, plan_agents
+from controllers.agent_panes import panes_to_capture
+from controllers.agents import plan_agents
 from controllers.desired import desired_team, installed_executables
 from controllers.session_observe import observe_provider_view
 from reconciler import conditions as C

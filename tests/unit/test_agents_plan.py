@@ -14,12 +14,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.agents import (
-    NUDGE_RETRY_SEC,
-    AgentsResult,
-    panes_to_capture,
-    plan_agents,
-)
+from controllers.agent_exits import NUDGE_RETRY_SEC
+from controllers.agent_panes import panes_to_capture
+from controllers.agents import AgentsResult, plan_agents
 from controllers.desired import DesiredTeam
 from reconciler import conditions as C
 from reconciler.actions import (

@@ -8,103 +8,55 @@ network:
 
 * a prompt, ``fake> ``, printed at the start of a line after every reply. This gives the
   readiness pattern ``^fake> ``;
-* sessions kept the way real CLIs keep them: a uuid4 session id and a JSONL transcript
-  ``<FAKE_AGENT_HOME or ~/.fake-agent>/sessions/<id>.jsonl``. As with Claude Code, the
-  transcript does not exist until the first message, so session capture must allow for
-  that gap. ``--session-id`` and ``--resume`` fail with Claude Code's messages and exit codes;
+* sessions kept the way real CLIs keep them (``controllers.fake_sessions``);
 * misbehaviour on demand (crash on start, exit after a delay, slow start, surviving SIGHUP)
-  to drive the restart, backoff and orphan paths;
-* ``FAKE_AGENT_ARGV_LOG``: one JSON line per start, so tests can see how it was launched.
+  to drive the restart, backoff and orphan paths (``controllers.fake_options``);
+* input read and echoed as on a real CLI's terminal (``controllers.fake_terminal``).
 
-Input is handled one line at a time. A plain line is a message: it appends a ``user`` record,
-is echoed as ``fake: <line>``, and appends an ``assistant`` record. Blank lines are skipped,
-as real CLIs skip an empty submit. The slash commands ``/exit [N]``, ``/crash``, ``/sleep S``
-and ``/id`` are local, like a CLI's own commands: they are never recorded, so they do not
-create a transcript. Any other line that starts with ``/`` is a plain message.
+This module is the program itself: the entry point, the signal and terminal setup around
+the loop, the one place that waits, and the loop with its commands. Input is handled one
+line at a time. A plain line is a message: it appends a ``user`` record, is echoed as
+``fake: <line>``, and appends an ``assistant`` record. Blank lines are skipped, as real CLIs
+skip an empty submit. The slash commands ``/exit [N]``, ``/crash``, ``/sleep S`` and ``/id``
+are local, like a CLI's own commands: they are never recorded, so they do not create a
+transcript. Any other line that starts with ``/`` is a plain message.
 
-On a terminal the program reads in non-canonical mode and echoes its own input, as real CLIs
-do. In canonical mode the kernel cuts each line at 4095 bytes, so a long paste would lose
-data. Only the standard library is used, so the fake runs on any Python 3.10+, inside the
-project's venv or outside it.
+Only the standard library is used, here and in the other ``fake_*`` modules, so the fake
+runs on any Python 3.10+, inside the project's venv or outside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import enum
-import json
 import os
-import re
 import select
 import signal
 import sys
-import termios
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from types import FrameType
-from typing import Any, Literal, TypedDict
+from typing import Literal
 
-VERSION = "0.3.0"
+from controllers.fake_options import VERSION, Options, parse_options, parse_seconds
+from controllers.fake_sessions import (
+    ENV_AGENT_ID,
+    Message,
+    Session,
+    SessionError,
+    agent_home,
+    log_argv,
+    open_session,
+    pick_session_id,
+    session_file,
+    utc_now,
+)
+from controllers.fake_terminal import LineReader, Output, TerminalMode
+
 PROMPT = "fake> "
-ENV_HOME = "FAKE_AGENT_HOME"
-ENV_ARGV_LOG = "FAKE_AGENT_ARGV_LOG"
-ENV_AGENT_ID = "TEAM_AGENT_ID"
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 DOUBLE_INTERRUPT_WINDOW = 1.0  # seconds: a second Ctrl-C within this exits, as in Claude Code
 _READ_SIZE = 65536
-# Session ids become file names; this keeps "../x" and "a/b" out of the sessions folder.
-_SESSION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-class SessionMeta(TypedDict):
-    """First line of a new transcript, what session capture reads to match it to an agent."""
-
-    type: Literal["session_meta"]
-    sessionId: str
-    cwd: str
-    agentId: str | None
-    timestamp: str
-    argv: list[str]
-
-
-class Message(TypedDict):
-    """One conversation turn in a transcript."""
-
-    type: Literal["user", "assistant"]
-    text: str
-    timestamp: str
-    sessionId: str
-
-
-class ArgvLogEntry(TypedDict):
-    """One line of ``$FAKE_AGENT_ARGV_LOG``: how one start was invoked."""
-
-    pid: int
-    argv: list[str]
-    env_team_agent_id: str | None
-    time: str
-
-
-@dataclass(frozen=True)
-class Options:
-    """The parsed command line; see ``build_parser`` for what each option is for."""
-
-    prompt: str | None
-    session_id: str | None
-    resume: str | None
-    print_session_file: bool
-    exit_after: float | None
-    exit_code: int
-    crash_on_start: bool
-    ready_delay: float
-    ignore_sighup: bool
-    banners: tuple[str, ...]
 
 
 class _Exit(Exception):
@@ -121,286 +73,6 @@ class Wake(enum.Enum):
 
     TIMEOUT = "timeout"
     INTERRUPT = "interrupt"
-
-
-def _utc_now() -> str:
-    """Timestamp in the format Claude Code's transcripts use, e.g. ``2026-11-25T09:00:00.123Z``."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-    return now.replace("+00:00", "Z")
-
-
-def _json_line(record: SessionMeta | Message | ArgvLogEntry) -> bytes:
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """``os.write`` can write less than asked on a terminal; loop until all is out."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _session_id(text: str) -> str:
-    if not _SESSION_ID_RE.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"invalid session ID: {text!r}")
-    return text
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0.0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text!r}")
-    return value
-
-
-def _exit_status(text: str) -> int:
-    if not text.isdigit() or int(text) > 255:
-        raise argparse.ArgumentTypeError(f"not an exit code 0..255: {text!r}")
-    return int(text)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Describe the command line, including the options for misbehaving in tests."""
-    parser = argparse.ArgumentParser(
-        prog="fake-agent",
-        description="A stand-in interactive agent CLI for team-agent demos and tests.",
-    )
-    parser.add_argument("prompt", nargs="?", help="initial prompt, handled as the first input")
-    sessions = parser.add_mutually_exclusive_group()
-    sessions.add_argument(
-        "--session-id", type=_session_id, metavar="ID", help="start a new session with this id"
-    )
-    sessions.add_argument(
-        "--resume",
-        type=_session_id,
-        metavar="ID",
-        help="continue the session ID (appends to its transcript)",
-    )
-    parser.add_argument(
-        "--print-session-file",
-        action="store_true",
-        help="print the transcript path this run would use, then exit 0",
-    )
-    parser.add_argument(
-        "--exit-after",
-        type=_seconds,
-        metavar="SECONDS",
-        help="exit with --exit-code once SECONDS have passed since start",
-    )
-    parser.add_argument(
-        "--exit-code",
-        type=_exit_status,
-        default=1,
-        metavar="N",
-        help="exit code for --exit-after and --crash-on-start (default 1)",
-    )
-    parser.add_argument(
-        "--crash-on-start",
-        action="store_true",
-        help="print an error to stderr and exit with --exit-code at once",
-    )
-    parser.add_argument(
-        "--ready-delay",
-        type=_seconds,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long before the first prompt (a slow start)",
-    )
-    parser.add_argument(
-        "--ignore-sighup",
-        action="store_true",
-        help="ignore SIGHUP and outlive stdin (a CLI that survives its pane)",
-    )
-    parser.add_argument(
-        "--banner",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="extra line printed before the prompt (repeatable)",
-    )
-    parser.add_argument("--version", action="version", version=f"fake-agent {VERSION}")
-    return parser
-
-
-def parse_options(argv: Sequence[str]) -> Options:
-    """Parse ``argv`` (no program name); raises SystemExit on bad usage, as argparse does."""
-    ns = build_parser().parse_args(list(argv))
-    return Options(
-        prompt=ns.prompt,
-        session_id=ns.session_id,
-        resume=ns.resume,
-        print_session_file=ns.print_session_file,
-        exit_after=ns.exit_after,
-        exit_code=ns.exit_code,
-        crash_on_start=ns.crash_on_start,
-        ready_delay=ns.ready_delay,
-        ignore_sighup=ns.ignore_sighup,
-        banners=tuple(ns.banner),
-    )
-
-
-def agent_home() -> Path:
-    """Where sessions live: ``$FAKE_AGENT_HOME``, so tests and demos can isolate them."""
-    return Path(os.environ.get(ENV_HOME) or Path.home() / ".fake-agent")
-
-
-def session_file(home: Path, session_id: str) -> Path:
-    return home / "sessions" / f"{session_id}.jsonl"
-
-
-def count_messages(path: Path) -> int:
-    """User and assistant records in a transcript; unreadable lines are skipped, not fatal."""
-    count = 0
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("type") in ("user", "assistant"):
-                count += 1
-    return count
-
-
-class Transcript:
-    """The append-only JSONL file of one session.
-
-    The file is opened on the first append, not before, which makes it lazy the way Claude
-    Code's is. Each append is a single ``os.write`` on an ``O_APPEND`` descriptor, so a
-    SIGTERM or SIGKILL never leaves half a line behind.
-    """
-
-    def __init__(self, path: Path, *, meta: SessionMeta | None) -> None:
-        """``meta`` is the first line of a new session; None when resuming an existing file."""
-        self.path = path
-        self._meta = meta
-        self._fd: int | None = None
-
-    def append(self, record: Message) -> None:
-        data = _json_line(record)
-        if self._fd is None:
-            self._fd = self._open()
-            if self._meta is not None:
-                data = _json_line(self._meta) + data
-        _write_all(self._fd, data)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def _open(self) -> int:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        if self._meta is not None:
-            # O_EXCL: two processes started with the same --session-id must not share a file.
-            flags |= os.O_EXCL
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return os.open(self.path, flags, 0o600)  # transcripts may quote secrets
-
-
-class LineReader:
-    """Splits raw input bytes into lines; on a terminal it also does the line editing.
-
-    The kernel's canonical mode is off on a terminal (see the module docstring), so this
-    class takes over its part: echo, backspace, Ctrl-U, Ctrl-D on an empty line, and skipping
-    escape sequences (arrow keys). Echo is gathered and written in one call per line, not
-    one call per byte, so a 100 KB paste is echoed quickly.
-    """
-
-    def __init__(self, *, interactive: bool, echo: Callable[[bytes], None]) -> None:
-        self._interactive = interactive
-        self._echo = echo
-        self._pending = bytearray()
-        self._pos = 0
-        self._scan = 0  # no newline before here: a long line is searched once, not per read
-        self._line = bytearray()  # the line being edited (interactive only)
-        self._escape = 0  # 0: none, 1: after ESC, 2: inside a CSI/SS3 sequence
-        self._closed = False
-
-    @property
-    def exhausted(self) -> bool:
-        """True once input has ended and every complete line has been taken."""
-        return self._closed and self._pos >= len(self._pending)
-
-    def feed(self, data: bytes) -> None:
-        """Add input read from stdin; ``b""`` means end of input."""
-        if not data:
-            self._closed = True
-            return
-        if self._pos:
-            del self._pending[: self._pos]
-            self._scan -= self._pos
-            self._pos = 0
-        self._pending += data
-
-    def discard_line(self) -> None:
-        """Ctrl-C drops the line being typed, as a shell or a CLI does."""
-        self._line.clear()
-        self._escape = 0
-
-    def next_line(self) -> str | None:
-        """The next complete line without its newline, or None when more input is needed."""
-        if self._interactive:
-            return self._next_edited()
-        end = self._pending.find(b"\n", max(self._pos, self._scan))
-        if end < 0:
-            self._scan = len(self._pending)
-            if not self._closed or self._pos >= len(self._pending):
-                return None
-            end = len(self._pending)  # a last line without a newline still counts
-        raw = bytes(self._pending[self._pos : end])
-        self._pos = self._scan = end + 1
-        return raw.removesuffix(b"\r").decode("utf-8", "replace")
-
-    def _next_edited(self) -> str | None:
-        echo = bytearray()
-        line: str | None = None
-        while line is None and self._pos < len(self._pending):
-            byte = self._pending[self._pos]
-            self._pos += 1
-            line = self._edit(byte, echo)
-        if echo:
-            self._echo(bytes(echo))
-        return line
-
-    def _edit(self, byte: int, echo: bytearray) -> str | None:
-        if self._escape == 1:
-            self._escape = 2 if byte in b"[O" else 0
-        elif self._escape == 2:
-            if 0x40 <= byte <= 0x7E:  # final byte of a CSI/SS3 sequence
-                self._escape = 0
-        elif byte in b"\r\n":
-            line = self._line.decode("utf-8", "replace")
-            self._line.clear()
-            echo += b"\n"
-            return line
-        elif byte in (0x7F, 0x08):
-            if self._line:
-                self._drop_char()
-                echo += b"\b \b"
-        elif byte == 0x15:  # Ctrl-U
-            echo += b"\b \b" * sum(1 for b in self._line if b & 0xC0 != 0x80)
-            self._line.clear()
-        elif byte == 0x04:  # Ctrl-D: end of input on an empty line, ignored otherwise
-            if not self._line:
-                self._closed = True
-                self._pos = len(self._pending)
-        elif byte == 0x1B:
-            self._escape = 1
-        elif byte >= 0x20 or byte == 0x09:
-            self._line.append(byte)
-            echo.append(byte)
-        return None
-
-    def _drop_char(self) -> None:
-        """Remove the last UTF-8 character: its continuation bytes, then its lead byte."""
-        while self._line and self._line[-1] & 0xC0 == 0x80:
-            self._line.pop()
-        if self._line:
-            self._line.pop()
 
 
 class Waiter:
@@ -461,77 +133,11 @@ class Waiter:
             received.update(chunk)
 
 
-class TerminalMode:
-    """Switches a terminal to non-canonical, no-echo input and back.
-
-    ISIG stays on, so Ctrl-C is still SIGINT. ICRNL stays on, so Enter is still ``\\n``.
-    OPOST stays on, so output is unchanged.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._saved: list[Any] | None = None  # termios attributes: an untyped list in typeshed
-
-    def enter(self) -> bool:
-        """Switch if ``fd`` is a terminal; False (and no change) otherwise."""
-        if not os.isatty(self._fd):
-            return False
-        try:
-            saved = termios.tcgetattr(self._fd)
-            raw = termios.tcgetattr(self._fd)
-            raw[3] &= ~(termios.ICANON | termios.ECHO | termios.IEXTEN)
-            raw[6][termios.VMIN] = 1
-            raw[6][termios.VTIME] = 0
-            termios.tcsetattr(self._fd, termios.TCSANOW, raw)
-        except termios.error:
-            return False
-        self._saved = saved
-        return True
-
-    def restore(self) -> None:
-        if self._saved is not None:
-            with contextlib.suppress(termios.error):  # the terminal is gone: nothing to restore
-                termios.tcsetattr(self._fd, termios.TCSANOW, self._saved)
-            self._saved = None
-
-
 def _note_signal(signum: int, frame: FrameType | None) -> None:
     """SIGINT handler that does nothing: the wakeup pipe already carries the signal.
 
     Installing it stops Python from raising KeyboardInterrupt at some arbitrary point.
     """
-
-
-class Output:
-    """Unbuffered output, so a pane shows each reply at once and SIGTERM loses nothing.
-
-    A write error stops output and nothing else. With ``--ignore-sighup`` the fake keeps
-    running after its pane is gone, with nowhere to print.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._ok = True
-
-    def write(self, text: str) -> None:
-        self.write_bytes(text.encode("utf-8", "replace"))
-
-    def write_bytes(self, data: bytes) -> None:
-        if not self._ok:
-            return
-        try:
-            _write_all(self._fd, data)
-        except OSError:
-            self._ok = False
-
-
-@dataclass(frozen=True)
-class Session:
-    """The session this run works in, resolved (and checked) before the loop starts."""
-
-    session_id: str
-    transcript: Transcript
-    resumed_messages: int | None  # None for a new session
 
 
 class FakeAgent:
@@ -644,7 +250,7 @@ class FakeAgent:
     def _sleep(self, arg: str) -> None:
         """Be busy: no prompt, and no input read, until the time is up or Ctrl-C."""
         try:
-            seconds = _seconds(arg)
+            seconds = parse_seconds(arg)
         except argparse.ArgumentTypeError:
             self._out.write("fake: usage: /sleep SECONDS\n")
             return
@@ -660,7 +266,7 @@ class FakeAgent:
 
     def _record(self, kind: Literal["user", "assistant"], text: str) -> None:
         sid = self._session.session_id
-        record: Message = {"type": kind, "text": text, "timestamp": _utc_now(), "sessionId": sid}
+        record: Message = {"type": kind, "text": text, "timestamp": utc_now(), "sessionId": sid}
         try:
             self._session.transcript.append(record)
         except FileExistsError:
@@ -720,41 +326,16 @@ def run_agent(
         os.close(wakeup_w)
 
 
-def _log_argv(argv: list[str]) -> None:
-    """Append this start's argv to ``$FAKE_AGENT_ARGV_LOG``, so tests can see how it was run.
-
-    A failure is reported on stderr and does not stop the agent: a test that relies on the
-    log fails on its own assertions, while a demo keeps working.
-    """
-    target = os.environ.get(ENV_ARGV_LOG)
-    if not target:
-        return
-    entry: ArgvLogEntry = {
-        "pid": os.getpid(),
-        "argv": argv,
-        "env_team_agent_id": os.environ.get(ENV_AGENT_ID),
-        "time": _utc_now(),
-    }
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            _write_all(fd, _json_line(entry))
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        print(f"fake-agent: cannot write {ENV_ARGV_LOG}: {exc}", file=sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point. ``argv`` excludes the program name; None means ``sys.argv[1:]``."""
     started = time.monotonic()
     args = list(sys.argv[1:] if argv is None else argv)
-    _log_argv(args)
+    log_argv(args)
     try:
         options = parse_options(args)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 2
-    session_id = options.resume or options.session_id or str(uuid.uuid4())
+    session_id = pick_session_id(resume=options.resume, session_id=options.session_id)
     path = session_file(agent_home(), session_id)
     if options.print_session_file:
         print(path)
@@ -762,29 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     if options.crash_on_start:
         print("fake-agent: crashing on start (--crash-on-start)", file=sys.stderr)
         return options.exit_code
-    resumed: int | None = None
-    meta: SessionMeta | None = None
-    if options.resume is not None:
-        if not path.is_file():
-            print(f"No conversation found with session ID: {session_id}", file=sys.stderr)
-            return 1
-        resumed = count_messages(path)
-    else:
-        if path.exists():
-            print(f"Error: Session ID {session_id} is already in use.", file=sys.stderr)
-            return 1
-        meta = {
-            "type": "session_meta",
-            "sessionId": session_id,
-            "cwd": os.getcwd(),
-            "agentId": os.environ.get(ENV_AGENT_ID) or None,
-            "timestamp": _utc_now(),
-            "argv": args,
-        }
+    try:
+        session = open_session(session_id, path, resume=options.resume is not None, argv=args)
+    except SessionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     deadline = None if options.exit_after is None else started + options.exit_after
-    session = Session(
-        session_id=session_id, transcript=Transcript(path, meta=meta), resumed_messages=resumed
-    )
     return run_agent(options, session, deadline=deadline)
 
 

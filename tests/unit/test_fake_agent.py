@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.fake_agent import LineReader
+from controllers.fake_terminal import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 5.0

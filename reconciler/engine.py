@@ -168,6 +168,66 @@ class Engine:
         world = observe(tmux, scanner=self.scanner)
         return with_captures(world, tmux, panes_to_capture(team, world, previous))
 
+    def gather(
+        self, loaded: LoadedSpec, previous: TeamStatus, generation: int
+    ) -> tuple[Tmux, PassInputs]:
+        """Observe everything the controllers read: the one snapshot and what hangs off it.
+
+        Raises `TmuxUnavailable` when the workers' tmux cannot be used at all.
+        """
+        spec = loaded.spec
+        tmux = self.tmux_for(spec.runtime.tmux_socket)
+        team = desired_team(spec, self.workspace, python=self.python)
+        world = self.observe(tmux, team, previous)
+        # No tmux call and no second process scan: environments, lock files and workspace
+        # folders of a few candidates, for the orphans controller (see reconciler.orphanscan).
+        orphan_facts = observe_orphans(
+            world,
+            team_id=team.team_id,
+            workspace=team.workspace_marker,
+            socket_name=tmux.socket_name,
+            previous=previous,
+        )
+        leader = self.observe_leader(spec, tmux, world=world, previous=previous)
+        # No tmux call: the session transcripts of agents that need looking at (a stat each).
+        provider_view = observe_provider_view(
+            team,
+            world,
+            previous,
+            env=os.environ,
+            spec_auto_trust=spec.runtime.auto_trust_own_workspace,
+        )
+        inputs = PassInputs(
+            loaded=loaded,
+            team=team,
+            world=world,
+            previous=previous,
+            now=self.clock.now(),
+            generation=generation,
+            installed=installed_executables(d.launch for d in team.agents),
+            orphan_facts=orphan_facts,
+            leader=leader,
+            provider_view=provider_view,
+        )
+        return tmux, inputs
+
+    def plan(self) -> tuple[Plan, Stall | None]:
+        """What a pass would do now, changing nothing (`team-agent plan` / `diff`).
+
+        Takes no lock and writes nothing. Raises `SpecError` for an invalid spec and
+        `TmuxUnavailable` when tmux cannot be used.
+        """
+        loaded = self.load()
+        try:
+            previous = StatusStore(self.state_dir).read() or TeamStatus.empty(loaded.spec.team_id)
+        except StatusCorrupt:
+            previous = TeamStatus.empty(loaded.spec.team_id)
+        generation = previous.generation + (previous.specHash != loaded.content_hash)
+        _, inputs = self.gather(loaded, previous, generation)
+        results = [controller.reconcile(inputs) for controller in self.controllers]
+        stall = next((r.report.stall for r in results if r.report.stall is not None), None)
+        return merge_plans([r.plan for r in results]), stall
+
     def reconcile(self) -> PassResult:
         """One full pass (see the module docstring). Never raises for a failed action."""
         started = self.clock.now()
@@ -277,45 +337,12 @@ class Engine:
                 EXIT_SPEC_INVALID,
             )
 
-        tmux = self.tmux_for(spec.runtime.tmux_socket)
-        team = desired_team(spec, self.workspace, python=self.python)
         try:
-            world = self.observe(tmux, team, previous)
+            tmux, inputs = self.gather(loaded, previous, generation)
         except TmuxUnavailable as err:
             return stall_out(Stall(C.TMUX_UNAVAILABLE, str(err)), EXIT_UNUSABLE)
-        # No tmux call and no second process scan: environments, lock files and workspace
-        # folders of a few candidates, for the orphans controller (see reconciler.orphanscan).
-        orphan_facts = observe_orphans(
-            world,
-            team_id=team.team_id,
-            workspace=team.workspace_marker,
-            socket_name=tmux.socket_name,
-            previous=previous,
-        )
-        leader = self.observe_leader(spec, tmux, world=world, previous=previous)
-        # No tmux call: the session transcripts of agents that need looking at (a stat each).
-        provider_view = observe_provider_view(
-            team,
-            world,
-            previous,
-            env=os.environ,
-            spec_auto_trust=spec.runtime.auto_trust_own_workspace,
-        )
         self._reached(OBSERVED)
-
-        now = self.clock.now()
-        inputs = PassInputs(
-            loaded=loaded,
-            team=team,
-            world=world,
-            previous=previous,
-            now=now,
-            generation=generation,
-            installed=installed_executables(d.launch for d in team.agents),
-            orphan_facts=orphan_facts,
-            leader=leader,
-            provider_view=provider_view,
-        )
+        team, world, now = inputs.team, inputs.world, inputs.now
         results = [controller.reconcile(inputs) for controller in self.controllers]
         stall = next((r.report.stall for r in results if r.report.stall is not None), None)
         if stall is not None:

@@ -9,14 +9,9 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
 
 import click
 
-from controllers.agent_panes import panes_to_capture
-from controllers.agents import plan_agents
-from controllers.desired import desired_team, installed_executables
-from controllers.session_observe import observe_provider_view
 from reconciler import conditions as C
 from reconciler.cliutil import (
     OUTPUT,
@@ -36,9 +31,7 @@ from reconciler.engine import (
 from reconciler.errors import TmuxUnavailable
 from reconciler.events import EventLog
 from reconciler.render import OutputFormat, render_events, render_status
-from reconciler.status import TeamStatus
-from reconciler.tmux import Tmux, TmuxCommandError
-from reconciler.world import observe, with_captures
+from reconciler.tmux import TmuxCommandError
 
 
 @click.command()
@@ -93,33 +86,13 @@ def wait(ctx: click.Context, condition: str, agent: str | None, timeout: str) ->
 def plan_cmd(ctx: click.Context, fmt: str) -> None:
     """What a pass would do now, changing nothing. Exit 0 nothing to do, 1 changes."""
     t = target(ctx)
-    loaded = t.require_spec()
-    current = read_status(t) or TeamStatus.empty(loaded.spec.team_id)
-    tmux = Tmux(socket_name=t.socket)
-    team = desired_team(loaded.spec, loaded.workspace, python=sys.executable)
+    t.require_spec()
     try:
-        world = observe(tmux)
-        world = with_captures(world, tmux, panes_to_capture(team, world, current))
+        plan, stall = t.engine().plan()
     except TmuxUnavailable as err:
         fail(str(err), EXIT_UNUSABLE)
-
-    result = plan_agents(
-        team,
-        world,
-        current,
-        now=datetime.now(timezone.utc),
-        generation=current.generation,
-        installed=installed_executables(d.launch for d in team.agents),
-        provider_view=observe_provider_view(
-            team,
-            world,
-            current,
-            env=os.environ,
-            spec_auto_trust=loaded.spec.runtime.auto_trust_own_workspace,
-        ),
-    )
-    if result.session_conflict:
-        fail(result.session_conflict, EXIT_NOT_READY)
+    if stall is not None:
+        fail(f"{stall.reason}: {stall.message}", EXIT_NOT_READY)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -131,15 +104,15 @@ def plan_cmd(ctx: click.Context, fmt: str) -> None:
                             "cause": a.cause,
                             "line": a.render(),
                         }
-                        for a in result.plan.actions
+                        for a in plan.actions
                     ]
                 },
                 indent=2,
             )
         )
     else:
-        click.echo(result.plan.render())
-    sys.exit(EXIT_READY if result.plan.empty else EXIT_NOT_READY)
+        click.echo(plan.render())
+    sys.exit(EXIT_READY if plan.empty else EXIT_NOT_READY)
 
 
 @click.command()

@@ -318,3 +318,22 @@ def test_unmarked_window_is_never_touched(team: TeamWorkspace) -> None:
     remaining = team.panes()
     assert [p.pane_id for p in remaining] == [foreign]
     assert not remaining[0].dead
+
+
+def test_plan_shows_changes_and_changes_nothing(team: TeamWorkspace) -> None:
+    """`plan` on a converged team → exit 0; after an edit → the create line, exit 1, no pane."""
+    team.write_spec(THREE_AGENTS)
+    team.converge()
+    status_before = (team.root / ".team" / "status.json").read_text()
+    clean = team.cli("plan")
+    assert clean.returncode == 0, clean.stderr
+    assert "no changes" in clean.stdout
+
+    team.write_spec(THREE_AGENTS + "  - id: delta\n    provider: fake\n")
+    changed = team.cli("plan", "-o", "json")
+
+    assert changed.returncode == 1, changed.stderr
+    lines = [a["line"] for a in json.loads(changed.stdout)["actions"]]
+    assert lines == ["create  agent/delta in session team-life (missing)"]
+    assert not team.agent_panes("delta")
+    assert (team.root / ".team" / "status.json").read_text() == status_before

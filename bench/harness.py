@@ -40,6 +40,7 @@ from reconciler.world import Pane, list_panes
 T = TypeVar("T")
 
 STOP_GRACE_SEC = 5.0
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 SLEEP_FOREVER = ("sleep", "86400")
 
 
@@ -212,7 +213,18 @@ class BenchTeam:
         return "\n".join(text.splitlines()[-lines:])
 
     def close(self) -> None:
-        """Stop our processes, kill our server, remove our files; never raises."""
+        """Stop our processes, kill our server, remove our files; never raises.
+
+        Ctrl-C and SIGTERM are held back meanwhile (delivered when it returns), so a second
+        Ctrl-C cannot cut the cleanup short and leave a server behind.
+        """
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        try:
+            self._close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    def _close(self) -> None:
         for proc in self.processes:
             with contextlib.suppress(Exception):
                 stop_process(proc)

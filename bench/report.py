@@ -198,7 +198,7 @@ def write_docs(results: Results, benchmarks: Sequence[Benchmark], path: Path = D
 def _new_page(block: str) -> str:
     return (
         "# Benchmarks\n\n"
-        f"Rerun on your machine: `{RERUN}` (about five minutes; `--quick` for a shorter "
+        f"Rerun on your machine: `{RERUN}` (about two minutes; `--quick` for a shorter "
         "run, `--only NAME` for one benchmark, `-o json` for machines).\n\n"
         f"## Latest results\n\n{block}\n"
     )

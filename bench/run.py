@@ -1,7 +1,7 @@
 """Run every benchmark and print one table: `.venv/bin/python bench/run.py [options]`.
 
-    bench/run.py                 all benchmarks, full length (about five minutes)
-    bench/run.py --quick         fewer trials, shorter windows (about two minutes)
+    bench/run.py                 all benchmarks, full length (about two minutes)
+    bench/run.py --quick         fewer trials, shorter windows (under a minute)
     bench/run.py --only NAME     one benchmark (repeatable); see --list
     bench/run.py -o json         machine-readable results on stdout
     bench/run.py --write-docs    also refresh the generated block of docs/benchmarks.md
@@ -77,7 +77,7 @@ def progress(line: str) -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM/SIGHUP behave as Ctrl-C, so every sandbox's `finally` runs."""
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so every sandbox's `finally` runs."""
     raise KeyboardInterrupt
 
 
@@ -109,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{bench.name:12} {bench.title}")
         return EXIT_OK
     selected = [b for b in BENCHMARKS if not args.only or b.name in args.only]
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)  # also when started with SIGINT ignored (`cmd &`)
     try:
         results = run_benchmarks(selected, Config(quick=args.quick, progress=progress))
     except KeyboardInterrupt:

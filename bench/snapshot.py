@@ -79,7 +79,7 @@ def _figures(
 
 BENCHMARK = Benchmark(
     name="snapshot",
-    title="snapshot (observe) time by team size",
+    title="observe time by team size",
     meaning=(
         "`reconciler.world.observe` (one `list-panes -a -F` with every field and marker, "
         "parsed, plus one psutil process scan) timed at 10, 50, 100 and 200 agent panes "

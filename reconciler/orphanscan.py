@@ -16,7 +16,8 @@ Cost is bounded by reading per-process files only for *candidates*:
   to init or a known subreaper, or are a pid an earlier pass recorded (an agent's pid in
   `status.agents`, a process orphan in `status.orphans`): at most `MAX_ENVIRON_READS`;
 * command lines only of our user's python/`team-agent` processes outside our agent panes,
-  and open file descriptors only of those that are `team-agent ... run`;
+  and open file descriptors only of those that are `team-agent ... run`
+  (`reconciler.daemons`);
 * one `stat`, one lock-file read and (for a foreign workspace that exists but has no live
   reconciler) one `status.json` read per workspace the markers name.
 
@@ -31,7 +32,6 @@ default server). Another server's leftovers are that server's teams' business.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -41,6 +41,7 @@ from typing import Final
 
 import psutil
 
+from reconciler.daemons import LOCK_SUFFIX, Daemon, ReadCounter, find_daemons
 from reconciler.identity import ENV_LEADER_UUID
 from reconciler.launch import ENV_AGENT_ID, ENV_PANE_PID, ENV_TEAM_ID, ENV_WORKSPACE
 from reconciler.lock import LOCK_FILE, LockHolder, read_holder
@@ -57,9 +58,6 @@ KERNEL_THREADS: Final = "kthreadd"  # parent of kernel threads (ppid 0 but no re
 MAX_ENVIRON_READS: Final = 256
 ENV_TMUX: Final = "TMUX"  # set by tmux in every pane: "SOCKET_PATH,SERVER_PID,SESSION"
 ENV_TMUX_PANE: Final = "TMUX_PANE"  # set by tmux in every pane: its pane id
-ENV_SOCKET: Final = "TEAM_AGENT_TMUX_SOCKET"
-DELETED_SUFFIX: Final = " (deleted)"
-LOCK_SUFFIX: Final = f"/{STATE_DIR}/{LOCK_FILE}"
 
 
 @dataclass(frozen=True)
@@ -110,18 +108,6 @@ class MarkedProcess:
 
 
 @dataclass(frozen=True)
-class Daemon:
-    """A `team-agent run` process, proven ours by the workspace lock it holds open."""
-
-    pid: int
-    create_time: float
-    uid: int | None
-    workspace: str
-    lock_path: str
-    lock_deleted: bool  # the lock file it holds was unlinked (its workspace was deleted)
-
-
-@dataclass(frozen=True)
 class ScanStats:
     """What the observation read, for benchmarks and the `orphans` verb."""
 
@@ -153,13 +139,6 @@ def tmux_socket_path(socket_name: str | None) -> str:
     return os.path.join(folder, socket_name or "default")
 
 
-@dataclass
-class _Counter:
-    environ: int = 0
-    cmdline: int = 0
-    fds: int = 0
-
-
 def observe_orphans(
     world: World,
     *,
@@ -173,7 +152,7 @@ def observe_orphans(
     uid = os.getuid()
     socket_path = tmux_socket_path(socket_name)
     table = world.processes
-    count = _Counter()
+    count = ReadCounter()
 
     live_panes = [p for p in world.panes if not p.dead and p.pane_pid]
     inside = _under(table, (p.pane_pid for p in live_panes if p.pane_pid))
@@ -190,7 +169,7 @@ def observe_orphans(
         if ours or found.tmux_socket == socket_path:
             processes.append(found)
 
-    daemons = _daemons(table, uid=uid, skip=inside_agents, socket_name=socket_name, count=count)
+    daemons = find_daemons(table, uid=uid, skip=inside_agents, socket_name=socket_name, count=count)
 
     named = {workspace}
     named.update(p.workspace for p in world.panes if p.workspace)
@@ -302,92 +281,6 @@ def _int(text: str) -> int | None:
         return int(text)
     except ValueError:
         return None
-
-
-def _daemons(
-    table: ProcessTable,
-    *,
-    uid: int,
-    skip: frozenset[int],
-    socket_name: str | None,
-    count: _Counter,
-) -> tuple[Daemon, ...]:
-    """`team-agent run` processes serving this tmux server, with the lock they hold."""
-    me = os.getpid()
-    found: list[Daemon] = []
-    for info in sorted(table.by_pid.values(), key=lambda i: i.pid):
-        if info.uid != uid or info.zombie or info.pid == me or info.pid in skip:
-            continue
-        if not (info.name.startswith("python") or info.name == "team-agent"):
-            continue
-        count.cmdline += 1
-        argv = _cmdline(info.pid)
-        if argv is None or not is_run_daemon(argv):
-            continue
-        served = _socket_arg(argv)
-        if served is None:
-            count.environ += 1
-            served = (table.environ(info.pid) or {}).get(ENV_SOCKET) or None
-        if served != socket_name:
-            continue
-        count.fds += 1
-        held = _held_lock(info.pid)
-        if held is None:
-            continue
-        path, deleted = held
-        found.append(
-            Daemon(
-                pid=info.pid,
-                create_time=info.create_time,
-                uid=info.uid,
-                workspace=path[: -len(LOCK_SUFFIX)],
-                lock_path=path,
-                lock_deleted=deleted,
-            )
-        )
-    return tuple(found)
-
-
-def is_run_daemon(argv: list[str]) -> bool:
-    """`team-agent [...] run` or `python -m reconciler [...] run`."""
-    program = [os.path.basename(a) for a in argv[:2]]
-    module = any(a == "-m" and b == "reconciler" for a, b in itertools.pairwise(argv))
-    return "run" in argv[1:] and ("team-agent" in program or module)
-
-
-def _socket_arg(argv: list[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == "--tmux-socket" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--tmux-socket="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        return list(psutil.Process(pid).cmdline())
-    except (psutil.Error, OSError):
-        return None
-
-
-def _held_lock(pid: int) -> tuple[str, bool] | None:
-    """The workspace lock file `pid` holds open (Linux /proc), and whether it was deleted."""
-    folder = f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return None
-    for name in names:
-        try:
-            target = os.readlink(f"{folder}/{name}")
-        except OSError:
-            continue
-        deleted = target.endswith(DELETED_SUFFIX)
-        path = target[: -len(DELETED_SUFFIX)] if deleted else target
-        if path.endswith(LOCK_SUFFIX):
-            return path, deleted
-    return None
 
 
 def _workspace(path: str, *, own: bool) -> WorkspaceFacts:

@@ -38,6 +38,7 @@ from reconciler.lock import LOCK_FILE, LockHolder, read_holder
 from reconciler.orphanscan import observe_orphans, tmux_socket_path
 from reconciler.procs import create_time_of, is_same_process, signal_process
 from reconciler.specfile import load_spec
+from reconciler.world import observe
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -271,7 +272,7 @@ def test_a_replaced_process_is_not_signalled(team: TeamWorkspace, spawned: Spawn
     loaded = load_spec(team.spec_path)
     desired = desired_team(loaded.spec, loaded.workspace, python=sys.executable)
     tmux = team.tmux
-    world = team.engine.observe(tmux, desired, team.status())
+    world = observe(tmux)
     facts = observe_orphans(
         world,
         team_id=desired.team_id,

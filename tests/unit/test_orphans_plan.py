@@ -19,8 +19,9 @@ from controllers.orphans import OrphansResult as Result
 from reconciler import conditions as C
 from reconciler.actions import ReapOrphan
 from reconciler.controller import PassInputs
+from reconciler.daemons import Daemon
 from reconciler.lock import LockHolder
-from reconciler.orphanscan import Daemon, MarkedProcess, OrphanFacts, WorkspaceFacts
+from reconciler.orphanscan import MarkedProcess, OrphanFacts, WorkspaceFacts
 from reconciler.procs import ProcessInfo, ProcessTable
 from reconciler.specfile import LoadedSpec
 from reconciler.status import OrphanStatus, TeamStatus
@@ -276,7 +277,9 @@ def other(pane_id: str = "%7", **fields: object) -> Pane:
 
 
 VERDICT_CASES = [
-    VerdictCase("live-team-never", other(), ws("/b", live=True, team="b"), None),
+    VerdictCase(
+        "live-team-never", other(), ws("/b", live=True, team="b", agents={"impl": "%7"}), None
+    ),
     VerdictCase("live-team-never-even-if-undeclared", other(), ws("/b", live=True, team="b"), None),
     VerdictCase("idle-team-declares-it", other(), ws("/b", team="b", agents={"impl": "%7"}), None),
     VerdictCase("idle-team-unknown-status", other(), ws("/b"), None),

@@ -15,7 +15,8 @@ import pytest
 
 from controllers import exec_agent
 from reconciler import launch
-from reconciler.orphanscan import is_run_daemon, observe_orphans
+from reconciler.daemons import is_run_daemon
+from reconciler.orphanscan import observe_orphans
 from reconciler.procs import scan
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import World

@@ -84,8 +84,12 @@ class ApplyContext:
     workspace: str
     state_dir: Path
     python: str
-    wake_channel: str
     _next_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def wake_channel(self) -> str:
+        """The channel the `pane-died` hook of every window we create signals."""
+        return markers.wake_channel(self.team_id, self.workspace)
 
     def allocate_index(self, session: str) -> int:
         """A window index above every index the snapshot saw in `session`."""

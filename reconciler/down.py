@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from controllers.agent_panes import stop_pane
 from reconciler import conditions as C
 from reconciler.apply import ApplyContext, apply_plan
-from reconciler.markers import wake_channel
 from reconciler.specfile import LoadedSpec
 from reconciler.status import StatusStore, ensure_state_dir
 from reconciler.tmux import Tmux
@@ -40,7 +39,6 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         workspace=workspace,
         state_dir=state,
         python=python,
-        wake_channel=wake_channel(spec.team_id, workspace),
     )
     outcomes = apply_plan(actions, ctx)
     _record(loaded, state)

@@ -30,7 +30,6 @@ from controllers.orphans import OrphansController
 from controllers.session_observe import observe_provider_view
 from controllers.team import Stall, team_conditions
 from reconciler import conditions as C
-from reconciler import markers
 from reconciler.actions import Plan, merge_plans
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.clock import Clock, SystemClock, format_time
@@ -356,7 +355,6 @@ class Engine:
             workspace=team.workspace_marker,
             state_dir=state,
             python=self.python,
-            wake_channel=markers.wake_channel(team.team_id, team.workspace_marker),
         )
         self._reached(PLANNED)
         outcomes = apply_plan(plan.actions, ctx, hooks=self.hooks)

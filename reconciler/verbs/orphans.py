@@ -28,7 +28,6 @@ import click
 from controllers.desired import desired_team
 from controllers.orphans import OrphansResult, orphans_condition, plan_orphans
 from reconciler import conditions as C
-from reconciler import markers
 from reconciler.actions import ReapOrphan
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.cliutil import Locked, console, fail, read_status, target
@@ -110,7 +109,6 @@ def _reap(
         workspace=workspace,
         state_dir=state,
         python=sys.executable,
-        wake_channel=markers.wake_channel(spec.team_id, workspace),
     )
     outcomes = apply_plan(found.plan.actions, ctx)
 

@@ -21,7 +21,6 @@ from reconciler.actions import ProcessRef, SendKeys
 from reconciler.apply import ApplyContext, apply_plan
 from reconciler.engine import PassResult
 from reconciler.ids import AgentId
-from reconciler.markers import wake_channel
 from reconciler.world import observe
 from tests.conftest import TeamWorkspace
 from tests.e2e.stubenv import StubEnv, stub_env
@@ -163,7 +162,6 @@ def test_executor_types_nothing_when_pane_or_dialog_changed(
         workspace=workspace,
         state_dir=team.root / ".team",
         python=sys.executable,
-        wake_channel=wake_channel("dlg", workspace),
     )
 
     def answer(proc: ProcessRef) -> SendKeys:

@@ -292,7 +292,6 @@ def test_a_replaced_process_is_not_signalled(team: TeamWorkspace, spawned: Spawn
         workspace=desired.workspace_marker,
         state_dir=team.root / ".team",
         python=sys.executable,
-        wake_channel=markers.wake_channel(desired.team_id, desired.workspace_marker),
     )
     replaced = [
         replace(planned, process=ProcessRef(orphan[0], orphan[1] + 1.0)),

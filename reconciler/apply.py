@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,30 @@ class PaneNotOurs(TeamAgentError):
     """The pane no longer carries our markers (or the server was replaced): hands off."""
 
 
+STALE_LAUNCH_FILE_SEC = 60.0
+
+
+def sweep_launch_files(state_dir: Path, *, now: float) -> None:
+    """Delete launch files no pane can still be about to read.
+
+    A pane's first program deletes its launch file as it reads it, within a second of the
+    tmux call. A file older than a minute was left by a reconciler killed between writing
+    it and that call; it holds the agent's env values, so it must not stay. Only the lock
+    holder applies, so no other reconciler is writing one meanwhile.
+    """
+    folder = state_dir / "launch"
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.name.endswith(".json") and now - entry.stat().st_mtime > STALE_LAUNCH_FILE_SEC:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
 def apply_plan(
     actions: Sequence[Action], ctx: ApplyContext, *, hooks: PassHooks | None = None
 ) -> list[Outcome]:
@@ -115,6 +140,7 @@ def apply_plan(
 
     `hooks` (None in production) is told before and after each action (tests/faults).
     """
+    sweep_launch_files(ctx.state_dir, now=time.time())
     outcomes: list[Outcome] = []
     for action in actions:
         handler = _HANDLERS[type(action)]

@@ -241,7 +241,15 @@ class StatusStore:
 
         Raises `StateUnwritable` (naming the path and the OS error) when any step fails;
         the previous file is then untouched and no temp file is left behind.
+
+        A writer SIGKILLed between its temp file and the rename leaves that temp file
+        (tests/faults found them piling up, one per such crash). Only the lock holder
+        writes the status (single writer), so any `.status.*.tmp` present now is such a
+        leftover, and is removed first.
         """
+        for leftover in self._dir.glob(f".{self.path.stem}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
         write_atomically(self.path, status.to_json().encode())
 
 

@@ -141,6 +141,11 @@ def command_prefix(agent: Agent, executable: str) -> tuple[str, ...]:
     return tuple(agent.command) if agent.command else (executable,)
 
 
+# A system prompt travels on the agent's command line; a file larger than this is a mistake
+# (or a device such as /dev/zero that would be read until memory runs out).
+MAX_SYSTEM_PROMPT_BYTES = 256 * 1024
+
+
 def system_prompt_text(agent: Agent, ctx: LaunchContext) -> str | None:
     """The system prompt, inline or read from `system_prompt_file` (workspace-relative).
 
@@ -155,9 +160,17 @@ def system_prompt_text(agent: Agent, ctx: LaunchContext) -> str | None:
     if not path.is_absolute():
         path = ctx.workspace / path
     try:
-        return path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise ValueError(f"system_prompt_file {path} is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SYSTEM_PROMPT_BYTES + 1)
     except OSError as err:
         raise ValueError(f"cannot read system_prompt_file {path}: {err.strerror}") from err
+    if len(data) > MAX_SYSTEM_PROMPT_BYTES:
+        raise ValueError(
+            f"system_prompt_file {path} is larger than {MAX_SYSTEM_PROMPT_BYTES // 1024} KiB"
+        )
+    return data.decode("utf-8", errors="replace")
 
 
 def no_system_prompt(agent: Agent, provider: str, where: str) -> None:

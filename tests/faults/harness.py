@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,31 @@ def identities(tmux: Tmux, session: str) -> dict[str, tuple[int, float]]:
     return found
 
 
+def wait_started(tmux: Tmux, session: str, executable: str, *, timeout: float = 20.0) -> None:
+    """Until every pane runs `executable`: Ready (no readiness pattern) means the pane is up,
+    not that `exec_agent` has read its launch file and exec'd the agent yet; a test that
+    then breaks `.team` would otherwise break the start itself."""
+
+    def started() -> bool:
+        panes = session_panes(tmux, session)
+        try:
+            return bool(panes) and all(
+                p.pane_pid is not None
+                and not p.dead
+                and psutil.Process(p.pane_pid).cmdline()[:1] == [executable]
+                for p in panes
+            )
+        except (psutil.Error, IndexError):
+            return False
+
+    deadline = time.monotonic() + timeout
+    while not started():
+        assert time.monotonic() < deadline, [
+            (p.agent, p.dead) for p in session_panes(tmux, session)
+        ]
+        time.sleep(0.05)
+
+
 def alive(pid: int, create_time: float) -> bool:
     try:
         proc = psutil.Process(pid)
@@ -194,6 +220,15 @@ def leftovers(root: Path) -> list[str]:
     if launch.is_dir():
         found += [str(p) for p in launch.iterdir()]
     return found
+
+
+def assert_no_leftovers(root: Path, *, timeout: float = 10.0) -> None:
+    """Launch files are read (and deleted) by panes that are still starting: allow them
+    `timeout` to go, then name whatever is left."""
+    deadline = time.monotonic() + timeout
+    while leftovers(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftovers(root) == []
 
 
 # ---------------------------------------------------------------- processes

@@ -13,11 +13,14 @@ Runs 15 s in the short run and 10 minutes in the long run (TEAM_AGENT_LONG=1), s
 the `run` process every second after a warm-up (imports, first passes, caches filled).
 
 Must hold ("flat" made precise):
-* RSS: the highest sample of the last quarter is at most the highest of the first
-  quarter after warm-up plus 4 MiB (a leak of 1 KiB per pass, ~600 passes in the long
-  run, plus allocator noise); open file descriptors and threads: last-quarter maximum at
-  most first-quarter maximum plus 2; child processes never more than 3 (the `wait-for`
-  waiter and a tmux client in flight);
+* RSS: the median of the last quarter of the samples after warm-up is at most the median
+  of the first quarter plus 4 MiB (a leak of 7 KiB per pass over the ~600 passes of the
+  long run would exceed it; allocator noise stays well below);
+* open file descriptors and threads: the floor (fewest seen, i.e. between passes) of the
+  last quarter is at most the floor of the first quarter plus 1, and no sample exceeds
+  that first floor by more than 8 (a pass in flight holds a tmux client's pipes; a
+  sample sometimes lands mid-pass, so a peak alone proves nothing);
+* child processes never more than 3 (the `wait-for` waiter and a tmux client in flight);
 * CPU: the loop uses at most 10% of one core on average after warm-up;
 * `events.jsonl` stays within its rotation bound (1 MB a file, 4 files) and grows with
   changes, not with passes: at most 12 events per agent restart plus 30;
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -98,10 +102,11 @@ def sample(proc: psutil.Process, t0: float) -> Sample:
         )
 
 
-def quarter_max(samples: list[Sample], attr: str, *, last: bool) -> int:
+def quarter(samples: list[Sample], attr: str, *, last: bool) -> list[int]:
+    """The values of `attr` in the first or the last quarter of `samples`."""
     n = max(len(samples) // 4, 1)
     part = samples[-n:] if last else samples[:n]
-    return max(int(getattr(s, attr)) for s in part)
+    return [int(getattr(s, attr)) for s in part]
 
 
 def test_run_soak_with_crash_loop_and_flapping_readiness(team: TeamWorkspace) -> None:
@@ -146,13 +151,12 @@ def test_run_soak_with_crash_loop_and_flapping_readiness(team: TeamWorkspace) ->
         f" threads {first.threads}->{last.threads}, cpu {cpu_share:.1%}, {len(samples)} samples"
     )
     print(report, f"events {len(EventLog(team.root / '.team').read())}")
-    assert quarter_max(samples, "rss", last=True) <= (
-        quarter_max(samples, "rss", last=False) + RSS_MARGIN
-    ), report
+    rss_first = statistics.median(quarter(samples, "rss", last=False))
+    assert statistics.median(quarter(samples, "rss", last=True)) <= rss_first + RSS_MARGIN, report
     for attr in ("fds", "threads"):
-        assert quarter_max(samples, attr, last=True) <= (
-            quarter_max(samples, attr, last=False) + 2
-        ), (attr, report)
+        floor = min(quarter(samples, attr, last=False))
+        assert min(quarter(samples, attr, last=True)) <= floor + 1, (attr, report)
+        assert max(int(getattr(s, attr)) for s in samples) <= floor + 8, (attr, report)
     assert cpu_share <= CPU_BOUND, report
 
     assert status is not None
@@ -164,7 +168,7 @@ def test_run_soak_with_crash_loop_and_flapping_readiness(team: TeamWorkspace) ->
     assert len(files) <= EVENT_FILES and all(f.stat().st_size <= EVENT_FILE_BOUND for f in files)
     events = log.read()
     assert len(events) <= 12 * restarts + 30, (len(events), restarts)
-    retry_until(lambda: not harness.leftovers(team.root), timeout=10)
+    harness.assert_no_leftovers(team.root)
 
 
 def _pid_of(team: TeamWorkspace, agent: str) -> int | None:

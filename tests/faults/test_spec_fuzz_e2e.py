@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,14 +95,15 @@ def teams(draw: st.DrawFn, marker: Path) -> dict[str, Any]:
             unique=True,
         )
     )
-    if draw(st.integers(0, 5)) == 0:
+    if draw(st.sampled_from([False] * 5 + [True])):  # one team in six: a refused id
         ids[0] = draw(st.sampled_from(BAD_IDS)).replace(PWNED, str(marker))
     for agent_id in ids:
         names = draw(st.lists(st.sampled_from(ENV_NAMES), max_size=3, unique=True))
-        if draw(st.integers(0, 7)) == 0:
+        if draw(st.sampled_from([False] * 7 + [True])):  # a refused env name
             names.append(draw(st.sampled_from(BAD_ENV_NAMES)).replace(PWNED, str(marker)))
         env = {name: f"{SECRET}{draw(hostile(marker))}" for name in names}
-        extra = draw(st.lists(hostile(marker), max_size=4))
+        # Non-empty: an empty argv element is refused by the spec (min length 1).
+        extra = draw(st.lists(hostile(marker).filter(bool), max_size=4))
         agents.append(
             {"id": agent_id, "provider": "shell", "command": [*SLEEPER, *extra], "env": env}
         )
@@ -221,3 +224,42 @@ def test_tmux_target_or_format_as_agent_id_is_refused(team: TeamWorkspace, agent
     assert proc.returncode == 2, proc.stderr
     assert f"{team.spec_path}:8:13: agents[0].id" in proc.stderr, proc.stderr
     assert not team.panes()
+
+
+def _limit_memory() -> None:
+    """In the child: 1 GiB of address space, so reading without bound fails fast."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_system_prompt_file_that_never_ends_is_refused(team: TeamWorkspace) -> None:
+    """A `system_prompt_file` that is not a regular file (here /dev/zero, endless) must be
+    refused with a message (the agent is not launched, `validate` names the file), not
+    read until memory runs out."""
+    doc = {
+        "version": 1,
+        "team": {"name": "devzero"},
+        "agents": [{"id": "a", "provider": "claude", "system_prompt_file": "/dev/zero"}],
+        "runtime": {"tmux_socket": team.socket},
+    }
+    team.spec_path.write_text(json.dumps(doc, indent=2))
+    proc = subprocess.run(
+        harness.cli_argv(team.spec_path, "plan"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=team.root,
+        preexec_fn=_limit_memory,
+    )
+    harness.no_traceback(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert "create" not in proc.stdout  # the agent is not launched
+    validate = subprocess.run(
+        harness.cli_argv(team.spec_path, "validate"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=team.root,
+        preexec_fn=_limit_memory,
+    )
+    harness.no_traceback(validate.stdout, validate.stderr)
+    assert "/dev/zero is not a regular file" in validate.stderr

@@ -84,6 +84,7 @@ def running(team: TeamWorkspace) -> Iterator[Running]:
     team.spec_path.write_text(harness.sleepers("state", 3, team.socket))
     with WorkspaceLock(ensure_state_dir(team.root), timeout=10):  # as the CLI: lock file exists
         harness.converge_within_two_passes(harness.engine_for(team.root, team.socket))
+    harness.wait_started(team.tmux, SESSION, "sleep")
     yield Running(team=team, before=harness.identities(team.tmux, SESSION))
 
 

@@ -160,7 +160,7 @@ def system_prompt_text(agent: Agent, ctx: LaunchContext) -> str | None:
     if not path.is_absolute():
         path = ctx.workspace / path
     try:
-        if not path.is_file():
+        if path.exists() and not path.is_file():
             raise ValueError(f"system_prompt_file {path} is not a regular file")
         with path.open("rb") as handle:
             data = handle.read(MAX_SYSTEM_PROMPT_BYTES + 1)

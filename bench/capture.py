@@ -31,8 +31,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import BenchError
+from bench.measure import Benchmark, Config, Figure, Sample, Target, ms
 from reconciler import conditions as C
 from reconciler.engine import Engine, PassResult
 from reconciler.tmux import Tmux
@@ -85,7 +91,7 @@ def passes_until(engine: Engine, check: Callable[[PassResult], bool], what: str)
         if check(result):
             return result
         if time.monotonic() > deadline:
-            raise SystemExit(f"capture bench: {what} not reached in {TIMEOUT_SEC:g}s")
+            raise BenchError(f"capture bench: {what} not reached in {TIMEOUT_SEC:g}s")
         time.sleep(0.1)
 
 
@@ -97,7 +103,7 @@ def timed(engine: Engine, count: int, expect: Callable[[PassResult], bool]) -> l
         result = engine.reconcile()
         out.append(time.perf_counter() - t0)
         if not result.plan.empty or not expect(result):
-            raise SystemExit(f"capture bench: a timed pass was not a no-op: {result.plan.render()}")
+            raise BenchError(f"capture bench: a timed pass was not a no-op: {result.plan.render()}")
     return out
 
 
@@ -106,13 +112,19 @@ def session_reason(result: PassResult, agent: str) -> str | None:
     return found.reason if found is not None else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.capture", description=__doc__.split("\n")[0])
-    parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--passes", type=int, default=15)
-    args = parser.parse_args(argv)
-    names = [f"c{i:02d}" for i in range(args.agents)]
-    with sandbox(args.agents) as (workspace, socket):
+@dataclass(frozen=True)
+class Samples:
+    """Seconds per timed pass, and tmux calls per pass, for both samples."""
+
+    waiting: list[float]
+    noop: list[float]
+    waiting_calls: float
+    noop_calls: float
+
+
+def measure(agents: int, passes: int) -> Samples:
+    names = [f"c{i:02d}" for i in range(agents)]
+    with sandbox(agents) as (workspace, socket):
         engine = Engine(spec_path=workspace / "team.spec.yaml", workspace=workspace.resolve())
         passes_until(engine, lambda r: r.ready, "Ready")
 
@@ -121,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
         passes_until(engine, all_are(C.CAPTURING), "every agent Capturing")
         calls = engine.tmux_calls
-        waiting = timed(engine, args.passes, all_are(C.CAPTURING))
-        waiting_calls = (engine.tmux_calls - calls) / args.passes
+        waiting = timed(engine, passes, all_are(C.CAPTURING))
+        waiting_calls = (engine.tmux_calls - calls) / passes
 
         tmux = ["tmux", "-L", socket]
         for pane in engine.reconcile().status.agents.values():
@@ -131,14 +143,75 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([*tmux, "send-keys", "-t", pane.paneId, "Enter"], check=True)
         passes_until(engine, all_are(C.CAPTURED), "every agent Captured")
         calls = engine.tmux_calls
-        noop = timed(engine, args.passes, all_are(C.CAPTURED))
-        noop_calls = (engine.tmux_calls - calls) / args.passes
+        noop = timed(engine, passes, all_are(C.CAPTURED))
+        noop_calls = (engine.tmux_calls - calls) / passes
+    return Samples(waiting, noop, waiting_calls, noop_calls)
 
-    wait_ms, noop_ms = statistics.median(waiting) * 1000, statistics.median(noop) * 1000
+
+def run(config: Config) -> list[Figure]:
+    agents, passes = 20, config.trials(full=15, quick=5)
+    config.progress(f"capture: {agents} claude stub agents, {passes} passes per sample")
+    got = measure(agents, passes)
+    waiting, noop = Sample(tuple(got.waiting)), Sample(tuple(got.noop))
+    return [
+        Figure(
+            "capture",
+            f"pass, {agents} agents waiting for capture",
+            ms(waiting.median),
+            "ms",
+            None,
+            f"{waiting.spread_ms()}, {got.waiting_calls:g} tmux calls",
+        ),
+        Figure(
+            "capture",
+            f"no-op pass, {agents} agents captured",
+            ms(noop.median),
+            "ms",
+            None,
+            f"{noop.spread_ms()}, {got.noop_calls:g} tmux calls",
+        ),
+        Figure(
+            "capture",
+            "waiting ÷ no-op pass",
+            round(waiting.median / noop.median, 2),
+            "x",
+            Target("<=", MAX_RATIO),
+            "ratio of the medians",
+        ),
+    ]
+
+
+BENCHMARK = Benchmark(
+    name="capture",
+    title="session capture pending vs a no-op pass",
+    meaning=(
+        "20 `claude` agents run the stub CLI on a private tmux server with a temporary "
+        "HOME. Once converged, every agent waits for its session to be captured (no "
+        "message yet): timed in-process passes are the *waiting* sample. Each agent then "
+        "gets a message; once all are captured, timed passes are the *no-op* sample. Every "
+        "timed pass must plan nothing. Target: the ratio of the medians ≤ 2x."
+    ),
+    run=run,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.capture", description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--passes", type=int, default=15)
+    args = parser.parse_args(argv)
+    try:
+        got = measure(args.agents, args.passes)
+    except BenchError as err:
+        raise SystemExit(str(err)) from err
+
+    wait_ms, noop_ms = statistics.median(got.waiting) * 1000, statistics.median(got.noop) * 1000
     ratio = wait_ms / noop_ms
     print(f"agents: {args.agents}, passes per sample: {args.passes}")
-    print(f"pass, all waiting for capture: median {wait_ms:.1f} ms, {waiting_calls:g} tmux calls")
-    print(f"pass, no-op (all captured):    median {noop_ms:.1f} ms, {noop_calls:g} tmux calls")
+    print(
+        f"pass, all waiting for capture: median {wait_ms:.1f} ms, {got.waiting_calls:g} tmux calls"
+    )
+    print(f"pass, no-op (all captured):    median {noop_ms:.1f} ms, {got.noop_calls:g} tmux calls")
     verdict = "ok" if ratio <= MAX_RATIO else "TOO SLOW"
     print(f"ratio: {ratio:.2f} (target <= {MAX_RATIO:g}): {verdict}")
     return 0 if ratio <= MAX_RATIO else 1

@@ -28,7 +28,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import cli_wall, converge, passes, run_idle, run_latency, snapshot
+from bench import capture, cli_wall, converge, orphans, passes, run_idle, run_latency, snapshot
 from bench.harness import BenchError
 from bench.measure import Benchmark, Config, Figure
 from bench.report import (
@@ -48,6 +48,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     converge.BENCHMARK,
     run_latency.BENCHMARK,
     run_idle.BENCHMARK,
+    capture.BENCHMARK,
+    orphans.BENCHMARK,
 )
 EXIT_OK, EXIT_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

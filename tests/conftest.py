@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.actions import NudgeServer
 from reconciler.engine import Engine, PassResult
 from reconciler.status import StatusStore, TeamStatus
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
@@ -93,6 +94,18 @@ class TeamWorkspace:
 
     def reconcile(self) -> PassResult:
         return self.engine.reconcile()
+
+    def settled(self, attempts: int = 50) -> PassResult:
+        """A pass past any `NudgeServer`: tmux built with libutempter may miss an agent's
+        exit (tmux/tmux#311), and the pass that sees it first only nudges the server."""
+        for _ in range(attempts):
+            result = self.reconcile()
+            if not result.plan.actions or not all(
+                isinstance(a, NudgeServer) for a in result.plan.actions
+            ):
+                return result
+            time.sleep(0.05)
+        raise AssertionError("tmux never recorded the agent's exit")
 
     def converge(self, timeout: float = 20.0) -> PassResult:
         """Passes until Ready (as `reconcile --once --wait`)."""

@@ -142,7 +142,7 @@ def test_lost_transcript_with_on_lost_hold_waits_for_a_person(
     env.kill_agent("claude-agent")
 
     for _ in range(3):
-        held = team.reconcile()
+        held = team.settled()
         assert held.plan.empty, held.plan.render()
     status = held.status.agents["claude-agent"]
     ready = C.find_condition(status.conditions, C.READY)

@@ -323,23 +323,11 @@ def _respawn(
         raise
 
 
-def _restart(action: RestartAgent, ctx: ApplyContext) -> Outcome:
+def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome:
+    """Start the agent again in its own pane; a recreate first stops the running process."""
     _check_ours(ctx, action.pane, action.agent)
-    _respawn(
-        action.pane,
-        ctx,
-        agent=action.agent,
-        launch=action.launch,
-        config_hash=action.config_hash,
-        kill=False,
-        session=action.provider_session,
-    )
-    return Outcome(action=action, ok=True, pane_id=action.pane)
-
-
-def _recreate(action: RecreateAgent, ctx: ApplyContext) -> Outcome:
-    _check_ours(ctx, action.pane, action.agent)
-    if action.process is not None:
+    recreate = isinstance(action, RecreateAgent)
+    if isinstance(action, RecreateAgent) and action.process is not None:
         terminate(action.process.pid, action.process.create_time, grace=action.grace_sec)
     _respawn(
         action.pane,
@@ -347,7 +335,7 @@ def _recreate(action: RecreateAgent, ctx: ApplyContext) -> Outcome:
         agent=action.agent,
         launch=action.launch,
         config_hash=action.config_hash,
-        kill=True,
+        kill=recreate,
         session=action.provider_session,
     )
     return Outcome(action=action, ok=True, pane_id=action.pane)
@@ -420,6 +408,6 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     NudgeServer: _nudge,
     CreateAgent: _create,
     RestartAgent: _restart,
-    RecreateAgent: _recreate,
+    RecreateAgent: _restart,
     StopAgent: _stop,
 }

@@ -51,8 +51,18 @@ def _session_note(start: SessionStart | None) -> str:
     return start.render() if start is not None else ""
 
 
+class AgentResource:
+    """Mixin of the actions on one agent: their resource name is `agent/<id>`."""
+
+    agent: AgentId
+
+    @property
+    def resource(self) -> str:
+        return f"agent/{self.agent}"
+
+
 @dataclass(frozen=True)
-class CreateAgent:
+class CreateAgent(AgentResource):
     """Start an agent in a new window (and the team's session when it does not exist)."""
 
     agent: AgentId
@@ -63,10 +73,6 @@ class CreateAgent:
     cause: str = "missing"
     provider_session: SessionStart | None = None
 
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
-
     def render(self) -> str:
         where = f"new session {self.session}" if self.new_session else f"session {self.session}"
         note = _session_note(self.provider_session)
@@ -74,7 +80,7 @@ class CreateAgent:
 
 
 @dataclass(frozen=True)
-class RestartAgent:
+class RestartAgent(AgentResource):
     """Start an exited agent again in its own (dead) pane, keeping pane and window ids."""
 
     agent: AgentId
@@ -84,17 +90,13 @@ class RestartAgent:
     cause: str
     provider_session: SessionStart | None = None
 
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
-
     def render(self) -> str:
         note = _session_note(self.provider_session)
         return f"restart {self.resource} pane {self.pane} ({self.cause}){note}"
 
 
 @dataclass(frozen=True)
-class RecreateAgent:
+class RecreateAgent(AgentResource):
     """Stop a running agent whose configuration changed and start the new one in its pane."""
 
     agent: AgentId
@@ -106,17 +108,13 @@ class RecreateAgent:
     cause: str = "config changed"
     provider_session: SessionStart | None = None
 
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
-
     def render(self) -> str:
         note = _session_note(self.provider_session)
         return f"recreate {self.resource} pane {self.pane} ({self.cause}){note}"
 
 
 @dataclass(frozen=True)
-class StopAgent:
+class StopAgent(AgentResource):
     """Stop an agent and remove its pane (its window too when it holds nothing else)."""
 
     agent: AgentId
@@ -127,17 +125,13 @@ class StopAgent:
     grace_sec: float
     cause: str
 
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
-
     def render(self) -> str:
         what = f"window {self.window}" if self.kill_window else f"pane {self.pane}"
         return f"stop    {self.resource} {what} ({self.cause})"
 
 
 @dataclass(frozen=True)
-class NudgeServer:
+class NudgeServer(AgentResource):
     """Send SIGCHLD to the tmux server so it collects an agent that exited.
 
     tmux built with libutempter can miss the SIGCHLD of a pane's process that exits while
@@ -151,10 +145,6 @@ class NudgeServer:
     pane: PaneId
     server: ProcessRef
     cause: str = "exit not collected by tmux"
-
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
 
     def render(self) -> str:
         return f"nudge   tmux server {self.server.pid} for {self.resource} ({self.cause})"
@@ -204,7 +194,7 @@ class ReapOrphan:
 
 
 @dataclass(frozen=True)
-class SendKeys:
+class SendKeys(AgentResource):
     """Answer a first-run dialog in an agent's pane: the one thing team-agent ever types.
 
     Only the folder-trust dialog is ever answered (`controllers.dialogs` decides when).
@@ -221,10 +211,6 @@ class SendKeys:
     expect: str  # regex the pane text must match right before the keys are sent
     shows: str  # text the pane must contain (the folder path)
     cause: str
-
-    @property
-    def resource(self) -> str:
-        return f"agent/{self.agent}"
 
     def render(self) -> str:
         what = f"{self.dialog} dialog [{' '.join(self.keys)}]"

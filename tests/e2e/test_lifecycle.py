@@ -16,8 +16,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler import conditions as C
-from reconciler.actions import NudgeServer
-from reconciler.engine import PassResult
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -133,24 +131,12 @@ def test_crash_loop_backs_off_and_grows(team: TeamWorkspace) -> None:
         panes = team.agent_panes("boom")
         return bool(panes) and panes[0].dead
 
-    def settled() -> PassResult:
-        """A pass that decides on the exit (tmux may first need a SIGCHLD nudge)."""
-        for _ in range(50):
-            result = team.reconcile()
-            if not all(isinstance(a, NudgeServer) for a in result.plan.actions) or (
-                result.plan.empty
-                and C.is_true(result.status.agents["boom"].conditions, C.CRASH_LOOP_BACK_OFF)
-            ):
-                return result
-            time.sleep(0.05)
-        raise AssertionError("the exit was never collected")
-
     team.reconcile()  # create
     retry_until(dead)
-    first = settled()  # first exit: restart at once
+    first = team.settled()  # first exit: restart at once
     assert first.status.agents["boom"].restartCount == 1
     retry_until(dead)
-    waiting = settled()  # second exit: back off 10 s
+    waiting = team.settled()  # second exit: back off 10 s
     boom = waiting.status.agents["boom"]
     backoff = C.find_condition(boom.conditions, C.CRASH_LOOP_BACK_OFF)
     assert backoff is not None and backoff.status == "True", (waiting.plan.render(), team.panes())
@@ -163,7 +149,7 @@ def test_crash_loop_backs_off_and_grows(team: TeamWorkspace) -> None:
     restarted = team.reconcile()
     assert restarted.status.agents["boom"].restartCount == 2
     retry_until(dead)
-    longer = settled()
+    longer = team.settled()
     backoff = C.find_condition(longer.status.agents["boom"].conditions, C.CRASH_LOOP_BACK_OFF)
     assert backoff is not None and backoff.status == "True"
     assert "back-off 20s" in backoff.message

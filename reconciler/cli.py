@@ -10,7 +10,16 @@ from pathlib import Path
 
 import click
 
-from reconciler.verbs import converge, inspect, leader, orphans, ownership, setup
+from reconciler.verbs import (
+    converge,
+    inspect,
+    leader,
+    messages,
+    orphans,
+    ownership,
+    results,
+    setup,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +59,11 @@ VERBS: tuple[click.Command, ...] = (
     leader.leader,
     ownership.claim_leader,
     ownership.takeover,
+    messages.send,
+    messages.inbox,
+    results.report,
+    results.results,
+    messages.approvals,
     setup.demo,
     setup.init,
 )

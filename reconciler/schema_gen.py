@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reconciler.envelope import ResultEnvelope
 from reconciler.spec import Spec
 from reconciler.status import TeamStatus
 
@@ -37,10 +38,19 @@ def status_schema() -> dict[str, Any]:
     return schema
 
 
+def result_envelope_schema() -> dict[str, Any]:
+    """The schema of a result envelope v1 (`team-agent report`, `results -o json`)."""
+    schema = ResultEnvelope.model_json_schema(by_alias=True)
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["title"] = "result envelope v1"
+    return schema
+
+
 # (file name under schemas/, generator).
 SCHEMAS: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
     ("team.schema.json", team_schema),
     ("status.schema.json", status_schema),
+    ("result-envelope.schema.json", result_envelope_schema),
 )
 
 

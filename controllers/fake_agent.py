@@ -11,15 +11,19 @@ network:
 * sessions kept the way real CLIs keep them (``controllers.fake_sessions``);
 * misbehaviour on demand (crash on start, exit after a delay, slow start, surviving SIGHUP)
   to drive the restart, backoff and orphan paths (``controllers.fake_options``);
-* input read and echoed as on a real CLI's terminal (``controllers.fake_terminal``).
+* input read and echoed as on a real CLI's terminal, bracketed paste included
+  (``controllers.fake_terminal``);
+* messages answered the way the messages controller expects a worker to: a reply that
+  fingerprints a multi-line message, busy spells, tool approval prompts, and a result
+  reported for each task (``controllers.fake_messages``).
 
 This module is the program itself: the entry point, the signal and terminal setup around
 the loop, the one place that waits, and the loop with its commands. Input is handled one
-line at a time. A plain line is a message: it appends a ``user`` record, is echoed as
-``fake: <line>``, and appends an ``assistant`` record. Blank lines are skipped, as real CLIs
-skip an empty submit. The slash commands ``/exit [N]``, ``/crash``, ``/sleep S`` and ``/id``
-are local, like a CLI's own commands: they are never recorded, so they do not create a
-transcript. Any other line that starts with ``/`` is a plain message.
+submitted line at a time (a pasted line may hold newlines). A plain line is a message
+(``FakeAgent._message``). Blank lines are skipped, as real CLIs skip an empty submit. The
+one-line slash commands ``/exit [N]``, ``/crash``, ``/sleep S`` and ``/id`` are local, like
+a CLI's own commands: they are never recorded, so they do not create a transcript. Any
+other line that starts with ``/`` is a plain message.
 
 Only the standard library is used, here and in the other ``fake_*`` modules, so the fake
 runs on any Python 3.10+, inside the project's venv or outside it.
@@ -37,6 +41,7 @@ import time
 from types import FrameType
 from typing import Literal
 
+from controllers.fake_messages import Directive, parse_message, reply_line, report_task
 from controllers.fake_options import VERSION, Options, parse_options, parse_seconds
 from controllers.fake_sessions import (
     ENV_AGENT_ID,
@@ -187,21 +192,30 @@ class FakeAgent:
             if self._waiter.poll() is Wake.INTERRUPT:
                 self._interrupted()
                 self._out.write(PROMPT)
-            line = self._reader.next_line()
-            if line is not None:
+            line = self._read_line()
+            if line is None:
+                return self._input_ended()
+            if line is Wake.INTERRUPT:
+                self._interrupted()
+            else:
                 code = self._handle(line)
                 if code is not None:
                     return code
-                self._out.write(PROMPT)
-            elif self._reader.exhausted:
-                return self._input_ended()
-            else:
-                got = self._waiter.wait(None, read_input=True)
-                if isinstance(got, bytes):
-                    self._reader.feed(got)
-                elif got is Wake.INTERRUPT:
-                    self._interrupted()
-                    self._out.write(PROMPT)
+            self._out.write(PROMPT)
+
+    def _read_line(self) -> str | Literal[Wake.INTERRUPT] | None:
+        """The next submitted line, waiting for input; None once input has ended."""
+        while True:
+            line = self._reader.next_line()
+            if line is not None:
+                return line
+            if self._reader.exhausted:
+                return None
+            got = self._waiter.wait(None, read_input=True)
+            if isinstance(got, bytes):
+                self._reader.feed(got)
+            elif got is Wake.INTERRUPT:
+                return got
 
     def _input_ended(self) -> int:
         """End of input exits 0, unless SIGHUP is ignored.
@@ -228,6 +242,9 @@ class FakeAgent:
         words = line.split()
         if not words:
             return None
+        if "\n" in line:  # a pasted text is a message even if it starts like a command
+            self._message(line)
+            return None
         command, args = words[0], words[1:]
         if command == "/exit" and len(args) <= 1:
             if not args:
@@ -248,21 +265,49 @@ class FakeAgent:
         return None
 
     def _sleep(self, arg: str) -> None:
-        """Be busy: no prompt, and no input read, until the time is up or Ctrl-C."""
         try:
-            seconds = parse_seconds(arg)
+            self._busy(parse_seconds(arg))
         except argparse.ArgumentTypeError:
             self._out.write("fake: usage: /sleep SECONDS\n")
-            return
+
+    def _busy(self, seconds: float) -> bool:
+        """Be busy: no prompt, and no input read, until the time is up (True) or Ctrl-C."""
         self._out.write("working...\n")
         if self._waiter.wait(seconds, read_input=False) is Wake.INTERRUPT:
             self._interrupted()
+            return False
+        return True
 
-    def _message(self, line: str) -> None:
-        reply = f"fake: {line}"
-        self._record("user", line)
+    def _message(self, text: str) -> None:
+        """Record, run the directives, reply in one line, record the reply, report a task.
+
+        Ctrl-C during a directive abandons the turn (no reply, no report), as in a real CLI.
+        """
+        self._record("user", text)
+        message = parse_message(text)
+        for directive in message.directives:
+            if not self._run(directive):
+                return
+        reply = reply_line(text)
         self._out.write(reply + "\n")
         self._record("assistant", reply)
+        if message.task is not None and not (self._options.no_report or message.no_report):
+            self._out.write(report_task(message, agent_id=os.environ.get(ENV_AGENT_ID)) + "\n")
+
+    def _run(self, directive: Directive) -> bool:
+        """Carry out one directive; False when Ctrl-C or the end of input cut it short."""
+        if directive.kind == "sleep":
+            return self._busy(directive.seconds)
+        self._out.write(f"Allow tool {directive.tool}? [y/n] ")
+        answer = self._read_line()
+        if answer is Wake.INTERRUPT:
+            self._interrupted()
+            return False
+        if answer is None:
+            return False
+        verdict = "approved" if answer.strip().lower() in ("y", "yes") else "denied"
+        self._out.write(f"tool {directive.tool} {verdict}\n")
+        return True
 
     def _record(self, kind: Literal["user", "assistant"], text: str) -> None:
         sid = self._session.session_id
@@ -288,7 +333,7 @@ def run_agent(
     once, after restoring the terminal, and writes nothing more. ``deadline`` is the
     monotonic time for ``--exit-after``.
     """
-    terminal = TerminalMode(input_fd)
+    terminal = TerminalMode(input_fd, output_fd)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         terminal.restore()

@@ -4,7 +4,8 @@ Role in the loop: the reconciler and the tests launch ``python -m controllers.fa
 with these options, so this module is the fake's contract with them. Besides the options
 a real CLI has (an initial prompt, ``--session-id``, ``--resume``), it holds the ones for
 misbehaving on demand (``--crash-on-start``, ``--exit-after``, ``--ready-delay``,
-``--ignore-sighup``) that drive the restart, backoff and orphan paths. It is kept apart from
+``--ignore-sighup``) that drive the restart, backoff and orphan paths, and ``--no-report``
+for a worker that never reports its tasks (the stuck and idle alerts). It is kept apart from
 the loop so that what the fake accepts can be read in one place. Standard library only,
 like the rest of the fake.
 """
@@ -34,6 +35,7 @@ class Options:
     ready_delay: float
     ignore_sighup: bool
     banners: tuple[str, ...]
+    no_report: bool
 
 
 def parse_seconds(text: str) -> float:
@@ -112,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="extra line printed before the prompt (repeatable)",
     )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="never report a result for a task message (see controllers.fake_messages)",
+    )
     parser.add_argument("--version", action="version", version=f"fake-agent {VERSION}")
     return parser
 
@@ -130,4 +137,5 @@ def parse_options(argv: Sequence[str]) -> Options:
         ready_delay=ns.ready_delay,
         ignore_sighup=ns.ignore_sighup,
         banners=tuple(ns.banner),
+        no_report=ns.no_report,
     )

@@ -33,6 +33,10 @@ from typing import Any
 ENTER = "\n"
 ESC = "\x1b"
 CLEAR = "\x1b[2J\x1b[3J\x1b[H"  # erase screen and scrollback, cursor home
+PASTE_ON = "\x1b[?2004h"  # bracketed paste mode, as the real CLIs turn it on
+PASTE_OFF = "\x1b[?2004l"
+PASTE_START = b"\x1b[200~"
+PASTE_END = b"\x1b[201~"
 
 
 class UsageError(Exception):
@@ -195,42 +199,104 @@ class JsonlFile:
 
 
 class Terminal:
-    """Key-at-a-time input (cbreak) on a terminal, so `1` or Enter reach a dialog at once."""
+    """Key-at-a-time input (cbreak) on a terminal, so `1` or Enter reach a dialog at once.
+
+    Like the real CLIs, it turns on bracketed paste, so tmux's `paste-buffer -p` arrives
+    wrapped in `ESC[200~` ... `ESC[201~`: a pasted newline is then part of the line being
+    typed, not Enter, and a multi-line message is one input. Input is read in big chunks
+    and kept here, so a 100 KB paste is a few reads, not one read per byte.
+    """
 
     def __init__(self) -> None:
         self.fd = sys.stdin.fileno()
         self.saved: list[Any] | None = None
+        self.buffer = bytearray()
+        self.pos = 0
+        self.closed = False
 
     def __enter__(self) -> Terminal:
         if os.isatty(self.fd):
             self.saved = termios.tcgetattr(self.fd)
             tty.setcbreak(self.fd)
+            out(PASTE_ON)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.saved is not None:
+            with contextlib.suppress(OSError):
+                out(PASTE_OFF)
             with contextlib.suppress(termios.error):
                 termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
 
+    def _more(self) -> bool:
+        """Read what input there is (waiting for at least a byte); False at its end."""
+        if self.closed:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        del self.buffer[: self.pos]
+        self.pos = 0
+        self.buffer += data
+        return True
+
+    def byte(self) -> int | None:
+        """The next input byte; None at the end of input."""
+        if self.pos >= len(self.buffer) and not self._more():
+            return None
+        self.pos += 1
+        return self.buffer[self.pos - 1]
+
     def key(self) -> str:
         """One key: a character, ENTER, ESC, or "" at the end of input."""
-        try:
-            data = os.read(self.fd, 1)
-        except OSError:
+        first = self.byte()
+        if first is None:
             return ""
-        if not data:
-            return ""
-        if data in (b"\r", b"\n"):
+        if first in b"\r\n":
             return ENTER
-        if data == b"\x1b":
+        if first == 0x1B:
             return ESC
-        if data[0] >= 0x80:  # the rest of a UTF-8 character
-            need = 1 if data[0] < 0xE0 else 2 if data[0] < 0xF0 else 3
-            data += os.read(self.fd, need)
+        data = bytes([first])
+        if first >= 0x80:  # the rest of a UTF-8 character
+            need = 1 if first < 0xE0 else 2 if first < 0xF0 else 3
+            for _ in range(need):
+                more = self.byte()
+                if more is None:
+                    break
+                data += bytes([more])
         return data.decode("utf-8", "replace")
 
+    def escape(self) -> bytes:
+        """The rest of an escape sequence after ESC: `[` or `O`, parameters, final byte."""
+        kind = self.byte()
+        if kind is None:
+            return b""
+        if kind not in b"[O":  # a lone Esc: the byte after it is the next key
+            self.pos -= 1
+            return b""
+        seq = bytes([kind])
+        while (more := self.byte()) is not None:
+            seq += bytes([more])
+            if 0x40 <= more <= 0x7E or len(seq) > 16:
+                break
+        return seq
+
+    def paste(self) -> bytes:
+        """A bracketed paste up to its end marker (gone), CR, LF and CR LF made LF."""
+        while (end := self.buffer.find(PASTE_END, self.pos)) < 0:
+            if not self._more():
+                end = len(self.buffer)
+                break
+        data = bytes(self.buffer[self.pos : end])
+        self.pos = min(end + len(PASTE_END), len(self.buffer))
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
     def line(self) -> str | None:
-        """A line, echoed as typed; None at the end of input."""
+        """A line, echoed as typed (a paste as a whole); None at the end of input."""
         chars: list[str] = []
         while True:
             key = self.key()
@@ -240,11 +306,17 @@ class Terminal:
                 out("\n")
                 return "".join(chars)
             if key in ("\x7f", "\b"):
-                if chars:
+                if chars and chars[-1] != "\n":
                     chars.pop()
                     out("\b \b")
                 continue
-            if key == ESC or (len(key) == 1 and ord(key) < 0x20):
+            if key == ESC:
+                if self.escape() == PASTE_START[1:]:
+                    text = self.paste().decode("utf-8", "replace")
+                    chars.extend(text)
+                    out(text)
+                continue
+            if len(key) == 1 and ord(key) < 0x20:
                 continue
             chars.append(key)
             out(key)

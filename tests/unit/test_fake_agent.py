@@ -1,35 +1,41 @@
-"""The fake agent CLI, run as a subprocess over pipes (and once over a pty).
+"""The fake agent CLI, run as a subprocess over pipes, and over a pty as in a tmux pane.
 
 These tests pin the behaviour other tests and the reconciler rely on: the banner and the
 ``fake> `` prompt, the lazy transcript with ``session_meta`` first, Claude-Code-like
-``--session-id``/``--resume`` errors, the exit codes, and the argv log. Every wait has a
-deadline: a subprocess timeout or ``Running.read_until``, never a blind sleep.
+``--session-id``/``--resume`` errors, the exit codes, the argv log, and on a terminal the
+line editing and bracketed paste (a multi-line paste and the Enter after it are one
+message, 100 KB of it included). Every wait has a deadline: a subprocess timeout or a
+``read_until``, never a blind sleep. Replies, directives and reports are in
+tests/unit/test_fake_messages.py.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import hashlib
 import re
-import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
-from controllers.fake_terminal import LineReader
-
-ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 5.0
-COMMAND = [sys.executable, "-m", "controllers.fake_agent"]
-BANNER_RE = re.compile(
-    r"^fake-agent \S+ ready \(agent=(?P<agent>\S+), session=(?P<session>[0-9a-f-]{36})\)$",
-    re.MULTILINE,
+from controllers.fake_terminal import PASTE_END, PASTE_OFF, PASTE_ON, PASTE_START, LineReader
+from tests.unit.fakeproc import (
+    BANNER_RE,
+    COMMAND,
+    DEADLINE,
+    ROOT,
+    PtyFake,
+    Running,
+    clean_env,
+    records,
+    run_fake,
+    session_of,
+    transcripts,
+    user_texts,
 )
 
 
@@ -40,82 +46,12 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(home: Path) -> dict[str, str]:
-    """A clean environment: our own FAKE_AGENT_* and TEAM_AGENT_* only."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("FAKE_AGENT_", "TEAM_AGENT_"))
-    }
-    clean["FAKE_AGENT_HOME"] = str(home)
-    clean["TEAM_AGENT_ID"] = "impl"
-    return clean
-
-
-def run_fake(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run to completion; end of stdin ends the fake with 0 unless something exits earlier."""
-    return subprocess.run(
-        [*COMMAND, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=DEADLINE,
-        check=False,
-    )
-
-
-class Running:
-    """A fake agent kept running, read with deadlines."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [*COMMAND, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            env=env,
-        )
-        self.out = b""
-        self._seen = 0
-
-    def read_until(self, marker: str) -> str:
-        """Output since the last marker, up to and including this one; fails at the deadline."""
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        wanted = marker.encode()
-        end = time.monotonic() + DEADLINE
-        while (found := self.out.find(wanted, self._seen)) < 0:
-            remaining = end - time.monotonic()
-            assert remaining > 0, f"no {marker!r} in {self.out[self._seen :]!r}"
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if ready:
-                chunk = os.read(fd, 65536)
-                assert chunk, f"stdout closed before {marker!r}: {self.out[self._seen :]!r}"
-                self.out += chunk
-        start, self._seen = self._seen, found + len(wanted)
-        return self.out[start : self._seen].decode()
-
-    def send(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
-
-    def close_stdin(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-
-    def wait(self) -> int:
-        return self.proc.wait(timeout=DEADLINE)
-
-    def rest_of_stdout(self) -> bytes:
-        """Whatever the process wrote after the last read, once it has exited."""
-        assert self.proc.stdout is not None
-        return self.out[self._seen :] + self.proc.stdout.read()
+    return clean_env(home)
 
 
 @pytest.fixture
 def spawn(env: dict[str, str]) -> Iterator[Callable[..., Running]]:
-    """Start fakes; any still running at the end of the test are killed (by handle)."""
+    """Start fakes over pipes; any still running at the end of the test are killed."""
     started: list[Running] = []
 
     def start(*args: str) -> Running:
@@ -125,27 +61,22 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Running]]:
 
     yield start
     for running in started:
-        if running.proc.poll() is None:
-            running.proc.kill()
-        running.proc.wait(timeout=DEADLINE)
-        for stream in (running.proc.stdin, running.proc.stdout, running.proc.stderr):
-            if stream is not None:
-                stream.close()
+        running.stop()
 
 
-def transcripts(home: Path) -> list[Path]:
-    folder = home / "sessions"
-    return sorted(folder.iterdir()) if folder.exists() else []
+@pytest.fixture
+def pty(env: dict[str, str]) -> Iterator[Callable[..., PtyFake]]:
+    """Start fakes on a pty, as in a pane; killed (by handle) at the end of the test."""
+    started: list[PtyFake] = []
 
+    def start(*args: str) -> PtyFake:
+        fake = PtyFake(env, *args)
+        started.append(fake)
+        return fake
 
-def records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def session_of(stdout: str) -> str:
-    match = BANNER_RE.search(stdout)
-    assert match, stdout
-    return match["session"]
+    yield start
+    for fake in started:
+        fake.stop()
 
 
 def test_banner_then_prompt(env: dict[str, str]) -> None:
@@ -357,34 +288,18 @@ def test_sighup_kills_unless_ignored(spawn: Callable[..., Running]) -> None:
     assert hardy.wait() == 143
 
 
-def test_terminal_input_is_not_cut_at_4095_bytes(env: dict[str, str], home: Path) -> None:
+def test_terminal_input_is_not_cut_at_4095_bytes(pty: Callable[..., PtyFake], home: Path) -> None:
     """Over a pty: the fake edits lines itself, so a 10 KB line survives, as in a pane."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(COMMAND, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env)
-    os.close(slave)
-    out = b""
-    try:
-        long_line = "y" * 10_000
-        for keys, expected in [
-            (b"", b"fake> "),
-            (b"helx\x7flo\x1b[A\r", b"fake: hello\r\nfake> "),
-            (long_line.encode() + b"\r", f"fake: {long_line}\r\nfake> ".encode()),
-        ]:
-            os.write(master, keys)
-            end = time.monotonic() + DEADLINE
-            while not out.endswith(expected):
-                assert time.monotonic() < end, out[-200:]
-                if select.select([master], [], [], 0.1)[0]:
-                    out += os.read(master, 65536)
-        os.write(master, b"\x04")  # Ctrl-D on an empty line
-        assert proc.wait(timeout=DEADLINE) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=DEADLINE)
-        os.close(master)
-    (path,) = transcripts(home)
-    assert [r["text"] for r in records(path) if r["type"] == "user"] == ["hello", long_line]
+    fake = pty()
+    fake.read_until(b"fake> ")
+    long_line = "y" * 10_000
+    fake.type(b"helx\x7flo\x1b[A\r")
+    fake.read_until(b"fake: hello\r\nfake> ")
+    fake.type(long_line.encode() + b"\r")
+    fake.read_until(f"fake: {long_line}\r\nfake> ".encode())
+    fake.type(b"\x04")  # Ctrl-D on an empty line
+    assert fake.proc.wait(timeout=DEADLINE) == 0
+    assert user_texts(home) == ["hello", long_line]
 
 
 class EditCase(NamedTuple):
@@ -403,6 +318,25 @@ EDIT_CASES = {
     "tty-ctrl-u": EditCase(True, [b"abc\x15d\r"], ["d"], False),
     "tty-ctrl-d-ends-input": EditCase(True, [b"a\r\x04b\r"], ["a"], True),
     "tty-ctrl-d-mid-line-ignored": EditCase(True, [b"a\x04b\r"], ["ab"], False),
+    "tty-paste-is-one-line": EditCase(
+        True, [b"x\x1b[200~a\rb\nc\r\nd\x1b[201~y\r"], ["xa\nb\nc\ndy"], False
+    ),
+    "tty-paste-markers-cut-by-reads": EditCase(
+        True, [b"\x1b[20", b"0~a\r", b"b\x1b", b"[20", b"1~\r"], ["a\nb"], False
+    ),
+    "tty-paste-cr-lf-cut-by-reads": EditCase(
+        True, [b"\x1b[200~a\r", b"\nb\x1b[201~\r"], ["a\nb"], False
+    ),
+    "tty-paste-keys-are-data": EditCase(
+        True, [b"\x1b[200~a\x7fb\x15c\x04\x1b[Ad\x1b[201~\r"], ["a\x7fb\x15c\x04\x1b[Ad"], False
+    ),
+    "tty-paste-newline-is-not-erased": EditCase(
+        True, [b"\x1b[200~a\rbc\x1b[201~\x7f\x7f\x7fz\x15w\r"], ["a\nw"], False
+    ),
+    "tty-paste-of-a-marker-start-is-data": EditCase(
+        True, [b"\x1b[200~a\x1b[20\x1b[201~\r"], ["a\x1b[20"], False
+    ),
+    "tty-other-csi-tilde-ignored": EditCase(True, [b"a\x1b[3~\x1b[201~b\r"], ["ab"], False),
 }
 
 
@@ -418,3 +352,69 @@ def test_line_reader(case: EditCase) -> None:
     assert lines == case.lines
     assert reader.exhausted == case.exhausted
     assert bool(echoed) == case.interactive
+
+
+def test_a_paste_is_echoed_as_it_is_in_one_write() -> None:
+    echoed: list[bytes] = []
+    reader = LineReader(interactive=True, echo=echoed.append)
+    reader.feed(PASTE_START + b"one\rtwo\x1b[Athree\tfour" + PASTE_END + b"\r")
+    assert reader.next_line() == "one\ntwo\x1b[Athree\tfour"
+    assert echoed == [b"one\ntwo^[[Athree\tfour\n"]
+
+
+def paste(text: str) -> bytes:
+    """What tmux sends for ``paste-buffer -p``: LF made CR, inside the paste markers."""
+    return PASTE_START + text.replace("\n", "\r").encode() + PASTE_END
+
+
+def test_terminal_turns_bracketed_paste_on_and_off(pty: Callable[..., PtyFake]) -> None:
+    fake = pty()
+    assert fake.read_until(b"fake> ").startswith(PASTE_ON)
+    fake.type(b"/exit\r")
+    assert fake.proc.wait(timeout=DEADLINE) == 0
+    assert fake.finish().endswith(PASTE_OFF)
+
+
+def test_a_multi_line_paste_is_one_message(pty: Callable[..., PtyFake], home: Path) -> None:
+    text = "first line\nsecond\n\n  /exit\nlast line"
+    fake = pty()
+    fake.read_until(b"fake> ")
+    fake.type(paste(text))
+    assert fake.read_until(b"last line") == b"first line\r\nsecond\r\n\r\n  /exit\r\nlast line"
+    fake.type(b"\r")
+    size = len(text.encode())
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    reply = f"fake: first line (+4 lines, {size} bytes, sha256 {digest})"
+    assert fake.read_until(b"fake> ") == f"\r\n{reply}\r\nfake> ".encode()
+    assert fake.proc.poll() is None, "a pasted /exit is text, not a command"
+    assert user_texts(home) == [text]
+    (path,) = transcripts(home)
+    assert records(path)[-1] == {**records(path)[-1], "type": "assistant", "text": reply}
+
+
+def test_a_100_kb_500_line_paste_arrives_whole_and_fast(
+    pty: Callable[..., PtyFake], home: Path
+) -> None:
+    """The executor's worst case: one paste, one Enter, one message, head intact."""
+    lines = [f"line {i:03d} " + "x" * 200 for i in range(500)]
+    text = "\n".join(lines)
+    assert len(text) > 100_000
+    fake = pty()
+    fake.read_until(b"fake> ")
+    started = time.monotonic()
+    fake.type(paste(text) + b"\r", deadline=30.0)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    fake.read_until(f"(+499 lines, {len(text)} bytes, sha256 {digest})".encode(), deadline=30.0)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5.0, f"a 100 KB paste took {elapsed:.2f}s"
+    assert user_texts(home) == [text]
+
+
+def test_ctrl_c_during_a_paste_drops_the_text_but_not_the_paste() -> None:
+    """The rest of an interrupted paste still arrives as data: its CRs are not Enter."""
+    reader = LineReader(interactive=True, echo=lambda data: None)
+    reader.feed(PASTE_START + b"a\rb")
+    assert reader.next_line() is None
+    reader.discard_line()
+    reader.feed(b"c\rd" + PASTE_END + b"\r")
+    assert reader.next_line() == "c\nd"

@@ -111,3 +111,25 @@ def test_codex_rollout_and_resume(folders: tuple[Path, Path]) -> None:
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("ERROR: No saved session found with ID nope.")
     assert resumed.returncode == 0 and "more" in rollout.read_text()
+
+
+def test_a_bracketed_paste_is_one_input(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """tmux's `paste-buffer -p` (LF sent as CR, inside the paste markers) is one message."""
+    home, cwd = folders
+    log = tmp_path / "argv.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "STUB"))}
+    env.update(HOME=str(home), STUB_ARGV_LOG=str(log))
+    keys = "\x1b[200~first\rsecond\r\nthird\x1b[201~\r\x1b[Aafter\r/exit\r"
+    subprocess.run(
+        [sys.executable, str(BIN / "claude")],
+        input=keys,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=30,
+        check=True,
+    )
+    logged = [json.loads(x) for x in log.read_text().splitlines()]
+    inputs = [r["text"] for r in logged if r["kind"] == "input"]
+    assert inputs == ["first\nsecond\nthird", "after", "/exit"]

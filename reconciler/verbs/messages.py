@@ -177,7 +177,24 @@ def recipients_of(spec_text: str, sender: str, loaded: LoadedSpec) -> list[str]:
                 out.append(each)
     if not out:
         fail(f"no recipients in {spec_text!r}", EXIT_SPEC_INVALID)
+    for each in out:
+        check_allowed(sender, each, loaded)
     return out
+
+
+def check_allowed(sender: str, recipient: str, loaded: LoadedSpec) -> None:
+    """`communication.allow`, when it lists edges, is the whole set of worker-to-worker
+    directions; the leader may always talk to a worker and a worker to the leader."""
+    allow = loaded.spec.communication.allow
+    if not allow or LEADER in (sender, recipient):
+        return
+    if any(edge.from_ == sender and edge.to == recipient for edge in allow):
+        return
+    fail(
+        f"{sender} may not send to {recipient}: communication.allow has no edge "
+        f"from {sender} to {recipient}",
+        EXIT_SPEC_INVALID,
+    )
 
 
 @click.command(epilog=TEAM_ACTION_EPILOG)

@@ -150,6 +150,25 @@ def test_send_to_an_unknown_recipient_exits_2_naming_it(ws: Workspace) -> None:
     assert not (ws.state / "messages.db").exists()  # nothing was queued, not even for impl
 
 
+def test_communication_allow_limits_worker_to_worker_sends(ws: Workspace) -> None:
+    ws.spec.write_text(SPEC + "communication:\n  allow:\n    - {from: impl, to: review}\n")
+    allowed = ws.run("send", "review", "please look", env={"TEAM_AGENT_ID": "impl"})
+    assert allowed.returncode == 0, err(allowed)
+    refused = ws.run("send", "docs", "please write", env={"TEAM_AGENT_ID": "impl"})
+    assert refused.returncode == 2
+    assert "impl may not send to docs: communication.allow has no edge" in err(refused)
+    to_leader = ws.run("send", "leader", "blocked on T3", env={"TEAM_AGENT_ID": "docs"})
+    assert to_leader.returncode == 0, err(to_leader)  # the leader is always reachable
+    from_leader = ws.run("send", "docs", "go ahead")
+    assert from_leader.returncode == 0, err(from_leader)
+    with ws.store() as store:
+        assert [(m.sender, m.recipient) for m in _all(store)] == [
+            ("impl", "review"),
+            ("docs", LEADER),
+            (LEADER, "docs"),
+        ]
+
+
 def test_send_reads_a_large_body_from_stdin_byte_for_byte(ws: Workspace) -> None:
     lines = [f"{n:04d} " + "héllo wörld " * 16 + "end" for n in range(500)]
     body = ("\n".join(lines) + "\n").encode()

@@ -8,37 +8,97 @@ oldest, so two passes over the same world keep the same pane.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from controllers.desired import DesiredTeam
+from controllers.providers.inputs import input_profile
 from reconciler import conditions as C
 from reconciler.actions import (
     ProcessRef,
     StopAgent,
 )
+from reconciler.clock import parse_time
 from reconciler.ids import AgentId, PaneId
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
 
+if TYPE_CHECKING:
+    from reconciler.store import StoreSnapshot
 
-def panes_to_capture(team: DesiredTeam, world: World, previous: TeamStatus) -> list[PaneId]:
-    """Live agent panes whose readiness pattern has not been seen yet for their process.
+
+def panes_to_capture(
+    team: DesiredTeam,
+    world: World,
+    previous: TeamStatus,
+    working: frozenset[str] = frozenset(),
+) -> list[PaneId]:
+    """Live agent panes whose readiness pattern has not been seen yet for their process,
+    and the panes of `working` agents (open work: an approval prompt may show).
 
     Readiness latches: once an agent's pattern was seen, it stays Ready for the life of
-    that process, so a converged team needs no capture at all (no-op passes stay O(1)).
+    that process, so a converged team with no open work needs no capture at all (no-op
+    passes stay O(1)).
     """
     wanted: list[PaneId] = []
     grouped = panes_by_agent(team, world)
     for desired in team.agents:
-        if desired.launch is None or desired.launch.readiness_pattern is None:
+        if desired.launch is None:
             continue
         pane = primary_pane(grouped.get(desired.id, []), previous.agents.get(desired.id))
         if pane is None or pane.dead:
+            continue
+        if desired.id in working:
+            wanted.append(pane.pane_id)
+            continue
+        if desired.launch.readiness_pattern is None:
             continue
         prev = previous.agents.get(desired.id)
         if prev is not None and prev.pid == pane.pane_pid and C.is_true(prev.conditions, C.READY):
             continue
         wanted.append(pane.pane_id)
     return wanted
+
+
+def working_agents(
+    team: DesiredTeam, world: World, previous: TeamStatus, messages: StoreSnapshot | None
+) -> frozenset[str]:
+    """Agents whose screens a pass reads, because a permission prompt may be showing:
+    an approval prompt last pass, open work (messages, tasks), or output the last pass
+    may not have seen (`output_since_last_look`); only CLIs whose prompts we recognise.
+    A quiet team is not captured at all.
+    """
+    asking = {d.id for d in team.agents if _may_ask(d.agent.provider)}
+    working = {name for name, st in previous.agents.items() if st.approval is not None}
+    if messages is not None:
+        working |= {m.recipient for m in messages.pending}
+        working |= {t.agent for t in messages.open_tasks}
+    last = previous.lastReconcile
+    looked = parse_time(last.startedAt).timestamp() if last is not None else None
+    for agent, panes in panes_by_agent(team, world).items():
+        prev = previous.agents.get(agent)
+        seen = prev.lastOutputAt if prev is not None else None
+        if any(output_since_last_look(p, seen, looked) for p in panes if not p.dead):
+            working.add(agent)
+    return frozenset(working & asking)
+
+
+def _may_ask(provider: str) -> bool:
+    """The CLI has permission prompts we can recognise (a `shell` command has none)."""
+    profile = input_profile(provider)
+    return profile is not None and bool(profile.approvals)
+
+
+def output_since_last_look(pane: Pane, seen: str | None, looked: float | None) -> bool:
+    """The pane wrote something the last pass did not see.
+
+    tmux keeps `window_activity` in whole seconds, so output in the same second as the
+    last look, after it, leaves the value unchanged: that second counts as unseen.
+    """
+    if pane.activity is None:
+        return False
+    if seen is None or looked is None or pane.activity != parse_time(seen).timestamp():
+        return True
+    return pane.activity >= int(looked)
 
 
 def panes_by_agent(team: DesiredTeam, world: World) -> dict[str, list[Pane]]:

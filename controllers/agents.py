@@ -34,6 +34,7 @@ from controllers.agent_panes import (
     stop_pane,
 )
 from controllers.agent_status import StartContext, StatusBuilder, held, session_start
+from controllers.approvals import APPROVAL_POLL_SEC, plan_approval
 from controllers.desired import DesiredAgent, DesiredTeam
 from controllers.dialogs import plan_dialog
 from controllers.provider_view import EMPTY_VIEW, ProviderView
@@ -283,12 +284,32 @@ def _plan_one(
     )
     answers: list[Action] = []
     answered: dict[str, object] = {}
+    approval = (
+        plan_approval(
+            desired,
+            prev,
+            world.captures.get(pane.pane_id, ""),
+            pane=pane.pane_id,
+            process=ref,
+            now=b.now,
+        )
+        if dialog is None
+        else None
+    )
+    answered["approval"] = approval.status if approval is not None else None
+    if pane.activity is not None:
+        answered["lastOutputAt"] = format_time(datetime.fromtimestamp(pane.activity, timezone.utc))
     if dialog is not None:
         b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
         requeue: float | None = READINESS_POLL_SEC
         if dialog.action is not None:
             answers.append(dialog.action)
             answered["dialogAnsweredPid"] = dialog.answered_pid
+    elif approval is not None:
+        b.set(C.READY, C.FALSE, C.AWAITING_APPROVAL, approval.message)
+        requeue = APPROVAL_POLL_SEC
+        if approval.action is not None:
+            answers.append(approval.action)
     else:
         requeue = plan_readiness(
             desired, pane, b, world=world, same_process=same_process, started_at=started_at

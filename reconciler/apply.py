@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
@@ -36,7 +37,10 @@ from reconciler import markers
 from reconciler.actions import (
     Action,
     CreateAgent,
+    DeliverMessage,
+    FailMessage,
     NudgeServer,
+    RaiseAlert,
     ReapOrphan,
     RecreateAgent,
     RestartAgent,
@@ -44,13 +48,17 @@ from reconciler.actions import (
     SessionStart,
     StopAgent,
 )
+from reconciler.deliver import DeliveryContext, deliver_message, fail_message, raise_alert
 from reconciler.errors import TeamAgentError, TransientError
-from reconciler.hooks import ACTION, APPLIED, PassHooks
+from reconciler.hooks import ACTION, APPLIED, PassHooks, PassPoint
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
 from reconciler.procs import is_same_process, signal_process, terminate
 from reconciler.reap import reap_orphan
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
 from reconciler.world import RECORD_SEPARATOR, World
+
+if TYPE_CHECKING:
+    from reconciler.store import MessageStore
 
 CREATED_FORMAT = "#{window_index}\x1f#{window_id}\x1f#{pane_id}"
 CHECK_FORMAT = "\x1f".join(
@@ -73,6 +81,7 @@ class Outcome:
     message: str = ""
     pane_id: str | None = None
     window_id: str | None = None
+    quiet: bool = False  # nothing changed (a delivery deferred): no event, not "Reconciling"
 
 
 @dataclass
@@ -85,7 +94,40 @@ class ApplyContext:
     workspace: str
     state_dir: Path
     python: str
+    tmux_at: Callable[[str], Tmux] | None = None  # another server (the leader's), by socket path
+    hooks: PassHooks | None = None
     _next_index: dict[str, int] = field(default_factory=dict)
+    _store: MessageStore | None = field(default=None, repr=False)
+
+    def store(self) -> MessageStore:
+        """The message store, opened on first use (most passes deliver nothing)."""
+        if self._store is None:
+            from reconciler.store import MessageStore  # sqlite3 only when delivering
+
+            self._store = MessageStore.open(self.state_dir)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def delivery(self) -> DeliveryContext:
+        hooks = self.hooks
+
+        def reached(point: PassPoint, action: DeliverMessage) -> None:
+            if hooks is not None:
+                hooks.reached(point, action)
+
+        return DeliveryContext(
+            tmux=self.tmux,
+            tmux_at=self.tmux_at,
+            team_id=self.team_id,
+            workspace=self.workspace,
+            server_pid=self.world.server_pid,
+            store=self.store,
+            reached=reached,
+        )
 
     @property
     def wake_channel(self) -> str:
@@ -141,17 +183,21 @@ def apply_plan(
     `hooks` (None in production) is told before and after each action (tests/faults).
     """
     sweep_launch_files(ctx.state_dir, now=time.time())
+    ctx.hooks = hooks
     outcomes: list[Outcome] = []
-    for action in actions:
-        handler = _HANDLERS[type(action)]
-        if hooks is not None:
-            hooks.reached(ACTION, action)
-        try:
-            outcomes.append(handler(action, ctx))
-        except (TeamAgentError, OSError) as err:
-            outcomes.append(Outcome(action=action, ok=False, message=str(err)))
-        if hooks is not None:
-            hooks.reached(APPLIED, action)
+    try:
+        for action in actions:
+            handler = _HANDLERS[type(action)]
+            if hooks is not None:
+                hooks.reached(ACTION, action)
+            try:
+                outcomes.append(handler(action, ctx))
+            except (TeamAgentError, OSError) as err:
+                outcomes.append(Outcome(action=action, ok=False, message=str(err)))
+            if hooks is not None:
+                hooks.reached(APPLIED, action)
+    finally:
+        ctx.close()
     return outcomes
 
 
@@ -402,7 +448,26 @@ def _reap(action: ReapOrphan, ctx: ApplyContext) -> Outcome:
     return Outcome(action=action, ok=True, message=done, pane_id=pane, window_id=action.window)
 
 
+def _message(action: DeliverMessage | FailMessage | RaiseAlert, ctx: ApplyContext) -> Outcome:
+    """Messages, alerts and failures: `reconciler.deliver` does the work and the store.
+
+    The store's own failures are `StoreError`s (a `TeamAgentError`): a failed outcome.
+    """
+    pane = None
+    if isinstance(action, DeliverMessage):
+        ok, message, quiet = deliver_message(action, ctx.delivery())
+        pane = action.target.pane
+    elif isinstance(action, FailMessage):
+        ok, message, quiet = fail_message(action, ctx.delivery())
+    else:
+        ok, message, quiet = raise_alert(action, ctx.delivery())
+    return Outcome(action=action, ok=ok, message=message, pane_id=pane, quiet=quiet)
+
+
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
+    DeliverMessage: _message,
+    FailMessage: _message,
+    RaiseAlert: _message,
     ReapOrphan: _reap,
     SendKeys: _send_keys,
     NudgeServer: _nudge,

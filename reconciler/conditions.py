@@ -36,7 +36,7 @@ FALSE: Final = "False"
 UNKNOWN: Final = "Unknown"
 
 # Condition types. Team: READY (summary), RECONCILING, STALLED, ORPHANS_FOUND.
-# Agent: READY, SESSION_CAPTURED, CRASH_LOOP_BACK_OFF. Leader: LEADER_BOUND,
+# Agent: READY, SESSION_CAPTURED, CRASH_LOOP_BACK_OFF, STALLED (Stuck). Leader: LEADER_BOUND,
 # LEADER_UUID_MISMATCH, LEADER_API_ERROR.
 READY: Final = "Ready"
 RECONCILING: Final = "Reconciling"
@@ -75,6 +75,7 @@ STOPPED: Final = "Stopped"  # brought down by `team-agent down`
 COMPLETED: Final = "Completed"  # exited 0 and restart_policy does not restart it
 PAUSED: Final = "Paused"
 AWAITING_INPUT: Final = "AwaitingInput"
+AWAITING_APPROVAL: Final = "AwaitingApproval"  # a tool permission prompt while it works
 PROVIDER_NOT_INSTALLED: Final = "ProviderNotInstalled"
 LAUNCH_INVALID: Final = "LaunchInvalid"  # the spec asks the CLI for something it cannot do
 READINESS_TIMEOUT: Final = "ReadinessTimeout"
@@ -117,6 +118,9 @@ OVERLOADED: Final = "Overloaded"
 RATE_LIMITED: Final = "RateLimited"
 SERVER_ERROR: Final = "ServerError"
 TIMEOUT: Final = "Timeout"
+# Agent Stalled (issue #6): its pane has not changed while it has open work.
+STUCK: Final = "Stuck"
+PROGRESSING: Final = "Progressing"
 
 REASONS: Final = frozenset(
     {
@@ -130,6 +134,9 @@ REASONS: Final = frozenset(
         STOPPED,
         PAUSED,
         AWAITING_INPUT,
+        AWAITING_APPROVAL,
+        STUCK,
+        PROGRESSING,
         PROVIDER_NOT_INSTALLED,
         LAUNCH_INVALID,
         READINESS_TIMEOUT,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from controllers.desired import DesiredTeam
 from controllers.provider_view import EMPTY_VIEW, ProviderView
@@ -23,8 +23,17 @@ from reconciler.events import EventType
 from reconciler.leader_world import LeaderWorld
 from reconciler.orphanscan import OrphanFacts
 from reconciler.specfile import LoadedSpec
-from reconciler.status import AgentStatus, LeaderStatus, OrphanStatus, TeamStatus
+from reconciler.status import (
+    AgentStatus,
+    LeaderStatus,
+    MessagesStatus,
+    OrphanStatus,
+    TeamStatus,
+)
 from reconciler.world import World
+
+if TYPE_CHECKING:  # the store imports sqlite3: a pass without messages never loads it
+    from reconciler.store import StoreSnapshot
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class PassInputs:
     leader: LeaderWorld | None = None
     # Observed for session capture and dialogs (`controllers.session_observe`).
     provider_view: ProviderView = EMPTY_VIEW
+    # Read from `.team/messages.db` for the messages controller; None: no message ever sent.
+    messages: StoreSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,9 @@ class Report:
     leader: LeaderStatus | None = None
     orphans: Sequence[OrphanStatus] | None = None
     team_conditions: tuple[Condition, ...] = ()  # e.g. OrphansFound
+    # Conditions laid over agents' statuses after the agents controller's (e.g. Stalled).
+    agent_conditions: Mapping[str, tuple[Condition, ...]] | None = None
+    messages: MessagesStatus | None = None
     stall: Stall | None = None  # the pass cannot progress: nothing is applied
     notes: tuple[Note, ...] = field(default=())
 

@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from controllers.agent_panes import panes_to_capture
+from controllers.agent_panes import panes_to_capture, working_agents
 from controllers.agents import AgentsController
 from controllers.desired import DesiredTeam, desired_team, installed_executables
 from controllers.leader import LeaderController, leader_pane_to_capture
+from controllers.messages import MessagesController
 from controllers.orphans import OrphansController
 from controllers.session_observe import observe_provider_view
 from controllers.team import Stall, team_conditions
@@ -45,6 +47,7 @@ from reconciler.reporting import fold_outcomes, outcome_note, to_event, transiti
 from reconciler.spec import Spec
 from reconciler.specfile import LoadedSpec, load_spec
 from reconciler.status import (
+    MESSAGES_DB,
     LastReconcile,
     SpecErrorStatus,
     StatusCorrupt,
@@ -54,6 +57,9 @@ from reconciler.status import (
 )
 from reconciler.tmux import Tmux
 from reconciler.world import World, observe, with_captures
+
+if TYPE_CHECKING:
+    from reconciler.store import StoreSnapshot
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
@@ -83,7 +89,7 @@ class PassResult:
 
 def default_controllers() -> tuple[Controller, ...]:
     """The controllers of a pass, in the order their plans are applied."""
-    return (AgentsController(), OrphansController(), LeaderController())
+    return (AgentsController(), OrphansController(), LeaderController(), MessagesController())
 
 
 @dataclass
@@ -162,10 +168,25 @@ class Engine:
         self.last_good = loaded
         return loaded
 
-    def observe(self, tmux: Tmux, team: DesiredTeam, previous: TeamStatus) -> World:
-        """The pass's one snapshot (plus the captures readiness needs, batched)."""
+    def observe(
+        self,
+        tmux: Tmux,
+        team: DesiredTeam,
+        previous: TeamStatus,
+        messages: StoreSnapshot | None = None,
+    ) -> World:
+        """The pass's one snapshot (plus the captures readiness and approvals need, batched)."""
         world = observe(tmux, scanner=self.scanner)
-        return with_captures(world, tmux, panes_to_capture(team, world, previous))
+        working = working_agents(team, world, previous, messages)
+        return with_captures(world, tmux, panes_to_capture(team, world, previous, working))
+
+    def read_messages(self) -> StoreSnapshot | None:
+        """The message store's pending work; None (and no sqlite3 import) if none was sent."""
+        if not (self.state_dir / MESSAGES_DB).exists():
+            return None
+        from reconciler.store import MessageStore
+
+        return MessageStore.read_snapshot(self.state_dir, self.clock.now().timestamp())
 
     def gather(
         self, loaded: LoadedSpec, previous: TeamStatus, generation: int
@@ -177,7 +198,8 @@ class Engine:
         spec = loaded.spec
         tmux = self.tmux_for(spec.runtime.tmux_socket)
         team = desired_team(spec, self.workspace, python=self.python)
-        world = self.observe(tmux, team, previous)
+        messages = self.read_messages()
+        world = self.observe(tmux, team, previous, messages)
         # No tmux call and no second process scan: environments, lock files and workspace
         # folders of a few candidates, for the orphans controller (see reconciler.orphanscan).
         orphan_facts = observe_orphans(
@@ -207,6 +229,7 @@ class Engine:
             orphan_facts=orphan_facts,
             leader=leader,
             provider_view=provider_view,
+            messages=messages,
         )
         return tmux, inputs
 
@@ -355,6 +378,7 @@ class Engine:
             workspace=team.workspace_marker,
             state_dir=state,
             python=self.python,
+            tmux_at=self.leader_tmux_for,
         )
         self._reached(PLANNED)
         outcomes = apply_plan(plan.actions, ctx, hooks=self.hooks)
@@ -363,7 +387,7 @@ class Engine:
         status = _merge_reports(previous, [r.report for r in results])
         agents = fold_outcomes(status.agents, outcomes, now=now, generation=generation)
         emit([n for r in results for n in r.report.notes], generation)
-        emit([outcome_note(o) for o in outcomes], generation)
+        emit([outcome_note(o) for o in outcomes if not o.quiet], generation)
         emit(transition_notes(previous, agents), generation)
 
         paused = frozenset(a.agent.id for a in team.agents if a.agent.paused)
@@ -371,7 +395,7 @@ class Engine:
             status.conditions,
             agents,
             paused=paused,
-            acted=bool(outcomes),
+            acted=any(not o.quiet for o in outcomes),
             stall=None,
             now=now,
             generation=generation,
@@ -406,6 +430,17 @@ def _merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatu
             update["leader"] = report.leader
         if report.orphans is not None:
             update["orphans"] = list(report.orphans)
+        if report.messages is not None:
+            update["messages"] = report.messages
+        if report.agent_conditions:
+            agents = dict(update.get("agents", status.agents))  # type: ignore[call-overload]
+            for name, extra in report.agent_conditions.items():
+                if name in agents:
+                    conds = list(agents[name].conditions)
+                    for cond in extra:
+                        conds, _ = C.set_condition(conds, cond)
+                    agents[name] = agents[name].model_copy(update={"conditions": conds})
+            update["agents"] = agents
         conditions = list(status.conditions)
         for cond in report.team_conditions:
             conditions, _ = C.set_condition(conditions, cond)
@@ -432,6 +467,7 @@ def _stalled_status(
 def _requeue_after(planned: float | None, outcomes: list[Outcome]) -> float | None:
     """When to look again: soon after acting (to observe the result), later after failures."""
     candidates = [planned] if planned is not None else []
+    outcomes = [o for o in outcomes if not o.quiet]  # a deferral has its own not_before
     if any(o.ok for o in outcomes):
         candidates.append(OBSERVE_AFTER_ACTION_SEC)
     if any(not o.ok for o in outcomes):

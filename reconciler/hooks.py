@@ -19,12 +19,28 @@ from typing import Final, Literal, Protocol
 
 from reconciler.actions import Action
 
-PassPoint = Literal["loaded", "observed", "planned", "action", "applied", "applied-all", "written"]
+PassPoint = Literal[
+    "loaded",
+    "observed",
+    "planned",
+    "action",
+    "pasted",
+    "entering",
+    "entered",
+    "applied",
+    "applied-all",
+    "written",
+]
 
 LOADED: Final = "loaded"  # the spec is valid; nothing observed yet
 OBSERVED: Final = "observed"  # the snapshot is taken; nothing planned yet
 PLANNED: Final = "planned"  # every controller planned; nothing applied yet
 ACTION: Final = "action"  # `action` is about to be applied
+# Inside a `DeliverMessage` (reconciler.deliver): the message is on the recipient's screen;
+# Enter is about to be pressed (the store already says so); Enter was pressed.
+PASTED: Final = "pasted"
+ENTERING: Final = "entering"
+ENTERED: Final = "entered"
 APPLIED: Final = "applied"  # `action` was applied (or failed); the next one is not started
 APPLIED_ALL: Final = "applied-all"  # every action is done; events and status not yet written
 WRITTEN: Final = "written"  # the status of the pass is on disk
@@ -34,5 +50,5 @@ class PassHooks(Protocol):
     """Told when a pass reaches each point; it may raise, block or end the process."""
 
     def reached(self, point: PassPoint, action: Action | None) -> None:
-        """`action` is the action for `ACTION` and `APPLIED`, None elsewhere."""
+        """`action` is the action for `ACTION`, `APPLIED` and the delivery points."""
         ...

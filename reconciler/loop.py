@@ -6,6 +6,8 @@ most one extra pass, never a wrong action. The triggers:
 
 * the spec file changed (watchfiles on its folder, short debounce, so an editor's
   write-then-rename counts once);
+* a message was queued or a result reported: `send` and `report` touch `.team/wake`,
+  watched the same way, so a message goes out at once rather than at the next resync;
 * an agent's pane died: our session's `pane-died` hook runs `tmux wait-for -S CHANNEL`,
   and a thread here sits in `tmux wait-for CHANNEL`, so an exit wakes the loop at once
   with no polling and no shell command in the hook;
@@ -36,6 +38,7 @@ from reconciler import markers
 from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
+from reconciler.wake import wake_path
 
 log = logging.getLogger("team_agent.loop")
 
@@ -127,14 +130,20 @@ class Loop:
         return good.spec.runtime.resync_interval_sec if good is not None else DEFAULT_RESYNC_SEC
 
     def _watch_spec(self) -> None:
+        """Wake on a spec edit, or on `send`/`report` touching `.team/wake` (new messages)."""
         spec = self.engine.spec_path.resolve()
+        wake = wake_path(self.engine.state_dir).resolve()
+        folders = [spec.parent]
+        if not wake.parent.is_relative_to(spec.parent):
+            wake.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folders.append(wake.parent)
 
-        def is_spec(change: object, path: str) -> bool:
-            return Path(path).name == spec.name
+        def wanted(change: object, path: str) -> bool:
+            return Path(path).name == spec.name or Path(path) == wake
 
-        for _changes in watch(
-            spec.parent,
-            watch_filter=is_spec,
+        for changes in watch(
+            *folders,
+            watch_filter=wanted,
             debounce=SPEC_DEBOUNCE_MS,
             step=20,
             stop_event=self.stop,
@@ -142,7 +151,8 @@ class Loop:
             yield_on_timeout=False,
             raise_interrupt=False,
         ):
-            self.request("spec changed")
+            touched = {Path(path).name for _, path in changes}
+            self.request("spec changed" if spec.name in touched else "message queued")
 
     def _agents_were_up(self) -> bool:
         last = self._last

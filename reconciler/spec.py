@@ -234,6 +234,11 @@ class Agent(_Model):
     session: SessionPolicy = Field(
         default=SessionPolicy(), description="Provider session handling."
     )
+    auto_approve: list[Annotated[str, Field(min_length=1)]] = Field(
+        default=[],
+        description="Tools whose permission prompts team-agent answers yes; empty: none, "
+        "every prompt waits for a person (`team-agent approvals`).",
+    )
 
     @model_validator(mode="after")
     def _check_combinations(self) -> Agent:
@@ -312,7 +317,15 @@ class Runtime(_Model):
         default=600,
         gt=0,
         allow_inf_nan=False,
-        description="Seconds without progress before an agent is reported stuck.",
+        description="Seconds an agent's pane may stay unchanged while it has open work "
+        "before it is Stalled=True, reason=Stuck (one alert to the leader).",
+    )
+    idle_timeout_sec: float = Field(
+        default=300,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds every worker may sit idle while tasks are open before the "
+        "leader gets one reminder.",
     )
     auto_trust_own_workspace: bool | None = Field(
         default=None,

@@ -41,6 +41,9 @@ from reconciler.errors import SpecIssue, StateUnwritable, TeamAgentError
 API_VERSION: Final = "team-agent/v1"
 STATUS_FILE: Final = "status.json"
 STATE_DIR: Final = ".team"
+# The message store (reconciler/store.py) beside it; named here so a pass can see whether
+# it exists without importing the store (and sqlite3).
+MESSAGES_DB: Final = "messages.db"
 _STATE_DIR_MODE: Final = 0o700
 _FILE_MODE: Final = 0o600
 
@@ -62,6 +65,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ApprovalStatus(_Model):
+    """A tool permission prompt on an agent's screen, waiting for a person (or the spec)."""
+
+    tool: str  # the tool the CLI asks to use, as the prompt names it
+    prompt: str  # the prompt's text as seen on screen (a few lines)
+    since: Timestamp
+    answered: bool = False  # team-agent answered it (the tool is in `auto_approve`)
+
+
 class AgentStatus(_Model):
     """One agent as last observed, plus what a pass carries over (restarts, backoff)."""
 
@@ -81,6 +93,8 @@ class AgentStatus(_Model):
     backoffUntil: Timestamp | None = None  # no restart before this time
     backoffSec: float = Field(default=0, ge=0)  # current crash-loop backoff step
     provider: str | None = None
+    approval: ApprovalStatus | None = None  # set while Ready=False, reason=AwaitingApproval
+    lastOutputAt: Timestamp | None = None  # the pane's last output (tmux window_activity)
 
 
 class LeaderAPIErrorStatus(_Model):
@@ -137,6 +151,17 @@ class OrphanStatus(_Model):
     reason: str
 
 
+class MessagesStatus(_Model):
+    """The message store as the last pass saw it (see `team-agent inbox`, `results`)."""
+
+    queued: int = Field(default=0, ge=0)
+    delivering: int = Field(default=0, ge=0)
+    delivered: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    openTasks: int = Field(default=0, ge=0)  # task messages with no result from their agent
+    idleReminder: str | None = None  # the idle episode the leader was last reminded of
+
+
 class LastReconcile(_Model):
     """Summary of the last completed pass."""
 
@@ -175,6 +200,7 @@ class TeamStatus(_Model):
     agents: dict[str, AgentStatus] = Field(default_factory=dict)
     leader: LeaderStatus = Field(default_factory=LeaderStatus)
     orphans: list[OrphanStatus] = Field(default_factory=list)
+    messages: MessagesStatus | None = None  # None until the first message is sent
     lastReconcile: LastReconcile | None = None
     specError: SpecErrorStatus | None = None
 

@@ -117,8 +117,14 @@ class Tmux:
         """Run one tmux command and return its stdout lines."""
         return self.run_sequence([list(args)])
 
-    def run_sequence(self, commands: Sequence[Sequence[str]]) -> list[str]:
-        """Run several tmux commands in one invocation, in order, atomically for tmux."""
+    def run_sequence(
+        self, commands: Sequence[Sequence[str]], *, stdin: str | None = None
+    ) -> list[str]:
+        """Run several tmux commands in one invocation, in order, atomically for tmux.
+
+        `stdin` feeds a command that reads the client's input (`load-buffer -b NAME -`),
+        so message text reaches tmux as data, never as an argument or a shell word.
+        """
         argv: list[str] = []
         for i, command in enumerate(commands):
             if i:
@@ -130,6 +136,8 @@ class Tmux:
         try:
             result = subprocess.run(
                 [*self.base_argv(), *argv],
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
                 encoding="utf-8",

@@ -47,6 +47,7 @@ PANE_FIELDS: tuple[tuple[str, str], ...] = (
     ("pane_current_command", "#{pane_current_command}"),
     ("pane_current_path", "#{pane_current_path}"),
     ("pane_in_mode", "#{pane_in_mode}"),
+    ("window_activity", "#{window_activity}"),
     ("team", "#{" + markers.TEAM + "}"),
     ("agent", "#{" + markers.AGENT + "}"),
     ("workspace", "#{" + markers.WORKSPACE + "}"),
@@ -79,6 +80,7 @@ class Pane:
     current_command: str
     current_path: str
     in_mode: bool
+    activity: float | None  # epoch seconds of the window's last output (one pane per agent)
     team: str
     agent: str
     workspace: str
@@ -111,6 +113,11 @@ def _int_or_none(text: str) -> int | None:
         return int(text)
     except ValueError:
         return None
+
+
+def _float_or_none(text: str) -> float | None:
+    value = _int_or_none(text)
+    return float(value) if value is not None else None
 
 
 def _exit_code(status: str, signal_number: str) -> int | None:
@@ -147,6 +154,7 @@ def parse_pane(record: str) -> Pane | None:
         current_command=raw["pane_current_command"],
         current_path=raw["pane_current_path"],
         in_mode=raw["pane_in_mode"] == "1",
+        activity=_float_or_none(raw["window_activity"]),
         team=raw["team"],
         agent=raw["agent"],
         workspace=raw["workspace"],

@@ -50,6 +50,42 @@ class Dialog:
     accept_keys: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A tool permission prompt the CLI shows while it works ("Allow tool Bash? [y/n]").
+
+    `pattern` finds it on screen, its `tool` group names the tool. It is answered only
+    for the tools the spec names in `auto_approve`, with `approve_keys`; nothing else is
+    ever typed into it.
+    """
+
+    pattern: str  # regex with a `tool` group
+    approve_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InputProfile:
+    """How a CLI takes a message: where its input box is and what "busy" looks like.
+
+    `prompt` is searched in the screen text (multiline); its last match is the input box
+    and its `input` group (to the end of the screen, for a multi-line paste) is what is
+    typed there, without `chrome` lines (the box's rules, the footer) and without the
+    `idle_text` an empty box shows. No match: the CLI shows no input box (a dialog, a
+    crash, a slow start).
+    `busy` marks a CLI that works on something even if an input box is drawn (Claude's
+    "esc to interrupt"). `paste_placeholder` is what a long paste collapses into in the
+    input box (Claude: "[Pasted text #1 +500 lines]"), accepted as proof the paste arrived.
+    """
+
+    prompt: str  # regex with an `input` group
+    chrome: str | None = None  # lines that are decoration, not input (rules, footers)
+    idle_text: str | None = None  # placeholder an empty box shows ("Ask Codex to do anything")
+    busy: str | None = None
+    paste_placeholder: str | None = None
+    approvals: tuple[Approval, ...] = ()
+    submit_keys: tuple[str, ...] = ("Enter",)
+
+
 Attribution = Literal["preassigned", "tagged"]
 
 

@@ -50,11 +50,25 @@ def test_sigkill_mid_pass_leaves_parseable_status_and_no_duplicates(
     assert all(p.agent for p in team.panes()), "an unmarked agent window was left behind"
 
 
+def quiet_for_a_second(team: TeamWorkspace) -> None:
+    """Let the second of the agents' last output end, then pass once.
+
+    A pass reads the screen of an agent that wrote since the last pass looked, for
+    approval prompts (`controllers.agent_panes.working_agents`); tmux dates output in
+    whole seconds, so output in the second of the last look counts as unseen until that
+    second is over. After this, a pass over a quiet team reads no screen.
+    """
+    last = max(p.activity or 0.0 for p in team.panes())
+    retry_until(lambda: time.time() >= last + 1.0, timeout=3)
+    team.reconcile()
+
+
 @pytest.mark.parametrize("size", [3, 12])
 def test_noop_pass_makes_constant_tmux_calls(team: TeamWorkspace, size: int) -> None:
     """A converged team's pass costs the same tmux calls whatever its size (≤ 3)."""
     team.write_spec(many_agents(size))
     team.converge(timeout=30)
+    quiet_for_a_second(team)
     tmux = team.engine.tmux_for(team.socket)
     assert isinstance(tmux, Tmux)
     before = tmux.calls
@@ -81,6 +95,7 @@ def test_noop_pass_with_a_bound_leader_makes_two_tmux_calls(
     )
     team.converge(timeout=30)
     assert C.is_true(team.reconcile().status.leader.conditions, C.LEADER_BOUND)
+    quiet_for_a_second(team)
     before = team.engine.tmux_calls
     result = team.reconcile()
     assert result.plan.empty

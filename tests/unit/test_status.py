@@ -94,6 +94,7 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "agents",
         "leader",
         "orphans",
+        "messages",
         "lastReconcile",
         "specError",
     ]
@@ -114,6 +115,8 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "backoffUntil",
         "backoffSec",
         "provider",
+        "approval",
+        "lastOutputAt",
     ]
     assert list(dumped["leader"]) == [
         "conditions",

@@ -60,6 +60,7 @@ BASE: dict[str, str] = {
     "session_workspace": "/ws",
     "leader_uuid": "",
     "leader_pid": "",
+    "window_activity": "1795608105",
 }
 
 FOREIGN: dict[str, str] = {
@@ -119,6 +120,7 @@ def test_normal_row() -> None:
         current_command="python3",
         current_path="/ws",
         in_mode=False,
+        activity=1795608105.0,
         team="demo",
         agent="impl",
         workspace="/ws",

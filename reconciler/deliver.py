@@ -1,0 +1,293 @@
+"""The executor of messages: paste, verify on screen, submit once, verify, record.
+
+The messages controller decided *which* message goes to *which* pane; this module knows
+how, and re-checks at the moment of acting, because a pane can change between the
+snapshot and the keystroke (the SendKeys rule, applied to every message):
+
+1. One tmux call reads the pane's markers, process, mode and screen. The pane must still
+   be the recipient's (markers for a worker, the same process for the leader) and its
+   input box must be empty; a busy CLI, a dialog, an approval prompt or someone else's
+   text defers the message (it is not failed, and no attempt is counted).
+2. One tmux call leaves copy mode if the pane is in it, loads the text into a named
+   buffer from stdin and pastes it with bracketed paste (`paste-buffer -p`), deleting the
+   buffer. The CLI sees one paste, not keystrokes: a newline inside it does not submit.
+3. Captures until the message's tail shows in the input box (or the CLI's placeholder
+   for a long paste). Only then is Enter pressed: never into a half-arrived paste.
+4. The store records `entered` *before* Enter is sent. A reconciler that dies after that
+   point finds the flag on restart and never presses Enter for a message whose text has
+   left the input box: the message is confirmed from the screen, or failed with that
+   reason. At most once, never twice.
+5. Captures until the input box no longer holds the message: delivered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from controllers.providers.inputs import input_profile
+from controllers.screen import InputState, input_state, shows_anywhere, shows_message
+from reconciler import markers
+from reconciler.actions import DeliverMessage, DeliveryTarget, FailMessage, RaiseAlert
+from reconciler.errors import TeamAgentError
+from reconciler.hooks import ENTERED, ENTERING, PASTED, PassPoint
+from reconciler.procs import is_same_process
+from reconciler.spec import LEADER
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
+from reconciler.world import FIELD_SEPARATOR, RECORD_SEPARATOR
+
+if TYPE_CHECKING:  # the store imports sqlite3: only passes that deliver pay for it
+    from controllers.providers.base import InputProfile
+    from reconciler.store import MessageStore
+
+POLL_FIRST_SEC = 0.02
+POLL_MAX_SEC = 0.2
+SHOW_SEC = 3.0  # plus SHOW_SEC_PER_100KB for long pastes: the CLI echoes them first
+SHOW_SEC_PER_100KB = 3.0
+SUBMIT_SEC = 5.0
+BUSY_RETRY_SEC = 1.0
+RETRY_SEC = (1.0, 2.0, 5.0, 10.0, 30.0)  # after a failed attempt, by attempts made
+MAX_ATTEMPTS = len(RETRY_SEC)
+
+_INSPECT_FORMAT = FIELD_SEPARATOR.join(
+    [
+        "#{pid}",
+        "#{pane_pid}",
+        "#{pane_in_mode}",
+        "#{" + markers.TEAM + "}",
+        "#{" + markers.AGENT + "}",
+        "#{" + markers.WORKSPACE + "}",
+    ]
+)
+
+
+class NotTheRecipient(TeamAgentError):
+    """The pane no longer is the recipient's (markers, process or server changed)."""
+
+
+@dataclass
+class DeliveryContext:
+    """What delivering needs from the executor (built by `reconciler.apply`)."""
+
+    tmux: Tmux
+    tmux_at: Callable[[str], Tmux] | None  # the leader's server when it is another one
+    team_id: str
+    workspace: str
+    server_pid: int | None  # the workers' server as the snapshot saw it
+    store: Callable[[], MessageStore]  # opened on first use: most passes deliver nothing
+    reached: Callable[[PassPoint, DeliverMessage], None]
+    clock: Callable[[], float] = time.time
+
+    def tmux_for(self, target: DeliveryTarget) -> Tmux:
+        if target.socket_path is None or self.tmux_at is None:
+            return self.tmux
+        return self.tmux_at(target.socket_path)
+
+
+Result = tuple[bool, str, bool]  # (ok, what happened, quiet: deferred and nothing changed)
+
+
+def _sleeps(deadline: float) -> Callable[[], bool]:
+    """A poll pacer: sleeps a little longer each time; False once `deadline` is passed."""
+    delay = [POLL_FIRST_SEC]
+
+    def pace() -> bool:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay[0])
+        delay[0] = min(POLL_MAX_SEC, delay[0] * 1.5)
+        return True
+
+    return pace
+
+
+def _capture(tmux: Tmux, pane: str) -> str:
+    return "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane))
+
+
+def _inspect(tmux: Tmux, target: DeliveryTarget, ctx: DeliveryContext) -> tuple[str, bool]:
+    """The pane's screen and whether it is in a mode, after checking it is the recipient's."""
+    try:
+        lines = tmux.run_sequence(
+            [
+                ["display-message", "-p", "-t", target.pane, _INSPECT_FORMAT + RECORD_SEPARATOR],
+                ["capture-pane", "-p", "-J", "-t", target.pane],
+            ]
+        )
+    except ServerNotRunning as err:
+        raise NotTheRecipient(f"pane {target.pane}: the tmux server is gone") from err
+    except TmuxCommandError as err:
+        if err.target_gone:
+            raise NotTheRecipient(f"pane {target.pane} is gone") from err
+        raise
+    head, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
+    server_pid, pane_pid, in_mode, team, agent, workspace = [
+        *head.strip().split(FIELD_SEPARATOR),
+        *[""] * 6,
+    ][:6]
+    if target.socket_path is None and server_pid != str(ctx.server_pid or server_pid):
+        raise NotTheRecipient(f"pane {target.pane}: the tmux server was replaced")
+    if target.recipient != LEADER and (team, agent, workspace) != (
+        ctx.team_id,
+        target.recipient,
+        ctx.workspace,
+    ):
+        raise NotTheRecipient(f"pane {target.pane} does not carry {target.recipient}'s markers")
+    proc = target.process
+    if proc is not None and (
+        pane_pid != str(proc.pid) or not is_same_process(proc.pid, proc.create_time)
+    ):
+        raise NotTheRecipient(f"pane {target.pane} runs another process since the snapshot")
+    return text.lstrip("\n"), in_mode == "1"
+
+
+def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
+    """Deliver one message (the module docstring's steps)."""
+    store = ctx.store()
+    record = store.get(action.message_id)
+    if record is None or record.state in ("delivered", "failed"):
+        return True, f"already {record.state if record else 'gone'}", True
+    target = action.target
+    profile = input_profile(target.provider)
+    if profile is None:
+        store.mark_failed(
+            action.message_id, f"{target.provider} takes no messages", now=ctx.clock()
+        )
+        return False, f"{target.provider} takes no messages", False
+    tmux = ctx.tmux_for(target)
+    try:
+        screen, in_mode = _inspect(tmux, target, ctx)
+    except NotTheRecipient as err:
+        store.defer(
+            action.message_id, str(err), not_before=ctx.clock() + BUSY_RETRY_SEC, now=ctx.clock()
+        )
+        return True, f"deferred: {err}", True
+    # A placeholder ("[Pasted text #1]") proves our paste only if we pasted into this pane.
+    pasted = record.attempts > 0 and record.pane == target.pane
+    if record.entered:
+        return _recover_entered(action, ctx, tmux, store, profile, screen, pasted=pasted)
+    state = input_state(profile, screen, action.text, pasted=pasted)
+    if state is InputState.EMPTY:
+        store.begin_attempt(action.message_id, pane=target.pane, now=ctx.clock())
+        _paste(tmux, target.pane, action, in_mode)
+        if not _wait_until(
+            tmux,
+            target.pane,
+            lambda s: shows_message(profile, s, action.text),
+            _show_deadline(action.text),
+        ):
+            attempts = record.attempts + 1
+            error = "the pasted message did not show in the input box"
+            _retry_or_fail(store, action.message_id, error, attempts, ctx.clock())
+            return False, error, False
+    elif state is not InputState.OURS:
+        reason = f"{target.recipient} cannot take input now ({state.value})"
+        store.defer(
+            action.message_id, reason, not_before=ctx.clock() + BUSY_RETRY_SEC, now=ctx.clock()
+        )
+        return True, f"deferred: {reason}", True
+    ctx.reached(PASTED, action)
+    return _submit(action, ctx, tmux, store, profile)
+
+
+def _paste(tmux: Tmux, pane: str, action: DeliverMessage, in_mode: bool) -> None:
+    buffer = f"team-agent-{action.message_id}"
+    commands: list[list[str]] = []
+    if in_mode:
+        commands.append(["copy-mode", "-q", "-t", pane])
+    commands.append(["load-buffer", "-b", buffer, "-"])
+    commands.append(["paste-buffer", "-p", "-d", "-b", buffer, "-t", pane])
+    tmux.run_sequence(commands, stdin=action.text)
+
+
+def _show_deadline(text: str) -> float:
+    extra = SHOW_SEC_PER_100KB * len(text.encode("utf-8")) / 100_000
+    return time.monotonic() + SHOW_SEC + extra
+
+
+def _wait_until(tmux: Tmux, pane: str, check: Callable[[str], bool], deadline: float) -> bool:
+    pace = _sleeps(deadline)
+    while True:
+        if check(_capture(tmux, pane)):
+            return True
+        if not pace():
+            return False
+
+
+def _submit(
+    action: DeliverMessage,
+    ctx: DeliveryContext,
+    tmux: Tmux,
+    store: MessageStore,
+    profile: InputProfile,
+) -> Result:
+    store.mark_entered(action.message_id, now=ctx.clock())
+    ctx.reached(ENTERING, action)
+    tmux.run("send-keys", "-t", action.target.pane, *profile.submit_keys)
+    ctx.reached(ENTERED, action)
+    left = _wait_until(
+        tmux,
+        action.target.pane,
+        lambda s: not shows_message(profile, s, action.text),
+        time.monotonic() + SUBMIT_SEC,
+    )
+    if left:
+        store.mark_delivered(action.message_id, now=ctx.clock())
+        return True, "delivered", False
+    return False, "Enter was pressed but the message is still in the input box", False
+
+
+def _recover_entered(
+    action: DeliverMessage,
+    ctx: DeliveryContext,
+    tmux: Tmux,
+    store: MessageStore,
+    profile: InputProfile,
+    screen: str,
+    *,
+    pasted: bool,
+) -> Result:
+    """An earlier attempt pressed Enter: confirm it, finish it, or fail it; never resubmit."""
+    state = input_state(profile, screen, action.text, pasted=pasted)
+    if state is InputState.OURS:
+        # Still in the input box: that Enter never reached the CLI, so this one is the first.
+        if action.attempt >= MAX_ATTEMPTS:
+            error = f"the CLI did not take the message after {action.attempt} Enter presses"
+            store.mark_failed(action.message_id, error, now=ctx.clock())
+            return False, error, False
+        store.begin_attempt(action.message_id, pane=action.target.pane, now=ctx.clock())
+        return _submit(action, ctx, tmux, store, profile)
+    if shows_anywhere(screen, action.text):
+        store.mark_delivered(action.message_id, now=ctx.clock())
+        return True, "delivered (confirmed on screen after an interrupted delivery)", False
+    error = (
+        "delivery was interrupted after Enter was pressed and the screen no longer shows "
+        "the message: not submitted again, to never submit it twice"
+    )
+    store.mark_failed(action.message_id, error, now=ctx.clock())
+    return False, error, False
+
+
+def _retry_or_fail(
+    store: MessageStore, message_id: str, error: str, attempts: int, now: float
+) -> None:
+    if attempts >= MAX_ATTEMPTS:
+        store.mark_failed(message_id, f"{error} ({attempts} attempts)", now=now)
+    else:
+        store.retry_later(message_id, error, not_before=now + RETRY_SEC[attempts - 1], now=now)
+
+
+def fail_message(action: FailMessage, ctx: DeliveryContext) -> Result:
+    ctx.store().mark_failed(action.message_id, action.cause, now=ctx.clock())
+    return True, "failed", False
+
+
+def raise_alert(action: RaiseAlert, ctx: DeliveryContext) -> Result:
+    raised = ctx.store().raise_alert(
+        action.key, recipient=action.recipient, body=action.body, kind=action.kind, now=ctx.clock()
+    )
+    if raised is None:
+        return True, "already raised", True
+    return True, f"queued as {raised.id}", False

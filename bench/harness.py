@@ -145,6 +145,18 @@ class BenchTeam:
             result = engine.reconcile()
         return result
 
+    def quiet_pass(self, engine: Engine, *, timeout: float = 5.0) -> PassResult:
+        """Let the second of the agents' last output end, then pass once.
+
+        A pass reads the screen of an agent that wrote since the last pass looked (an
+        approval prompt may show: `controllers.agent_panes.working_agents`), and tmux
+        dates output in whole seconds, so output in the second of the last look counts
+        as unseen until that second is over. Passes after this one are a quiet team's.
+        """
+        last = max((p.activity or 0.0 for p in self.agent_panes().values()), default=0.0)
+        wait_until(lambda: time.time() >= last + 1.0, timeout=timeout, interval=0.05, what="quiet")
+        return engine.reconcile()
+
     def status(self) -> TeamStatus | None:
         try:
             return StatusStore(self.workspace / ".team").read()

@@ -47,6 +47,7 @@ def run(config: Config) -> list[Figure]:
             config.progress(f"passes: converging {size} agents")
             team.write_spec(shell_agents(size))
             team.converge(engine, timeout=CONVERGE_TIMEOUT_SEC)
+            team.quiet_pass(engine)  # new panes' output would make the next passes read them
             calls: list[int] = []
             scans: list[int] = []
             durations: list[float] = []
@@ -108,7 +109,9 @@ BENCHMARK = Benchmark(
     title="tmux calls and process scans per no-op pass",
     meaning=(
         "A converged team is reconciled again, in-process, several times per size (10, 50, "
-        "100, 200 `shell` agents running `sleep`). Each pass must plan nothing. *tmux "
+        "100, 200 `shell` agents running `sleep`), after a second without output (a pass "
+        "also reads the screens of agents that wrote since the last pass looked). Each "
+        "pass must plan nothing. *tmux "
         "calls* counts tmux invocations (`Engine.tmux_calls`), *process scans* counts "
         "calls of the engine's process-table scanner (a counting wrapper passed as "
         "`Engine.scanner`). Targets: ≤ 3 calls and ≤ 1 scan, the same at every size "

@@ -28,7 +28,17 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import capture, cli_wall, converge, orphans, passes, run_idle, run_latency, snapshot
+from bench import (
+    capture,
+    cli_wall,
+    converge,
+    messages,
+    orphans,
+    passes,
+    run_idle,
+    run_latency,
+    snapshot,
+)
 from bench.harness import BenchError
 from bench.measure import Benchmark, Config, Figure
 from bench.report import (
@@ -50,6 +60,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     run_idle.BENCHMARK,
     capture.BENCHMARK,
     orphans.BENCHMARK,
+    messages.BENCHMARK,
 )
 EXIT_OK, EXIT_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -2,27 +2,63 @@
 
 Read-only verbs (`status`, `wait`, `plan`, `events`, `logs`) never change the world and
 never take the lock; `reconcile`, `run` and `down` hold the workspace lock while they act.
+
+A verb's module is imported only when that verb runs (`LazyGroup`): `reconcile --once`
+in CI should not pay for the message store's sqlite3 or the leader's identity code.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
-from reconciler.verbs import (
-    converge,
-    inspect,
-    leader,
-    messages,
-    orphans,
-    ownership,
-    results,
-    setup,
-)
+# command name -> (module in reconciler.verbs, click command in it), in `--help` order.
+VERBS: dict[str, tuple[str, str]] = {
+    "validate": ("setup", "validate"),
+    "reconcile": ("converge", "reconcile"),
+    "run": ("converge", "run"),
+    "status": ("inspect", "status"),
+    "wait": ("inspect", "wait"),
+    "plan": ("inspect", "plan_cmd"),
+    "diff": ("inspect", "plan_cmd"),
+    "down": ("converge", "down"),
+    "orphans": ("orphans", "orphans"),
+    "events": ("inspect", "events"),
+    "logs": ("inspect", "logs"),
+    "attach": ("inspect", "attach"),
+    "identity": ("leader", "identity"),
+    "leader": ("leader", "leader"),
+    "claim-leader": ("ownership", "claim_leader"),
+    "takeover": ("ownership", "takeover"),
+    "send": ("messages", "send"),
+    "inbox": ("messages", "inbox"),
+    "report": ("results", "report"),
+    "results": ("results", "results"),
+    "approvals": ("messages", "approvals"),
+    "demo": ("setup", "demo"),
+    "init": ("setup", "init"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = VERBS.get(cmd_name)
+        if where is None:
+            return None
+        module = importlib.import_module(f"reconciler.verbs.{where[0]}")
+        command = getattr(module, where[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-f",
     "--file",
@@ -41,35 +77,6 @@ from reconciler.verbs import (
 def cli(ctx: click.Context, spec_file: Path | None, tmux_socket: str | None) -> None:
     """Keep a team of AI coding agents running in tmux as team.spec.yaml declares."""
     ctx.obj = {"spec_file": spec_file, "socket": tmux_socket}
-
-
-VERBS: tuple[click.Command, ...] = (
-    setup.validate,
-    converge.reconcile,
-    converge.run,
-    inspect.status,
-    inspect.wait,
-    inspect.plan_cmd,
-    converge.down,
-    orphans.orphans,
-    inspect.events,
-    inspect.logs,
-    inspect.attach,
-    leader.identity,
-    leader.leader,
-    ownership.claim_leader,
-    ownership.takeover,
-    messages.send,
-    messages.inbox,
-    results.report,
-    results.results,
-    messages.approvals,
-    setup.demo,
-    setup.init,
-)
-for verb in VERBS:
-    cli.add_command(verb)
-cli.add_command(inspect.plan_cmd, name="diff")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from reconciler.ids import PaneId, WindowId
 from reconciler.procs import ProcessInfo, ProcessTable
 from reconciler.spec import Spec
 from reconciler.status import AgentStatus, TeamStatus
+from reconciler.store_records import MessageRecord, MessageState
 from reconciler.world import Pane, World
 
 NOW = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
@@ -264,3 +265,53 @@ def team_status(agents: Mapping[str, AgentStatus] | None = None, **fields: Any) 
         agents=dict(agents or {}),
         **fields,
     )
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+def message_record(
+    seq: int,
+    recipient: str,
+    *,
+    created: float,
+    state: MessageState = "queued",
+    **fields: Any,
+) -> MessageRecord:
+    """A message as the store holds it: `msg-SEQ` from the leader, queued, no attempt yet."""
+    data: dict[str, Any] = {
+        "id": f"msg-{seq}",
+        "seq": seq,
+        "sender": "leader",
+        "recipient": recipient,
+        "task": None,
+        "kind": "message",
+        "body": f"body {seq}",
+        "state": state,
+        "attempts": 0,
+        "entered": False,
+        "pane": None,
+        "created_at": created,
+        "updated_at": created,
+        "not_before": None,
+        "delivered_at": None,
+        "last_error": None,
+    }
+    data.update(fields)
+    return MessageRecord(**data)
+
+
+# Claude Code's tool permission menu as `capture-pane -p -J` shows it (the shape in
+# controllers/providers/inputs.py; low certainty, see docs/messages.md).
+CLAUDE_RULE = "\u2500" * 60
+CLAUDE_PERMISSION_MENU = (
+    "\u25cf Bash(rm -rf build)\n\n"
+    f"{CLAUDE_RULE}\n"
+    " Bash command\n\n"
+    "   rm -rf build\n"
+    "   Remove the build directory\n\n"
+    " Do you want to proceed?\n"
+    " \u276f 1. Yes\n"
+    "   2. Yes, and don't ask again for rm commands in /ws\n"
+    "   3. No, and tell Claude what to do differently (esc)\n"
+)

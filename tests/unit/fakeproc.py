@@ -15,8 +15,9 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 5.0
@@ -182,6 +183,30 @@ class PtyFake:
             self.proc.kill()
         self.proc.wait(timeout=DEADLINE)
         os.close(self.master)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+@contextlib.contextmanager
+def stopping(factory: Callable[..., S]) -> Iterator[Callable[..., S]]:
+    """A starter for fakes (`factory(*args)`) that stops every one it started on exit."""
+    started: list[S] = []
+
+    def start(*args: str) -> S:
+        fake = factory(*args)
+        started.append(fake)
+        return fake
+
+    try:
+        yield start
+    finally:
+        for fake in started:
+            fake.stop()
 
 
 def transcripts(home: Path) -> list[Path]:

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (literal screens of the CLIs, their glyphs included)
 """Tool permission prompts while an agent works: reported, answered only when listed, once.
 
 `plan_approval` on literal screens (the fake agent's prompt as it prints it, Claude's
@@ -19,6 +18,7 @@ from reconciler.clock import format_time
 from reconciler.ids import AgentId, PaneId
 from reconciler.status import AgentStatus, ApprovalStatus
 from tests.unit.builders import (
+    CLAUDE_PERMISSION_MENU,
     GENERATION,
     NOW,
     agent_pane,
@@ -44,18 +44,7 @@ ANSWERED = (
     f"{BANNER}\nfake> do it\n[tool:Bash]\nAllow tool Bash? [y/n] y\ntool Bash approved\n"
     "fake: do it (+1 lines, 17 bytes, sha256 0c5d1e6b8a3f)\nfake> \n\n"
 )
-RULE = "─" * 60
-CLAUDE_MENU = (
-    "> fix the build\n\n● Bash(rm -rf build)\n\n"
-    f"{RULE}\n"
-    " Bash command\n\n"
-    "   rm -rf build\n"
-    "   Remove the build directory\n\n"
-    " Do you want to proceed?\n"
-    " ❯ 1. Yes\n"
-    "   2. Yes, and don't ask again for rm commands in /ws\n"
-    "   3. No, and tell Claude what to do differently (esc)\n"
-)
+CLAUDE_MENU = "> fix the build\n\n" + CLAUDE_PERMISSION_MENU
 
 
 def agent(**fields: Any) -> DesiredAgent:

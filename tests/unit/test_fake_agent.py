@@ -34,6 +34,7 @@ from tests.unit.fakeproc import (
     records,
     run_fake,
     session_of,
+    stopping,
     transcripts,
     user_texts,
 )
@@ -52,31 +53,15 @@ def env(home: Path) -> dict[str, str]:
 @pytest.fixture
 def spawn(env: dict[str, str]) -> Iterator[Callable[..., Running]]:
     """Start fakes over pipes; any still running at the end of the test are killed."""
-    started: list[Running] = []
-
-    def start(*args: str) -> Running:
-        running = Running(env, *args)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    with stopping(lambda *args: Running(env, *args)) as start:
+        yield start
 
 
 @pytest.fixture
 def pty(env: dict[str, str]) -> Iterator[Callable[..., PtyFake]]:
     """Start fakes on a pty, as in a pane; killed (by handle) at the end of the test."""
-    started: list[PtyFake] = []
-
-    def start(*args: str) -> PtyFake:
-        fake = PtyFake(env, *args)
-        started.append(fake)
-        return fake
-
-    yield start
-    for fake in started:
-        fake.stop()
+    with stopping(lambda *args: PtyFake(env, *args)) as start:
+        yield start
 
 
 def test_banner_then_prompt(env: dict[str, str]) -> None:

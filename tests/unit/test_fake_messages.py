@@ -30,7 +30,15 @@ from controllers.fake_messages import (
     send_report,
 )
 from reconciler.store import MessageStore
-from tests.unit.fakeproc import DEADLINE, Running, clean_env, records, run_fake, transcripts
+from tests.unit.fakeproc import (
+    DEADLINE,
+    Running,
+    clean_env,
+    records,
+    run_fake,
+    stopping,
+    transcripts,
+)
 
 # Appends what it reads on stdin as one JSON line to argv[1]; exits with argv[2].
 RECORDER = (
@@ -65,16 +73,8 @@ def env(home: Path, reports: Path) -> dict[str, str]:
 
 @pytest.fixture
 def spawn(env: dict[str, str]) -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(*args: str) -> Running:
-        running = Running(env, *args)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    with stopping(lambda *args: Running(env, *args)) as start:
+        yield start
 
 
 def sent(reports: Path) -> list[dict[str, Any]]:

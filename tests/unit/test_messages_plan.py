@@ -25,7 +25,7 @@ from reconciler.engine import _merge_reports
 from reconciler.ids import PaneId
 from reconciler.specfile import LoadedSpec
 from reconciler.status import AgentStatus, LeaderStatus, MessagesStatus, TeamStatus
-from reconciler.store_records import MessageRecord, MessageState, OpenTask, StoreSnapshot
+from reconciler.store_records import MessageRecord, OpenTask, StoreSnapshot
 from reconciler.world import Pane
 from tests.unit.builders import (
     GENERATION,
@@ -38,6 +38,7 @@ from tests.unit.builders import (
     desired,
     fake,
     installed,
+    message_record,
     running_status,
     shell,
     spec,
@@ -52,34 +53,8 @@ LEADER_PID = 4242
 LEADER_SOCKET = "/tmp/tmux-1000/default"
 
 
-def record(
-    seq: int,
-    recipient: str,
-    *,
-    state: MessageState = "queued",
-    created: float = T - 5,
-    **fields: Any,
-) -> MessageRecord:
-    data: dict[str, Any] = {
-        "id": f"msg-{seq}",
-        "seq": seq,
-        "sender": "leader",
-        "recipient": recipient,
-        "task": None,
-        "kind": "message",
-        "body": f"body {seq}",
-        "state": state,
-        "attempts": 0,
-        "entered": False,
-        "pane": None,
-        "created_at": created,
-        "updated_at": created,
-        "not_before": None,
-        "delivered_at": None,
-        "last_error": None,
-    }
-    data.update(fields)
-    return MessageRecord(**data)
+def record(seq: int, recipient: str, *, created: float = T - 5, **fields: Any) -> MessageRecord:
+    return message_record(seq, recipient, created=created, **fields)
 
 
 def snapshot(*pending: MessageRecord, tasks: tuple[OpenTask, ...] = ()) -> StoreSnapshot:

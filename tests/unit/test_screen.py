@@ -35,6 +35,7 @@ from controllers.screen import (
     squeeze,
     typed_input,
 )
+from tests.unit.builders import CLAUDE_PERMISSION_MENU
 
 RULE = "─" * 60
 BLANK = "\n" * 12  # the empty rows below the cursor in a 30-row pane
@@ -285,17 +286,7 @@ def claude(box: str, *, above: str = "") -> str:
     return f"{CLAUDE_TOP}{above}{RULE}\n{box}\n{CLAUDE_FOOTER}\n"
 
 
-CLAUDE_MENU = (
-    "● Bash(rm -rf build)\n\n"
-    f"{RULE}\n"
-    " Bash command\n\n"
-    "   rm -rf build\n"
-    "   Remove the build directory\n\n"
-    " Do you want to proceed?\n"
-    " ❯ 1. Yes\n"
-    "   2. Yes, and don't ask again for rm commands in /ws\n"
-    "   3. No, and tell Claude what to do differently (esc)\n"
-)
+CLAUDE_MENU = CLAUDE_PERMISSION_MENU
 
 
 def test_claudes_box_between_rules() -> None:

@@ -13,13 +13,14 @@ from controllers.work import OpenWork, idle_team, is_stuck, open_work, quiet_sin
 from reconciler import conditions as C
 from reconciler.clock import format_time
 from reconciler.status import AgentStatus
-from reconciler.store_records import MessageRecord, MessageState, OpenTask, StoreSnapshot
+from reconciler.store_records import MessageRecord, OpenTask, StoreSnapshot
 from tests.unit.builders import (
     NOW,
     agent_pane,
     cond,
     desired,
     fake,
+    message_record,
     running_status,
     ts,
 )
@@ -27,34 +28,8 @@ from tests.unit.builders import (
 T = ts(NOW)
 
 
-def record(
-    seq: int,
-    recipient: str,
-    *,
-    created: float = T - 10,
-    state: MessageState = "queued",
-    **fields: Any,
-) -> MessageRecord:
-    data: dict[str, Any] = {
-        "id": f"msg-{seq}",
-        "seq": seq,
-        "sender": "leader",
-        "recipient": recipient,
-        "task": None,
-        "kind": "message",
-        "body": f"body {seq}",
-        "state": state,
-        "attempts": 0,
-        "entered": False,
-        "pane": None,
-        "created_at": created,
-        "updated_at": created,
-        "not_before": None,
-        "delivered_at": None,
-        "last_error": None,
-    }
-    data.update(fields)
-    return MessageRecord(**data)
+def record(seq: int, recipient: str, *, created: float = T - 10, **fields: Any) -> MessageRecord:
+    return message_record(seq, recipient, created=created, **fields)
 
 
 def task(name: str, agent: str, since: float, seq: int = 1) -> OpenTask:

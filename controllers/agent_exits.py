@@ -8,8 +8,6 @@ code) is waited for; a missing executable is reported rather than restarted into
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from controllers.agent_status import StartContext, StatusBuilder, held, session_start
 from controllers.backoff import next_restart, wants_restart
 from controllers.desired import DesiredAgent
@@ -20,7 +18,7 @@ from reconciler.actions import (
     ProcessRef,
     RestartAgent,
 )
-from reconciler.clock import format_time, parse_time
+from reconciler.clock import format_epoch, format_time, parse_time
 from reconciler.status import AgentStatus
 from reconciler.world import Pane, World
 
@@ -60,7 +58,7 @@ def plan_exited(
         "pid": None,
         "pidCreateTime": None,
         "lastExitCode": code,
-        "lastExitAt": format_time(datetime.fromtimestamp(exited_at, timezone.utc)),
+        "lastExitAt": format_epoch(exited_at),
         "provider": desired.agent.provider,
     }
     executable = desired.launch.executable
@@ -109,7 +107,7 @@ def plan_exited(
     decision = next_restart(exited_at=exited_at, started_at=started, backoff_sec=prev.backoffSec)
     if now_ts + 1e-6 < decision.restart_at:
         wait = decision.restart_at - now_ts
-        until = format_time(datetime.fromtimestamp(decision.restart_at, timezone.utc))
+        until = format_epoch(decision.restart_at)
         b.set(C.READY, C.FALSE, C.EXITED, f"exited with code {code}")
         b.set(
             C.CRASH_LOOP_BACK_OFF,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from controllers.agent_exits import plan_exited
 from controllers.agent_live import READINESS_POLL_SEC, plan_readiness
@@ -48,7 +48,7 @@ from reconciler.actions import (
     ProcessRef,
     RecreateAgent,
 )
-from reconciler.clock import format_time, parse_time
+from reconciler.clock import format_epoch, format_time, parse_time
 from reconciler.controller import ControllerResult, PassInputs, Report
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
@@ -269,7 +269,7 @@ def _plan_one(
     started_at = (
         prev.startedAt
         if same_process and prev.startedAt
-        else format_time(datetime.fromtimestamp(ref.create_time, timezone.utc))
+        else format_epoch(ref.create_time)
         if ref
         else None
     )
@@ -298,7 +298,7 @@ def _plan_one(
     )
     answered["approval"] = approval.status if approval is not None else None
     if pane.activity is not None:
-        answered["lastOutputAt"] = format_time(datetime.fromtimestamp(pane.activity, timezone.utc))
+        answered["lastOutputAt"] = format_epoch(pane.activity)
     if dialog is not None:
         b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
         requeue: float | None = READINESS_POLL_SEC

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from controllers.desired import DesiredTeam
 from reconciler import conditions as C
-from reconciler.clock import format_time
+from reconciler.clock import format_epoch
 from reconciler.spec import LEADER
 from reconciler.status import AgentStatus
 from reconciler.world import Pane
@@ -70,7 +69,7 @@ def is_stuck(pane: Pane, work: OpenWork, *, now: float, timeout: float) -> bool:
 
 def stuck_message(agent: str, work: OpenWork, *, pane: Pane) -> str:
     """Stable while the episode lasts (the status is rewritten each pass, not reworded)."""
-    since = format_time(datetime.fromtimestamp(quiet_since(pane, work), timezone.utc))
+    since = format_epoch(quiet_since(pane, work))
     parts = []
     if work.queued:
         parts.append(f"{work.queued} message(s) not delivered")

@@ -94,6 +94,11 @@ def format_time(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_epoch(epoch: float) -> str:
+    """Epoch seconds (what tmux, psutil and the store keep) as `format_time` writes them."""
+    return format_time(datetime.fromtimestamp(epoch, timezone.utc))
+
+
 def parse_time(text: str) -> datetime:
     """Parse an RFC 3339 timestamp (`Z` or `±HH:MM`, optional fraction) to aware UTC.
 

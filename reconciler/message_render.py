@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reconciler import conditions as C
-from reconciler.clock import format_time, parse_time
+from reconciler.clock import format_epoch, parse_time
 from reconciler.status import TeamStatus
 from reconciler.store_records import MessageRecord, ResultRecord
 
@@ -31,7 +31,7 @@ def iso(epoch: float | None) -> str | None:
     """Epoch seconds as `2026-11-25T09:00:00Z`; None stays None."""
     if epoch is None:
         return None
-    return format_time(datetime.fromtimestamp(epoch, timezone.utc))
+    return format_epoch(epoch)
 
 
 def message_json(record: MessageRecord) -> dict[str, object]:

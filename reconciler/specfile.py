@@ -102,7 +102,26 @@ def load_spec(path: Path, *, previous: LoadedSpec | None = None) -> LoadedSpec:
         raise SpecError([SpecIssue(path.absolute(), 1, 1, message)]) from None
     if previous is not None and _unchanged(previous, text, path.absolute()):
         return previous
-    return load_spec_text(text, path)
+    loaded = load_spec_text(text, path)
+    if not loaded.workspace.is_dir():
+        raise SpecError([_workspace_issue(text, loaded)])
+    return loaded
+
+
+def _workspace_issue(text: str, loaded: LoadedSpec) -> SpecIssue:
+    """`team.workspace` names no folder: said at its line, not when `.team` cannot be made.
+
+    Checked here, for a spec read from a file, and not in `load_spec_text`, which stays a
+    function of the text alone.
+    """
+    line, column = _locate(_parse_yaml(text, loaded.path), ("team", "workspace"), at_key=False)
+    what = "is not a folder" if loaded.workspace.exists() else "does not exist"
+    return SpecIssue(
+        loaded.path,
+        line,
+        column,
+        f"team.workspace: {loaded.workspace} {what} (paths are relative to the spec's folder)",
+    )
 
 
 def _unchanged(previous: LoadedSpec, text: str, path: Path) -> bool:

@@ -439,3 +439,24 @@ def test_find_spec_search_order(case: FindCase, tmp_path: Path) -> None:
 def test_load_spec_of_missing_file_is_spec_not_found(tmp_path: Path) -> None:
     with pytest.raises(SpecNotFound):
         load_spec(tmp_path / "team.spec.yaml")
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_workspace_that_is_no_folder_is_a_located_spec_error(tmp_path: Path, kind: str) -> None:
+    """A typo in team.workspace is said at its line by `validate` and every pass, not
+    found later as an unwritable state folder (exit 4)."""
+    if kind == "file":
+        (tmp_path / "work").write_text("")
+    path = tmp_path / "team.spec.yaml"
+    path.write_text("version: 1\nteam:\n  name: w\n  workspace: ./work\nagents: []\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    issue = caught.value.first
+    assert (issue.line, issue.column) == (4, 14)
+    what = "is not a folder" if kind == "file" else "does not exist"
+    assert issue.message == (
+        f"team.workspace: {tmp_path / 'work'} {what} (paths are relative to the spec's folder)"
+    )
+    (tmp_path / "work").unlink(missing_ok=True)
+    (tmp_path / "work").mkdir()
+    assert load_spec(path).workspace == tmp_path / "work"

@@ -8,8 +8,10 @@
 #
 # Reads `team-agent status -o json` (the last status.json; it changes nothing) and exits:
 #   0 OK        team Ready=True
-#   1 WARNING   team Reconciling=True (work in flight: agents starting or restarting), or
-#               the last pass is older than --max-age (is `team-agent run` running?)
+#   1 WARNING   team Reconciling=True (work in flight: agents starting or restarting), an
+#               agent Stalled=True (Stuck: no progress on its open work), an agent waiting
+#               for a person at a tool permission prompt (AwaitingApproval), or the last
+#               pass is older than --max-age (is `team-agent run` running?)
 #   2 CRITICAL  team Stalled=True, any agent CrashLoopBackOff=True, or the team is not
 #               Ready with nothing in flight (e.g. an agent exited and is not restarted)
 #   3 UNKNOWN   no status to read (never reconciled, unreadable, bad JSON)
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --max-age) max_age=${2:-}; shift 2 || shift ;;
     --max-age=*) max_age=${1#--max-age=}; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 3 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 3 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -85,6 +87,11 @@ def check(status, max_age):
     ready = sum(is_true(c, "Ready") for c in agents.values())
     restarts = sum(int(e.get("restartCount") or 0) for e in status["agents"].values())
     looping = [name for name, c in agents.items() if is_true(c, "CrashLoopBackOff")]
+    stuck = [name for name, c in agents.items() if is_true(c, "Stalled")]
+    asking = [
+        name for name, c in agents.items() if (c.get("Ready") or {}).get("reason") == "AwaitingApproval"
+    ]
+    not_ready = [name for name, c in agents.items() if not is_true(c, "Ready")]
     age = age_of(status)
     if is_true(conds, "Stalled"):
         code, text = 2, describe(conds, "Stalled")
@@ -93,6 +100,10 @@ def check(status, max_age):
     elif max_age and (age is None or age > max_age):
         when = "at an unknown time" if age is None else f"{age:.0f}s ago"
         code, text = 1, f"last reconcile {when} (> {max_age}s): is `team-agent run` running?"
+    elif stuck:
+        code, text = 1, "; ".join(describe(agents[name], "Stalled") for name in stuck)
+    elif asking and set(not_ready) <= set(asking):
+        code, text = 1, "AwaitingApproval (team-agent approvals): " + ", ".join(asking)
     elif is_true(conds, "Ready"):
         code, text = 0, describe(conds, "Ready")
     elif is_true(conds, "Reconciling"):

@@ -191,6 +191,7 @@ def _status(
     stalled: str = "False",
     crash_loop: str = "False",
     started: datetime | None = None,
+    agent: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     started = started or datetime.now(timezone.utc)
     return {
@@ -206,7 +207,8 @@ def _status(
         ],
         "agents": {
             "impl": {
-                "conditions": [
+                "conditions": list(agent)
+                or [
                     _cond("Ready", "True", "Running"),
                     _cond("CrashLoopBackOff", crash_loop, "BackOff"),
                 ],
@@ -264,6 +266,22 @@ CHECK_CASES = [
         (),
         2,
         "TEAM CRITICAL - demo: Ready=False (AgentsNotReady)",
+    ),
+    CheckCase(
+        "stuck-agent",
+        _json(agent=(_cond("Ready", "True", "Running"), _cond("Stalled", "True", "Stuck"))),
+        0,
+        (),
+        1,
+        "TEAM WARNING - demo: Stalled=True (Stuck)",
+    ),
+    CheckCase(
+        "awaiting-approval",
+        _json(ready="False", agent=(_cond("Ready", "False", "AwaitingApproval"),)),
+        0,
+        (),
+        1,
+        "TEAM WARNING - demo: AwaitingApproval (team-agent approvals): impl",
     ),
     CheckCase("fresh", _json(), 0, ("--max-age", "300"), 0, "TEAM OK - demo"),
     CheckCase("stale", _json(started=STALE), 0, ("--max-age", "300"), 1, "TEAM WARNING - demo"),

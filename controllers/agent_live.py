@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from controllers.agent_status import StatusBuilder
 from controllers.desired import DesiredAgent
 from reconciler import conditions as C
+from reconciler import patterns
 from reconciler.clock import parse_time
+from reconciler.patterns import PatternTooSlow
 from reconciler.world import Pane, World
 
 READINESS_POLL_SEC = 0.25
@@ -32,7 +32,12 @@ def plan_readiness(
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
     text = world.captures.get(pane.pane_id, "")
-    if re.search(pattern, text, re.MULTILINE):
+    try:
+        seen = patterns.search(pattern, text)
+    except PatternTooSlow as err:
+        b.set(C.READY, C.FALSE, C.PATTERN_TOO_SLOW, f"readiness: {err}")
+        return None
+    if seen:
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
     timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0

@@ -16,14 +16,17 @@ twice. The executor re-checks pane, process and dialog text right before typing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
 
 from controllers.desired import DesiredAgent
 from controllers.providers.base import Dialog
+from reconciler import patterns
 from reconciler.actions import ProcessRef, SendKeys
 from reconciler.ids import PaneId
+from reconciler.patterns import PatternTooSlow
 from reconciler.status import AgentStatus
 
 AUTO_TRUST_ENV = "TEAM_AGENT_AUTO_TRUST_OWN_WORKSPACE"
@@ -48,8 +51,9 @@ def find_dialog(
     """
     prompt_at = -1
     if readiness is not None:
-        for found in re.finditer(readiness, text, re.MULTILINE):
-            prompt_at = found.start()
+        # The spec's pattern: too slow to match counts as "no prompt seen" (agent_live says why).
+        with contextlib.suppress(PatternTooSlow):
+            prompt_at = max(patterns.starts(readiness, text), default=-1)
     for dialog in dialogs:
         shown = [m.start() for m in re.finditer(dialog.pattern, text, re.MULTILINE)]
         if shown and shown[-1] > prompt_at:

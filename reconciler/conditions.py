@@ -79,6 +79,7 @@ AWAITING_APPROVAL: Final = "AwaitingApproval"  # a tool permission prompt while 
 PROVIDER_NOT_INSTALLED: Final = "ProviderNotInstalled"
 LAUNCH_INVALID: Final = "LaunchInvalid"  # the spec asks the CLI for something it cannot do
 READINESS_TIMEOUT: Final = "ReadinessTimeout"
+PATTERN_TOO_SLOW: Final = "PatternTooSlow"  # the readiness pattern backtracks (reconciler.patterns)
 APPLY_FAILED: Final = "ApplyFailed"  # the action that would make it ready failed this pass
 # Agent CrashLoopBackOff.
 BACK_OFF: Final = "BackOff"
@@ -140,6 +141,7 @@ REASONS: Final = frozenset(
         PROVIDER_NOT_INSTALLED,
         LAUNCH_INVALID,
         READINESS_TIMEOUT,
+        PATTERN_TOO_SLOW,
         APPLY_FAILED,
         BACK_OFF,
         SPEC_INVALID,

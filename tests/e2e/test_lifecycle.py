@@ -323,3 +323,32 @@ def test_plan_shows_changes_and_changes_nothing(team: TeamWorkspace) -> None:
     assert lines == ["create  agent/delta in session team-life (missing)"]
     assert not team.agent_panes("delta")
     assert (team.root / ".team" / "status.json").read_text() == status_before
+
+
+def test_a_backtracking_readiness_pattern_is_reported_not_waited_for(
+    team: TeamWorkspace,
+) -> None:
+    """`(a|aa)+$` on a line of 3000 `a`s would take longer than the universe is old with
+    `re`; the pass ends at once and says why the agent is not Ready."""
+    team.write_spec(
+        """\
+        version: 1
+        team: {name: slowre}
+        agents:
+          - id: impl
+            provider: shell
+            command: ["python3", "-c", "print('a' * 3000 + '!'); import time; time.sleep(600)"]
+            readiness: {pattern: "(a|aa)+$"}
+        """
+    )
+    team.reconcile()
+
+    def reported() -> str | None:
+        began = time.monotonic()
+        result = team.reconcile()
+        assert time.monotonic() - began < 5, "a pass waited on the pattern"
+        ready = C.find_condition(result.status.agents["impl"].conditions, C.READY)
+        return ready.message if ready is not None and ready.reason == C.PATTERN_TOO_SLOW else None
+
+    message = retry_until(reported, timeout=15)
+    assert "(a|aa)+$" in message and "backtracks" in message

@@ -659,6 +659,10 @@ READINESS_CASES = [
                   shell("impl", readiness={"pattern": r"^listening on \d+", "timeout_sec": 5}),
                   4, "booting\nlistening on 8080\n", C.RUNNING, False),
     ReadinessCase("no-pattern-is-ready-at-once", shell("impl"), 0, None, C.RUNNING, False),
+    # A pattern that backtracks without end is reported, never waited for (reconciler.patterns).
+    ReadinessCase("backtracking-pattern-is-reported",
+                  shell("impl", readiness={"pattern": r"(a|aa)+$"}),
+                  4, "a" * 5000 + "!", C.PATTERN_TOO_SLOW, False),
 ]  # fmt: skip
 
 

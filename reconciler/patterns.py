@@ -14,6 +14,7 @@ one-shot `reconcile --once` does not pay for it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -37,16 +38,28 @@ class PatternTooSlow(Exception):
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> regex.Pattern[str]:
+def _compiled(pattern: str) -> regex.Pattern[str] | re.Pattern[str]:
+    """The pattern for `regex`, or for `re` in the rare case only `re` accepts it (the
+    spec was validated with `re`): then it matches as before, without a deadline."""
     import regex
 
-    return regex.compile(pattern, regex.MULTILINE | regex.VERSION0)
+    try:
+        return regex.compile(pattern, regex.MULTILINE | regex.VERSION0)
+    except regex.error:
+        return re.compile(pattern, re.MULTILINE)
+
+
+def _finditer(pattern: str, text: str) -> Iterator[re.Match[str] | regex.Match[str]]:
+    compiled = _compiled(pattern)
+    if isinstance(compiled, re.Pattern):
+        return compiled.finditer(text)
+    return compiled.finditer(text, timeout=MATCH_TIMEOUT_SEC)
 
 
 def search(pattern: str, text: str) -> bool:
     """`pattern` is found in `text` (multiline). Raises `PatternTooSlow`."""
     try:
-        return _compiled(pattern).search(text, timeout=MATCH_TIMEOUT_SEC) is not None
+        return next(_finditer(pattern, text), None) is not None
     except TimeoutError as err:  # what `regex` raises past its timeout
         raise PatternTooSlow(pattern) from err
 
@@ -57,7 +70,7 @@ def starts(pattern: str, text: str) -> Iterator[int]:
     Raises `PatternTooSlow`.
     """
     try:
-        found = list(_compiled(pattern).finditer(text, timeout=MATCH_TIMEOUT_SEC))
+        found = list(_finditer(pattern, text))
     except TimeoutError as err:  # what `regex` raises past its timeout
         raise PatternTooSlow(pattern) from err
     return (m.start() for m in found)

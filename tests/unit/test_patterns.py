@@ -33,3 +33,20 @@ def test_a_backtracking_pattern_raises_within_the_deadline(pattern: str) -> None
         list(patterns.starts(pattern, text))
     assert time.monotonic() - began < 20 * MATCH_TIMEOUT_SEC
     assert pattern in str(caught.value) and "backtracks" in str(caught.value)
+
+
+def test_a_pattern_only_re_accepts_still_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec is validated with `re`; should `regex` refuse such a pattern, it is matched
+    by `re` as before (without the deadline) rather than crash the pass."""
+    import regex
+
+    def refuse(pattern: str, flags: int = 0) -> regex.Pattern[str]:
+        raise regex.error("refused for the test")
+
+    monkeypatch.setattr(regex, "compile", refuse)
+    patterns._compiled.cache_clear()
+    try:
+        assert patterns.search(r"^listening on \d+", SCREEN)
+        assert list(patterns.starts(r"^\w", SCREEN)) == [0, 8, 26]
+    finally:
+        patterns._compiled.cache_clear()

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -185,11 +186,15 @@ def _parse_yaml(text: str, path: Path) -> Any:
     """
     issue: SpecIssue
     try:
-        root = YAML(typ="rt").compose(text)
+        yaml = YAML(typ="rt")
+        yaml.Composer = _DepthLimitedComposer
+        root = yaml.compose(text)
         problems = _duplicate_keys(root, path) or _shape_issues(root, path)
         if problems:
             raise SpecError(problems)
-        return _construct(text, root, path)
+        return _construct(yaml, root, path)
+    except _TooDeep as exc:
+        issue = SpecIssue(path, exc.line, exc.column, f"nested more than {MAX_NESTING} levels deep")
     except MarkedYAMLError as exc:
         issue = _yaml_issue(exc, path)
     except ReaderError as exc:  # a character YAML does not allow, such as a raw control byte
@@ -211,15 +216,49 @@ def _reader_issue(exc: ReaderError, text: str, path: Path) -> SpecIssue:
     return SpecIssue(path, line, column, f"YAML: {what} is not allowed in YAML text")
 
 
-def _construct(text: str, root: Node | None, path: Path) -> Any:
-    """Build the Python values; a scalar its tag cannot hold becomes a located issue.
+class _TooDeep(Exception):
+    """The document nests deeper than a spec can; raised while composing, at that node."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line
+        self.column = column
+
+
+class _DepthLimitedComposer(Composer):
+    """ruamel's composer, stopping at the first node deeper than `MAX_NESTING` levels.
+
+    The composer recurses once per level and ruamel's scanner slows down with every open
+    flow level, so `[[[[…]]]]` 2000 deep took 4 s to end in a RecursionError; stopping at
+    the first level too deep takes a tenth of that and says where (the same node
+    `_shape_issues` names; it still checks depth for what aliases nest).
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                mark = self.parser.peek_event().start_mark
+                raise _TooDeep(mark.line + 1, mark.column + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _construct(yaml: YAML, root: Node | None, path: Path) -> Any:
+    """Build the Python values from the composed nodes (no second parse of the text); a
+    scalar its tag cannot hold becomes a located issue.
 
     ruamel's constructors raise plain `ValueError`, `KeyError`, ... for a date such as
     `2024-13-45` or `!!int abc`, with messages that quote the value, so only the kind of
     error is kept, and the issue is raised outside the `except` block.
     """
+    if root is None:
+        return None
     try:
-        return YAML(typ="rt").load(text)
+        return yaml.constructor.construct_document(root)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         kind = type(exc).__name__
     line, column = _unconstructible(root)

@@ -355,6 +355,14 @@ CRASHES = [
         66,
         "nested more than 50 levels",
     ),
+    # 2000 deep overflowed the composer after 4 s and was located at 1:1; now it stops at
+    # the 51st level, where it is.
+    Crash(
+        "version: 1\nteam: {name: a}\nagents: " + "[" * 2000 + "]" * 2000 + "\n",
+        3,
+        58,
+        "nested more than 50 levels",
+    ),
     Crash('version: 1\nteam: {name: "\\ud800"}\n', 2, 14, "lone UTF-16 surrogate"),
     Crash(
         "version: 1\nteam: {name: a}\nagents: [{id: a, provider: shell, command: [x], "

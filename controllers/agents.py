@@ -273,10 +273,11 @@ def _plan_one(
         if ref
         else None
     )
+    screen = world.captures.get(pane.pane_id, "")
     dialog = plan_dialog(
         desired,
         prev,
-        world.captures.get(pane.pane_id, ""),
+        screen,
         pane=pane.pane_id,
         process=ref,
         workspace=team.workspace_marker,
@@ -285,14 +286,7 @@ def _plan_one(
     answers: list[Action] = []
     answered: dict[str, object] = {}
     approval = (
-        plan_approval(
-            desired,
-            prev,
-            world.captures.get(pane.pane_id, ""),
-            pane=pane.pane_id,
-            process=ref,
-            now=b.now,
-        )
+        plan_approval(desired, prev, screen, pane=pane.pane_id, process=ref, now=b.now)
         if dialog is None
         else None
     )

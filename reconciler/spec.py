@@ -40,8 +40,17 @@ Loc = tuple[str | int, ...]
 LocatedIssue = tuple[Loc, str]
 
 
+# A key as a person writes one; anything else in a `loc` is pydantic's str() of a YAML
+# complex key (`? {TOKEN: value}`), which would print the values inside it.
+_PRINTABLE_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+
+
 def dotted_path(loc: Sequence[str | int]) -> str:
-    """Render a pydantic `loc` the way a person reads YAML: `agents[1].env.FOO`."""
+    """Render a pydantic `loc` the way a person reads YAML: `agents[1].env.FOO`.
+
+    A key that is not a plain name is shown as `<key>`: it may be a mapping whose values
+    are secrets (env values are never echoed, not even through a malformed key).
+    """
     out = ""
     for part in loc:
         if part == "[key]":
@@ -49,7 +58,8 @@ def dotted_path(loc: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else part
+            name = part if _PRINTABLE_KEY.fullmatch(part) else "<key>"
+            out += f".{name}" if out else name
     return out
 
 

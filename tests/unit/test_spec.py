@@ -460,3 +460,17 @@ def test_a_workspace_that_is_no_folder_is_a_located_spec_error(tmp_path: Path, k
     (tmp_path / "work").unlink(missing_ok=True)
     (tmp_path / "work").mkdir()
     assert load_spec(path).workspace == tmp_path / "work"
+
+
+def test_a_complex_yaml_key_never_echoes_the_values_inside_it() -> None:
+    """`? {TOKEN: value}` is a mapping used as a key; pydantic puts its str() in the error
+    location, which printed the value (found by the long fuzz run)."""
+    text = (
+        "version: 1\nteam: {name: a}\nagents:\n- id: logs\n  provider: shell\n"
+        "  command: [x]\n  env:\n  ?   TOKEN: Bearer s3cr3t-VALUE\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, SPEC_PATH)
+    rendered = str(caught.value)
+    assert "s3cr3t-VALUE" not in rendered
+    assert "agents[0].<key>: Keys should be strings" in rendered

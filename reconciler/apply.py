@@ -40,6 +40,7 @@ from reconciler.actions import (
     DeliverMessage,
     FailMessage,
     NudgeServer,
+    ProcessRef,
     RaiseAlert,
     ReapOrphan,
     RecreateAgent,
@@ -52,23 +53,16 @@ from reconciler.deliver import DeliveryContext, deliver_message, fail_message, r
 from reconciler.errors import TeamAgentError, TransientError
 from reconciler.hooks import ACTION, APPLIED, PassHooks, PassPoint
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.procs import is_same_process, signal_process, terminate
+from reconciler.pane_check import Owner, PaneNow, recheck_pane
+from reconciler.procs import signal_process, terminate
 from reconciler.reap import reap_orphan
-from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
-from reconciler.world import RECORD_SEPARATOR, World
+from reconciler.tmux import Tmux, TmuxCommandError, format_literal
+from reconciler.world import World
 
 if TYPE_CHECKING:
     from reconciler.store import MessageStore
 
 CREATED_FORMAT = "#{window_index}\x1f#{window_id}\x1f#{pane_id}"
-CHECK_FORMAT = "\x1f".join(
-    [
-        "#{pid}",
-        "#{" + markers.TEAM + "}",
-        "#{" + markers.AGENT + "}",
-        "#{" + markers.WORKSPACE + "}",
-    ]
-)
 SESSION_SIZE = ("-x", "200", "-y", "50")
 
 
@@ -145,10 +139,6 @@ class ApplyContext:
 
     def saw_index(self, session: str, index: int) -> None:
         self._next_index[session] = max(self._next_index.get(session, 0), index + 1)
-
-
-class PaneNotOurs(TeamAgentError):
-    """The pane no longer carries our markers (or the server was replaced): hands off."""
 
 
 STALE_LAUNCH_FILE_SEC = 60.0
@@ -322,18 +312,19 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
         raise
 
 
-def _check_ours(ctx: ApplyContext, pane_id: str, agent: str) -> None:
-    """Re-read the pane's markers and the server pid right before acting on the pane."""
-    try:
-        lines = ctx.tmux.run("display-message", "-p", "-t", pane_id, CHECK_FORMAT)
-    except ServerNotRunning as err:
-        raise PaneNotOurs(f"pane {pane_id}: the tmux server is gone") from err
-    server_pid, team, marked_agent, workspace = [*lines[0].split("\x1f"), "", "", "", ""][:4]
-    expected_server = ctx.world.server_pid
-    if expected_server is not None and server_pid != str(expected_server):
-        raise PaneNotOurs(f"pane {pane_id}: the tmux server was replaced since the snapshot")
-    if (team, marked_agent, workspace) != (ctx.team_id, agent, ctx.workspace):
-        raise PaneNotOurs(f"pane {pane_id} does not carry agent {agent}'s markers")
+def _check_ours(
+    ctx: ApplyContext, pane_id: str, agent: str, process: ProcessRef | None = None
+) -> PaneNow:
+    """Re-read the pane's markers and the server pid right before acting on the pane
+    (and its process and screen when the action types into it)."""
+    return recheck_pane(
+        ctx.tmux,
+        pane_id,
+        server_pid=ctx.world.server_pid,
+        owner=Owner(ctx.team_id, agent, ctx.workspace),
+        process=process,
+        screen=process is not None,
+    )
 
 
 def _respawn(
@@ -424,17 +415,7 @@ class DialogGone(TeamAgentError):
 
 def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
     """Type a dialog's answer, only if the pane still is what the plan saw (see SendKeys)."""
-    _check_ours(ctx, action.pane, action.agent)
-    lines = ctx.tmux.run_sequence(
-        [
-            ["display-message", "-p", "-t", action.pane, "#{pane_pid}" + RECORD_SEPARATOR],
-            ["capture-pane", "-p", "-J", "-t", action.pane],
-        ]
-    )
-    pane_pid, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
-    proc = action.process
-    if pane_pid.strip() != str(proc.pid) or not is_same_process(proc.pid, proc.create_time):
-        raise PaneNotOurs(f"pane {action.pane} runs another process since the snapshot")
+    text = _check_ours(ctx, action.pane, action.agent, action.process).screen
     if re.search(action.expect, text, re.MULTILINE) is None or action.shows not in text:
         raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
     ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)

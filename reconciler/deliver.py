@@ -29,14 +29,11 @@ from typing import TYPE_CHECKING
 
 from controllers.providers.inputs import input_profile
 from controllers.screen import InputState, input_state, shows_anywhere, shows_message
-from reconciler import markers
 from reconciler.actions import DeliverMessage, DeliveryTarget, FailMessage, RaiseAlert
-from reconciler.errors import TeamAgentError
 from reconciler.hooks import ENTERED, ENTERING, PASTED, PassPoint
-from reconciler.procs import is_same_process
+from reconciler.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.spec import LEADER
-from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
-from reconciler.world import FIELD_SEPARATOR, RECORD_SEPARATOR
+from reconciler.tmux import Tmux
 
 if TYPE_CHECKING:  # the store imports sqlite3: only passes that deliver pay for it
     from controllers.providers.base import InputProfile
@@ -50,21 +47,6 @@ SUBMIT_SEC = 5.0
 BUSY_RETRY_SEC = 1.0
 RETRY_SEC = (1.0, 2.0, 5.0, 10.0, 30.0)  # after a failed attempt, by attempts made
 MAX_ATTEMPTS = len(RETRY_SEC)
-
-_INSPECT_FORMAT = FIELD_SEPARATOR.join(
-    [
-        "#{pid}",
-        "#{pane_pid}",
-        "#{pane_in_mode}",
-        "#{" + markers.TEAM + "}",
-        "#{" + markers.AGENT + "}",
-        "#{" + markers.WORKSPACE + "}",
-    ]
-)
-
-
-class NotTheRecipient(TeamAgentError):
-    """The pane no longer is the recipient's (markers, process or server changed)."""
 
 
 @dataclass
@@ -107,40 +89,21 @@ def _capture(tmux: Tmux, pane: str) -> str:
     return "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane))
 
 
-def _inspect(tmux: Tmux, target: DeliveryTarget, ctx: DeliveryContext) -> tuple[str, bool]:
-    """The pane's screen and whether it is in a mode, after checking it is the recipient's."""
-    try:
-        lines = tmux.run_sequence(
-            [
-                ["display-message", "-p", "-t", target.pane, _INSPECT_FORMAT + RECORD_SEPARATOR],
-                ["capture-pane", "-p", "-J", "-t", target.pane],
-            ]
-        )
-    except ServerNotRunning as err:
-        raise NotTheRecipient(f"pane {target.pane}: the tmux server is gone") from err
-    except TmuxCommandError as err:
-        if err.target_gone:
-            raise NotTheRecipient(f"pane {target.pane} is gone") from err
-        raise
-    head, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
-    server_pid, pane_pid, in_mode, team, agent, workspace = [
-        *head.strip().split(FIELD_SEPARATOR),
-        *[""] * 6,
-    ][:6]
-    if target.socket_path is None and server_pid != str(ctx.server_pid or server_pid):
-        raise NotTheRecipient(f"pane {target.pane}: the tmux server was replaced")
-    if target.recipient != LEADER and (team, agent, workspace) != (
-        ctx.team_id,
-        target.recipient,
-        ctx.workspace,
-    ):
-        raise NotTheRecipient(f"pane {target.pane} does not carry {target.recipient}'s markers")
-    proc = target.process
-    if proc is not None and (
-        pane_pid != str(proc.pid) or not is_same_process(proc.pid, proc.create_time)
-    ):
-        raise NotTheRecipient(f"pane {target.pane} runs another process since the snapshot")
-    return text.lstrip("\n"), in_mode == "1"
+def _inspect(tmux: Tmux, target: DeliveryTarget, ctx: DeliveryContext) -> PaneNow:
+    """The pane's mode and screen, after checking it still is the recipient's.
+
+    A worker's pane must carry its markers and be on the server the snapshot saw; the
+    leader's (perhaps on another server) must still run the process the plan names.
+    """
+    worker = target.recipient != LEADER
+    return recheck_pane(
+        tmux,
+        target.pane,
+        server_pid=ctx.server_pid if target.socket_path is None else None,
+        owner=Owner(ctx.team_id, target.recipient, ctx.workspace) if worker else None,
+        process=target.process,
+        screen=True,
+    )
 
 
 def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
@@ -158,8 +121,8 @@ def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
         return False, f"{target.provider} takes no messages", False
     tmux = ctx.tmux_for(target)
     try:
-        screen, in_mode = _inspect(tmux, target, ctx)
-    except NotTheRecipient as err:
+        seen = _inspect(tmux, target, ctx)
+    except PaneNotOurs as err:
         store.defer(
             action.message_id, str(err), not_before=ctx.clock() + BUSY_RETRY_SEC, now=ctx.clock()
         )
@@ -167,11 +130,11 @@ def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
     # A placeholder ("[Pasted text #1]") proves our paste only if we pasted into this pane.
     pasted = record.attempts > 0 and record.pane == target.pane
     if record.entered:
-        return _recover_entered(action, ctx, tmux, store, profile, screen, pasted=pasted)
-    state = input_state(profile, screen, action.text, pasted=pasted)
+        return _recover_entered(action, ctx, tmux, store, profile, seen.screen, pasted=pasted)
+    state = input_state(profile, seen.screen, action.text, pasted=pasted)
     if state is InputState.EMPTY:
         store.begin_attempt(action.message_id, pane=target.pane, now=ctx.clock())
-        _paste(tmux, target.pane, action, in_mode)
+        _paste(tmux, target.pane, action, seen.in_mode)
         if not _wait_until(
             tmux,
             target.pane,

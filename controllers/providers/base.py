@@ -167,6 +167,27 @@ def base_env(agent: Agent, ctx: LaunchContext) -> dict[str, str]:
     return env
 
 
+def launch_config(
+    provider: str,
+    agent: Agent,
+    ctx: LaunchContext,
+    argv: Sequence[str],
+    *,
+    readiness: str | None,
+    env: dict[str, str] | None = None,
+) -> LaunchConfig:
+    """What every adapter's launch shares around its own argv: the agent's folder, its env
+    with the team-agent identity variables (`base_env` unless the CLI adds to it), and
+    the spec's readiness pattern over the CLI's default."""
+    return LaunchConfig(
+        provider=provider,
+        argv=tuple(argv),
+        cwd=agent_cwd(agent, ctx),
+        env=env if env is not None else base_env(agent, ctx),
+        readiness_pattern=with_readiness(agent, readiness),
+    )
+
+
 def with_readiness(agent: Agent, default: str | None) -> str | None:
     """The spec's readiness pattern wins over the provider's default."""
     return agent.readiness.pattern if agent.readiness is not None else default

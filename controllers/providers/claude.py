@@ -17,11 +17,9 @@ from controllers.providers.base import (
     Dialog,
     ProviderProfile,
     SessionSupport,
-    agent_cwd,
-    base_env,
     command_prefix,
+    launch_config,
     system_prompt_text,
-    with_readiness,
 )
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
@@ -70,12 +68,8 @@ class ClaudeProvider:
         # The prompt right after the command: a variadic option (--mcp-config a b) in
         # `args` cannot swallow it there.
         first = [agent.initial_prompt] if agent.initial_prompt else []
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*prefix, *first, *options),
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, CLAUDE_READINESS),
+        return launch_config(
+            self.name, agent, ctx, (*prefix, *first, *options), readiness=CLAUDE_READINESS
         )
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:

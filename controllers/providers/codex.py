@@ -23,11 +23,9 @@ from controllers.providers.base import (
     Dialog,
     ProviderProfile,
     SessionSupport,
-    agent_cwd,
-    base_env,
     command_prefix,
+    launch_config,
     system_prompt_text,
-    with_readiness,
 )
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
@@ -95,12 +93,8 @@ class CodexProvider:
     def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
         prefix, options, _ = self._parts(agent, ctx)
         last = [agent.initial_prompt] if agent.initial_prompt else []
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*prefix, *options, *last),
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, CODEX_READINESS),
+        return launch_config(
+            self.name, agent, ctx, (*prefix, *options, *last), readiness=CODEX_READINESS
         )
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:

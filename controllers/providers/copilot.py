@@ -16,11 +16,9 @@ from controllers.providers.base import (
     Dialog,
     ProviderProfile,
     SessionSupport,
-    agent_cwd,
-    base_env,
     command_prefix,
+    launch_config,
     no_system_prompt,
-    with_readiness,
 )
 from controllers.providers.claude import SELECTED
 from reconciler.launch import LaunchConfig, LaunchContext
@@ -71,12 +69,8 @@ class CopilotProvider:
     def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
         prefix, options = self._parts(agent)
         last = ["--interactive", agent.initial_prompt] if agent.initial_prompt else []
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*prefix, *options, *last),
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, COPILOT_READINESS),
+        return launch_config(
+            self.name, agent, ctx, (*prefix, *options, *last), readiness=COPILOT_READINESS
         )
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:

@@ -18,10 +18,9 @@ from controllers.providers.base import (
     Dialog,
     ProviderProfile,
     SessionSupport,
-    agent_cwd,
     base_env,
     command_prefix,
-    with_readiness,
+    launch_config,
 )
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
@@ -64,12 +63,8 @@ class GeminiProvider:
                 "GEMINI_SYSTEM_MD", str(path if path.is_absolute() else ctx.workspace / path)
             )
         last = ["--prompt-interactive", agent.initial_prompt] if agent.initial_prompt else []
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*prefix, *options, *last),
-            cwd=agent_cwd(agent, ctx),
-            env=env,
-            readiness_pattern=with_readiness(agent, GEMINI_READINESS),
+        return launch_config(
+            self.name, agent, ctx, (*prefix, *options, *last), readiness=GEMINI_READINESS, env=env
         )
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controllers.providers.base import ProviderProfile, agent_cwd, base_env, with_readiness
+from controllers.providers.base import (
+    ProviderProfile,
+    launch_config,
+)
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
 
@@ -25,13 +28,7 @@ class ShellProvider:
     def launch(self, agent: Agent, ctx: LaunchContext) -> LaunchConfig:
         if not agent.command:
             raise ValueError(f"agent {agent.id}: provider shell needs a command")
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*agent.command, *agent.args),
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, None),
-        )
+        return launch_config(self.name, agent, ctx, (*agent.command, *agent.args), readiness=None)
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
         return ProviderProfile()
@@ -51,13 +48,7 @@ class FakeProvider:
             argv = (ctx.python, "-m", "controllers.fake_agent", *agent.args)
         if agent.initial_prompt:
             argv = (*argv, agent.initial_prompt)
-        return LaunchConfig(
-            provider=self.name,
-            argv=argv,
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, FAKE_READINESS),
-        )
+        return launch_config(self.name, agent, ctx, argv, readiness=FAKE_READINESS)
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:
         return ProviderProfile()

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 from controllers.providers.base import (
     ProviderProfile,
-    agent_cwd,
-    base_env,
     command_prefix,
+    launch_config,
     no_system_prompt,
-    with_readiness,
 )
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
@@ -45,12 +43,12 @@ class OpenCodeProvider:
             options += ["--model", agent.model]
         options += agent.args
         last = ["--prompt", agent.initial_prompt] if agent.initial_prompt else []
-        return LaunchConfig(
-            provider=self.name,
-            argv=(*command_prefix(agent, self.name), *options, *last),
-            cwd=agent_cwd(agent, ctx),
-            env=base_env(agent, ctx),
-            readiness_pattern=with_readiness(agent, OPENCODE_READINESS),
+        return launch_config(
+            self.name,
+            agent,
+            ctx,
+            (*command_prefix(agent, self.name), *options, *last),
+            readiness=OPENCODE_READINESS,
         )
 
     def profile(self, agent: Agent, ctx: LaunchContext, launch: LaunchConfig) -> ProviderProfile:

@@ -1,0 +1,1 @@
+"""Screen-capture scenarios, one module per CLI: `capture(mock) -> [states saved]`."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from controllers.agent_status import StatusBuilder
 from controllers.desired import DesiredAgent
+from controllers.providers.inputs import input_profile
+from controllers.screen import find_box
 from reconciler import conditions as C
 from reconciler import patterns
 from reconciler.clock import parse_time
 from reconciler.patterns import PatternTooSlow
-from reconciler.world import Pane, World
+from reconciler.screens import Screen
+from reconciler.world import Pane
 
 READINESS_POLL_SEC = 0.25
 
@@ -18,37 +21,51 @@ def plan_readiness(
     pane: Pane,
     b: StatusBuilder,
     *,
-    world: World,
+    screen: Screen | None,
     same_process: bool,
     started_at: str | None,
 ) -> float | None:
-    """Set `Ready` for a live agent; return seconds until readiness should be looked at."""
+    """Set `Ready` for a live agent; return seconds until readiness should be looked at.
+
+    Ready means the agent takes input: the readiness pattern (the spec's, or the
+    provider's) is on screen, or, for a CLI with an input profile and no pattern, its
+    input box is where the cursor is. It is level-triggered: every pass that read the
+    screen (`screen`, captured when the pane showed output since the last look or the
+    agent is not Ready yet) decides afresh; a pass that did not read it keeps what the
+    last one saw for the same process. A dialog or an approval prompt on screen is decided
+    before this (`AwaitingInput`, `AwaitingApproval`).
+    """
     launch = desired.launch
     pattern = launch.readiness_pattern if launch is not None else None
-    if pattern is None:
+    profile = input_profile(desired.agent.provider) if pattern is None else None
+    if pattern is None and profile is None:
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
-    if same_process and C.is_true(b.previous.conditions, C.READY):
+    was_ready = same_process and C.is_true(b.previous.conditions, C.READY)
+    if screen is None and was_ready:
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
-    text = world.captures.get(pane.pane_id, "")
-    try:
-        seen = patterns.search(pattern, text)
-    except PatternTooSlow as err:
-        b.set(C.READY, C.FALSE, C.PATTERN_TOO_SLOW, f"readiness: {err}")
-        return None
-    if seen:
+    shot = screen if screen is not None else Screen("")
+    if pattern is not None:
+        try:
+            seen = patterns.search(pattern, shot.joined)
+        except PatternTooSlow as err:
+            b.set(C.READY, C.FALSE, C.PATTERN_TOO_SLOW, f"readiness: {err}")
+            return None
+        waiting_for = f"readiness pattern {pattern!r}"
+    else:
+        assert profile is not None
+        seen = find_box(profile, shot) is not None
+        waiting_for = f"{desired.agent.provider}'s input box"
+    if seen or was_ready:
+        # Once Ready, a screen without the box (a redraw, a long answer) is still Ready:
+        # only a dialog or an approval prompt, decided before this, takes it back.
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
     timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0
     waited = (b.now - parse_time(started_at)).total_seconds() if started_at else 0.0
     if waited > timeout:
-        b.set(
-            C.READY,
-            C.FALSE,
-            C.READINESS_TIMEOUT,
-            f"readiness pattern {pattern!r} not seen after {timeout:g}s",
-        )
+        b.set(C.READY, C.FALSE, C.READINESS_TIMEOUT, f"{waiting_for} not seen after {timeout:g}s")
         return None
-    b.set(C.READY, C.FALSE, C.STARTING, f"waiting for readiness pattern {pattern!r}")
+    b.set(C.READY, C.FALSE, C.STARTING, f"waiting for {waiting_for}")
     return READINESS_POLL_SEC

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from controllers.desired import DesiredTeam
+from controllers.desired import DesiredAgent, DesiredTeam
 from controllers.providers.inputs import input_profile
 from reconciler import conditions as C
 from reconciler.actions import (
@@ -62,12 +62,13 @@ def panes_to_capture(
 def working_agents(
     team: DesiredTeam, world: World, previous: TeamStatus, messages: StoreSnapshot | None
 ) -> frozenset[str]:
-    """Agents whose screens a pass reads, because a permission prompt may be showing:
-    an approval prompt last pass, open work (messages, tasks), or output the last pass
-    may not have seen (`output_since_last_look`); only CLIs whose prompts we recognise.
+    """Agents whose screens a pass reads, because what they show may have changed: an
+    approval prompt last pass, open work (messages, tasks), or output the last pass may
+    not have seen (`output_since_last_look`: a dialog drawn after the prompt, a permission
+    prompt); only CLIs whose screens we read (an input profile or first-run dialogs).
     A quiet team is not captured at all.
     """
-    asking = {d.id for d in team.agents if _may_ask(d.agent.provider)}
+    asking = {d.id for d in team.agents if _reads_screen(d)}
     working = {name for name, st in previous.agents.items() if st.approval is not None}
     if messages is not None:
         working |= {m.recipient for m in messages.pending}
@@ -82,10 +83,10 @@ def working_agents(
     return frozenset(working & asking)
 
 
-def _may_ask(provider: str) -> bool:
-    """The CLI has permission prompts we can recognise (a `shell` command has none)."""
-    profile = input_profile(provider)
-    return profile is not None and bool(profile.approvals)
+def _reads_screen(desired: DesiredAgent) -> bool:
+    """The CLI draws something we recognise: an input box, prompts, dialogs (a `shell`
+    command draws nothing of the kind)."""
+    return input_profile(desired.agent.provider) is not None or bool(desired.profile.dialogs)
 
 
 def output_since_last_look(pane: Pane, seen: str | None, looked: float | None) -> bool:

@@ -50,6 +50,7 @@ from reconciler.actions import (
 )
 from reconciler.clock import format_epoch, format_time, parse_time
 from reconciler.controller import ControllerResult, PassInputs, Report
+from reconciler.screens import Screen
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
 
@@ -273,7 +274,7 @@ def _plan_one(
         if ref
         else None
     )
-    screen = world.captures.get(pane.pane_id, "")
+    screen = world.captures.get(pane.pane_id, Screen(""))
     dialog = plan_dialog(
         desired,
         prev,
@@ -306,7 +307,12 @@ def _plan_one(
             answers.append(approval.action)
     else:
         requeue = plan_readiness(
-            desired, pane, b, world=world, same_process=same_process, started_at=started_at
+            desired,
+            pane,
+            b,
+            screen=world.captures.get(pane.pane_id),
+            same_process=same_process,
+            started_at=started_at,
         )
     capture = plan_capture(
         desired,

@@ -24,6 +24,7 @@ from controllers.screen import find_approval
 from reconciler.actions import ProcessRef, SendKeys
 from reconciler.clock import format_time
 from reconciler.ids import PaneId
+from reconciler.screens import Screen, as_screen
 from reconciler.status import AgentStatus, ApprovalStatus
 
 APPROVAL_POLL_SEC = 1.0
@@ -41,17 +42,18 @@ class ApprovalPlan:
 def plan_approval(
     desired: DesiredAgent,
     prev: AgentStatus,
-    text: str,
+    screen: Screen | str,
     *,
     pane: PaneId,
     process: ProcessRef | None,
     now: datetime,
 ) -> ApprovalPlan | None:
-    """None when no permission prompt of the agent's CLI is showing in `text`."""
+    """None when no permission prompt of the agent's CLI is showing on `screen`."""
     profile = input_profile(desired.agent.provider)
-    if profile is None or not profile.approvals or not text:
+    shot = as_screen(screen)
+    if profile is None or not profile.approvals or not shot.text:
         return None
-    seen = find_approval(profile, text)
+    seen = find_approval(profile, shot)
     if seen is None:
         return None
     before = prev.approval

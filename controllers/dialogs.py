@@ -22,11 +22,14 @@ import re
 from dataclasses import dataclass
 
 from controllers.desired import DesiredAgent
-from controllers.providers.base import Dialog
+from controllers.providers.base import Dialog, InputProfile
+from controllers.providers.inputs import input_profile
+from controllers.screen import find_box
 from reconciler import patterns
 from reconciler.actions import ProcessRef, SendKeys
 from reconciler.ids import PaneId
 from reconciler.patterns import PatternTooSlow
+from reconciler.screens import Screen, as_screen
 from reconciler.status import AgentStatus
 
 AUTO_TRUST_ENV = "TEAM_AGENT_AUTO_TRUST_OWN_WORKSPACE"
@@ -42,18 +45,28 @@ class DialogPlan:
 
 
 def find_dialog(
-    dialogs: tuple[Dialog, ...], text: str, readiness: str | None = None
+    dialogs: tuple[Dialog, ...],
+    screen: Screen | str,
+    readiness: str | None = None,
+    profile: InputProfile | None = None,
 ) -> Dialog | None:
-    """The first declared dialog whose pattern is in `text` and still current.
+    """The first declared dialog whose pattern is on screen and still current.
 
-    A dialog followed by the CLI's prompt (`readiness` matching after it) was answered
-    and is only left over on the screen.
+    A dialog followed by the CLI's prompt was answered and is only left over on the
+    screen: by the readiness pattern matching after it, or (no pattern) by the input box
+    the cursor is in lying below it.
     """
+    shot = as_screen(screen)
+    text = shot.text if shot.has_cursor else shot.joined
     prompt_at = -1
     if readiness is not None:
         # The spec's pattern: too slow to match counts as "no prompt seen" (agent_live says why).
         with contextlib.suppress(PatternTooSlow):
             prompt_at = max(patterns.starts(readiness, text), default=-1)
+    elif profile is not None and shot.has_cursor:
+        box = find_box(profile, shot)
+        if box is not None:
+            prompt_at = sum(len(row) + 1 for row in shot.rows[: box.row])
     for dialog in dialogs:
         shown = [m.start() for m in re.finditer(dialog.pattern, text, re.MULTILINE)]
         if shown and shown[-1] > prompt_at:
@@ -82,17 +95,24 @@ def own_folders(workspace: str, cwd: str) -> frozenset[str]:
 def plan_dialog(
     desired: DesiredAgent,
     prev: AgentStatus,
-    text: str,
+    screen: Screen | str,
     *,
     pane: PaneId,
     process: ProcessRef | None,
     workspace: str,
     auto_trust: bool,
 ) -> DialogPlan | None:
-    """None when no dialog of the agent's CLI is showing in `text`."""
+    """None when no dialog of the agent's CLI is showing on `screen`."""
     if desired.launch is None:
         return None
-    dialog = find_dialog(desired.profile.dialogs, text, desired.launch.readiness_pattern)
+    shot = as_screen(screen)
+    text = shot.joined
+    dialog = find_dialog(
+        desired.profile.dialogs,
+        shot,
+        desired.launch.readiness_pattern,
+        input_profile(desired.agent.provider),
+    )
     if dialog is None:
         return None
     name = dialog.name

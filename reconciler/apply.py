@@ -415,7 +415,7 @@ class DialogGone(TeamAgentError):
 
 def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
     """Type a dialog's answer, only if the pane still is what the plan saw (see SendKeys)."""
-    text = _check_ours(ctx, action.pane, action.agent, action.process).screen
+    text = _check_ours(ctx, action.pane, action.agent, action.process).screen.joined
     if re.search(action.expect, text, re.MULTILINE) is None or action.shows not in text:
         raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
     ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)

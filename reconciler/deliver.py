@@ -32,6 +32,7 @@ from controllers.screen import InputState, input_state, shows_anywhere, shows_me
 from reconciler.actions import DeliverMessage, DeliveryTarget, FailMessage, RaiseAlert
 from reconciler.hooks import ENTERED, ENTERING, PASTED, PassPoint
 from reconciler.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
+from reconciler.screens import Screen, capture_commands, parse_capture
 from reconciler.spec import LEADER
 from reconciler.tmux import Tmux
 
@@ -85,8 +86,8 @@ def _sleeps(deadline: float) -> Callable[[], bool]:
     return pace
 
 
-def _capture(tmux: Tmux, pane: str) -> str:
-    return "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane))
+def _capture(tmux: Tmux, pane: str) -> Screen:
+    return parse_capture("\n".join(tmux.run_sequence(capture_commands(pane))))[0]
 
 
 def _inspect(tmux: Tmux, target: DeliveryTarget, ctx: DeliveryContext) -> PaneNow:
@@ -170,7 +171,7 @@ def _show_deadline(text: str) -> float:
     return time.monotonic() + SHOW_SEC + extra
 
 
-def _wait_until(tmux: Tmux, pane: str, check: Callable[[str], bool], deadline: float) -> bool:
+def _wait_until(tmux: Tmux, pane: str, check: Callable[[Screen], bool], deadline: float) -> bool:
     pace = _sleeps(deadline)
     while True:
         if check(_capture(tmux, pane)):
@@ -208,7 +209,7 @@ def _recover_entered(
     tmux: Tmux,
     store: MessageStore,
     profile: InputProfile,
-    screen: str,
+    screen: Screen,
     *,
     pasted: bool,
 ) -> Result:

@@ -48,6 +48,7 @@ from reconciler.identity import (
 from reconciler.ids import PaneId
 from reconciler.leader_records import LeaderHint, OwnerRecord, read_hint, read_owner
 from reconciler.procs import CREATE_TIME_TOLERANCE, ProcessInfo, ProcessTable
+from reconciler.screens import capture_commands, parse_capture
 from reconciler.spec import Spec
 from reconciler.status import LeaderStatus
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
@@ -241,10 +242,11 @@ def observe_leader(
 def capture_leader(leader: LeaderWorld, tmux: Tmux, pane_id: PaneId) -> LeaderWorld:
     """The leader world plus the visible text of `pane_id` (one tmux call)."""
     try:
-        text = "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane_id))
+        lines = tmux.run_sequence(capture_commands(pane_id))
     except (TmuxCommandError, ServerNotRunning, TmuxUnavailable):
         return leader  # gone since the snapshot: no text this pass
-    return replace(leader, texts={**leader.texts, pane_id: text})
+    screen, _ = parse_capture("\n".join(lines))
+    return replace(leader, texts={**leader.texts, pane_id: screen.joined})
 
 
 def _extra_programs(spec: Spec, hint: LeaderHint | None) -> frozenset[str]:
@@ -276,7 +278,7 @@ def _list_and_capture(
     if guess is not None:
         try:
             lines = tmux.run_sequence(
-                [listing, ["display-message", "-p", _CAPTURE_MARK], _capture(guess)]
+                [listing, ["display-message", "-p", _CAPTURE_MARK], *capture_commands(guess)]
             )
         except ServerNotRunning:
             return False, (), {}
@@ -286,12 +288,9 @@ def _list_and_capture(
             text = "\n".join(lines)
             head, sep, captured = text.partition(_CAPTURE_MARK)
             if sep:
-                return True, parse_panes(head.split("\n")), {guess: captured.strip("\n")}
+                screen, _ = parse_capture(captured.lstrip("\n"))
+                return True, parse_panes(head.split("\n")), {guess: screen.joined}
     try:
         return True, parse_panes(tmux.run(*listing)), {}
     except ServerNotRunning:
         return False, (), {}
-
-
-def _capture(pane_id: PaneId) -> list[str]:
-    return ["capture-pane", "-p", "-J", "-t", pane_id]

@@ -17,6 +17,7 @@ from reconciler import markers
 from reconciler.actions import ProcessRef
 from reconciler.errors import TeamAgentError
 from reconciler.procs import is_same_process
+from reconciler.screens import Screen, capture_commands, parse_capture
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
 from reconciler.world import FIELD_SEPARATOR, RECORD_SEPARATOR
 
@@ -51,7 +52,7 @@ class PaneNow:
     """The pane as read right before acting."""
 
     in_mode: bool
-    screen: str  # "" unless the screen was asked for
+    screen: Screen  # empty unless the screen was asked for
 
 
 def recheck_pane(
@@ -71,7 +72,7 @@ def recheck_pane(
     """
     commands = [["display-message", "-p", "-t", pane, _FORMAT + RECORD_SEPARATOR]]
     if screen:
-        commands.append(["capture-pane", "-p", "-J", "-t", pane])
+        commands.extend(capture_commands(pane))
     try:
         lines = tmux.run_sequence(commands)
     except ServerNotRunning as err:
@@ -97,4 +98,7 @@ def recheck_pane(
         pane_pid != str(process.pid) or not is_same_process(process.pid, process.create_time)
     ):
         raise PaneNotOurs(f"pane {pane} runs another process since the snapshot")
-    return PaneNow(in_mode=in_mode == "1", screen=text.lstrip("\n"))
+    return PaneNow(
+        in_mode=in_mode == "1",
+        screen=parse_capture(text.lstrip("\n"))[0] if screen else Screen(""),
+    )

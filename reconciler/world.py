@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from reconciler import markers
 from reconciler.ids import PaneId, WindowId
 from reconciler.procs import ProcessTable, Scanner, scan
+from reconciler.screens import Screen, capture_commands, parse_captures
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
 
 FIELD_SEPARATOR = "\x1f"
@@ -187,7 +188,7 @@ class World:
     panes: tuple[Pane, ...]
     processes: ProcessTable
     observed_at: float
-    captures: Mapping[PaneId, str] = field(default_factory=dict)
+    captures: Mapping[PaneId, Screen] = field(default_factory=dict)
 
     @property
     def server_pid(self) -> int | None:
@@ -215,34 +216,30 @@ def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
     return True, parse_panes(lines)
 
 
-def capture_panes(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, str]:
-    """The visible text of several panes in one tmux invocation.
+def capture_panes(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, Screen]:
+    """The screens (text and cursor) of several panes in one tmux invocation.
 
-    Each capture is followed by a `display-message -p` of a separator, so the output can be
-    split back per pane. A pane that vanished since the snapshot fails the whole sequence,
-    so on error the panes are captured one by one (rare: only when the world changed).
+    A pane that vanished since the snapshot fails the whole sequence, so on error the
+    panes are captured one by one (rare: only when the world changed).
     """
     if not pane_ids:
         return {}
-    commands: list[list[str]] = []
-    for pane_id in pane_ids:
-        commands.append(["capture-pane", "-p", "-J", "-t", pane_id])
-        commands.append(["display-message", "-p", RECORD_SEPARATOR])
+    commands = [command for pane_id in pane_ids for command in capture_commands(pane_id)]
     try:
         lines = tmux.run_sequence(commands)
     except (TmuxCommandError, ServerNotRunning):
         return _capture_each(tmux, pane_ids)
-    chunks = "\n".join(lines).split(RECORD_SEPARATOR)
-    return {pane_id: chunks[i].strip("\n") for i, pane_id in enumerate(pane_ids)}
+    return parse_captures("\n".join(lines), list(pane_ids))
 
 
-def _capture_each(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, str]:
-    result: dict[PaneId, str] = {}
+def _capture_each(tmux: Tmux, pane_ids: Sequence[PaneId]) -> dict[PaneId, Screen]:
+    result: dict[PaneId, Screen] = {}
     for pane_id in pane_ids:
         try:
-            result[pane_id] = "\n".join(tmux.run("capture-pane", "-p", "-J", "-t", pane_id))
+            lines = tmux.run_sequence(capture_commands(pane_id))
         except (TmuxCommandError, ServerNotRunning):
             continue  # a pane gone since the snapshot has no text
+        result.update(parse_captures("\n".join(lines), [pane_id]))
     return result
 
 

@@ -67,23 +67,28 @@ class Approval:
 class InputProfile:
     """How a CLI takes a message: where its input box is and what "busy" looks like.
 
-    `prompt` is searched in the screen text (multiline); its last match is the input box
-    and its `input` group (to the end of the screen, for a multi-line paste) is what is
-    typed there, without `chrome` lines (the box's rules, the footer) and without the
-    `idle_text` an empty box shows. No match: the CLI shows no input box (a dialog, a
-    crash, a slow start).
+    `prompt` matches the input box's first row (its end, or its `input` group, is where
+    typed text begins). The box is found from the terminal cursor, which the real CLIs
+    keep in it: the nearest `prompt` row at or above the cursor, at most `box_rows` up and
+    never past a `box_stop` row (a rule or frame that closes the box from above); typed
+    text runs from there to the cursor, each following row without its `continuation`
+    frame. Without a cursor (bare text) the last `prompt` match and the rest of the screen
+    count, less `chrome` rows and the `idle_text` placeholder.
     `busy` marks a CLI that works on something even if an input box is drawn (Claude's
     "esc to interrupt"). `paste_placeholder` is what a long paste collapses into in the
     input box (Claude: "[Pasted text #1 +500 lines]"), accepted as proof the paste arrived.
     """
 
-    prompt: str  # regex with an `input` group
-    chrome: str | None = None  # lines that are decoration, not input (rules, footers)
-    idle_text: str | None = None  # placeholder an empty box shows ("Ask Codex to do anything")
+    prompt: str  # regex for the box's first row, optionally with an `input` group
+    chrome: str | None = None  # rows that are decoration, not input (without a cursor)
+    idle_text: str | None = None  # placeholder an empty box shows (without a cursor)
     busy: str | None = None
     paste_placeholder: str | None = None
     approvals: tuple[Approval, ...] = ()
     submit_keys: tuple[str, ...] = ("Enter",)
+    box_stop: str | None = None
+    box_rows: int = 40
+    continuation: str | None = None
 
 
 Attribution = Literal["preassigned", "tagged"]

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF003  (the real CLIs draw these glyphs)
 """Claude Code (`claude`): launch flags, first-run dialogs, pre-assigned sessions.
 
 Sessions are pre-assigned: a fresh start passes `--session-id <uuid>` chosen by the
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 
 from controllers.providers import transcripts
 from controllers.providers.base import (
+    Approval,
     Dialog,
+    InputProfile,
     ProviderProfile,
     SessionSupport,
     command_prefix,
@@ -40,6 +43,25 @@ CLAUDE_DIALOGS = (
     Dialog(name="theme (first-run setup)", pattern=r"Choose the text style that looks best"),
     Dialog(name="login", pattern=r"Select login method"),
     Dialog(name="bypass-permissions warning", pattern=r"running in Bypass Permissions mode"),
+)
+
+
+CLAUDE_TOOLS = r"Bash|Edit|Write|Read|MultiEdit|NotebookEdit|WebFetch|WebSearch|Fetch|Create"
+CLAUDE_INPUT = InputProfile(
+    # Not a numbered menu entry: `❯ 1. Yes` points into a permission or trust menu.
+    prompt=r"^\s*[❯>] (?!\d+\. )(?P<input>.*)",
+    chrome=r"^\s*─{3,}\s*$|\? for shortcuts|shift\+tab to cycle|accept edits on|bypass permissions",
+    idle_text=r'^Try "[^"]*"',
+    busy=r"esc to interrupt",
+    paste_placeholder=r"\[Pasted text #\d+(?: \+\d+ lines)?\]",
+    approvals=(
+        Approval(
+            # The tool header, with "Do you want to ..." within the next lines.
+            pattern=rf"^\s*(?P<tool>{CLAUDE_TOOLS})(?: command| file)?\s*$"
+            r"(?=(?:\n.*){0,15}\n.*Do you want to)",
+            approve_keys=("1",),
+        ),
+    ),
 )
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the real CLIs draw these glyphs)
 """Codex CLI (`codex`): launch flags, first-run dialogs, tagged sessions.
 
 Codex chooses its own session id (a UUIDv7) and writes the rollout
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from controllers.providers import transcripts
 from controllers.providers.base import (
     Dialog,
+    InputProfile,
     ProviderProfile,
     SessionSupport,
     command_prefix,
@@ -62,6 +64,19 @@ def session_tag(team_id: str, workspace: str, agent_id: str) -> str:
 def toml_string(text: str) -> str:
     """A TOML basic string (a JSON string is one: same quotes and escapes)."""
     return json.dumps(text)
+
+
+CODEX_INPUT = InputProfile(
+    prompt=r"^› (?P<input>.*)",
+    chrome=r"context left|\? for shortcuts|⏎ send",
+    idle_text=(
+        r"^(?:Ask Codex to do anything|Find and fix a bug in @filename|Explain this codebase"
+        r"|Improve documentation in @filename|Summarize recent commits|Write tests for @filename"
+        r"|Implement \{feature\}|Run /review on my current changes)"
+    ),
+    busy=r"esc to interrupt",
+    paste_placeholder=r"\[Pasted Content \d+ chars\]",
+)
 
 
 @dataclass(frozen=True)

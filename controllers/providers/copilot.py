@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from controllers.providers import transcripts
 from controllers.providers.base import (
     Dialog,
+    InputProfile,
     ProviderProfile,
     SessionSupport,
     command_prefix,
@@ -42,6 +43,13 @@ COPILOT_DIALOGS = (
         accept_keys=("Enter",),
     ),
     Dialog(name="login", pattern=r"Please use /login|You are not logged in"),
+)
+
+
+COPILOT_INPUT = InputProfile(
+    prompt=r"^> (?P<input>.*)",
+    idle_text=r"^Type @ to mention files.*?\? for shortcuts",
+    busy=r"Esc to cancel|esc to interrupt",
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from controllers.providers import transcripts
 from controllers.providers.base import (
     Dialog,
+    InputProfile,
     ProviderProfile,
     SessionSupport,
     base_env,
@@ -31,6 +32,13 @@ GEMINI_DIALOGS = (
     # Shows the folder's name only: `path_pattern` stays None, so it is never answered.
     Dialog(name="folder trust", pattern=r"Do you trust this folder\?", trust=True),
     Dialog(name="login", pattern=r"How would you like to authenticate"),
+)
+
+
+GEMINI_INPUT = InputProfile(
+    prompt=r"^>\s+(?P<input>.*)",
+    idle_text=r"^Type your message or @path/to/file",
+    busy=r"esc to cancel",
 )
 
 

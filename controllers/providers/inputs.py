@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002, RUF003  (the real CLIs draw these glyphs)
+# ruff: noqa: RUF002  (the real CLIs draw these glyphs)
 """How each CLI takes a message: its input box, busy marker, paste placeholder, approvals.
 
 One table for every provider, workers and leader alike (the leader has no launch
@@ -23,6 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from controllers.providers.base import Approval, InputProfile
+from controllers.providers.claude import CLAUDE_INPUT
+from controllers.providers.codex import CODEX_INPUT
+from controllers.providers.copilot import COPILOT_INPUT
+from controllers.providers.gemini import GEMINI_INPUT
+from controllers.providers.opencode import OPENCODE_INPUT
 
 FAKE_INPUT = InputProfile(
     prompt=r"^fake> (?P<input>.*)",
@@ -37,53 +42,6 @@ FAKE_INPUT = InputProfile(
     ),
 )
 
-CLAUDE_TOOLS = r"Bash|Edit|Write|Read|MultiEdit|NotebookEdit|WebFetch|WebSearch|Fetch|Create"
-CLAUDE_INPUT = InputProfile(
-    # Not a numbered menu entry: `❯ 1. Yes` points into a permission or trust menu.
-    prompt=r"^\s*[❯>] (?!\d+\. )(?P<input>.*)",
-    chrome=r"^\s*─{3,}\s*$|\? for shortcuts|shift\+tab to cycle|accept edits on|bypass permissions",
-    idle_text=r'^Try "[^"]*"',
-    busy=r"esc to interrupt",
-    paste_placeholder=r"\[Pasted text #\d+(?: \+\d+ lines)?\]",
-    approvals=(
-        Approval(
-            # The tool header, with "Do you want to ..." within the next lines.
-            pattern=rf"^\s*(?P<tool>{CLAUDE_TOOLS})(?: command| file)?\s*$"
-            r"(?=(?:\n.*){0,15}\n.*Do you want to)",
-            approve_keys=("1",),
-        ),
-    ),
-)
-
-CODEX_INPUT = InputProfile(
-    prompt=r"^› (?P<input>.*)",
-    chrome=r"context left|\? for shortcuts|⏎ send",
-    idle_text=(
-        r"^(?:Ask Codex to do anything|Find and fix a bug in @filename|Explain this codebase"
-        r"|Improve documentation in @filename|Summarize recent commits|Write tests for @filename"
-        r"|Implement \{feature\}|Run /review on my current changes)"
-    ),
-    busy=r"esc to interrupt",
-    paste_placeholder=r"\[Pasted Content \d+ chars\]",
-)
-
-GEMINI_INPUT = InputProfile(
-    prompt=r"^>\s+(?P<input>.*)",
-    idle_text=r"^Type your message or @path/to/file",
-    busy=r"esc to cancel",
-)
-
-COPILOT_INPUT = InputProfile(
-    prompt=r"^> (?P<input>.*)",
-    idle_text=r"^Type @ to mention files.*?\? for shortcuts",
-    busy=r"Esc to cancel|esc to interrupt",
-)
-
-OPENCODE_INPUT = InputProfile(
-    prompt=r"^┃ (?P<input>.*)",
-    chrome=r"ctrl\+p commands|enter send",
-    busy=r"esc interrupt",
-)
 
 INPUTS: Mapping[str, InputProfile] = {
     "fake": FAKE_INPUT,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controllers.providers.base import (
+    InputProfile,
     ProviderProfile,
     command_prefix,
     launch_config,
@@ -25,6 +26,13 @@ OPENCODE_READINESS = r"ctrl\+p commands"
 NOT_SUPPORTED = (
     "opencode chooses its own session ids and records nothing team-agent can attribute to "
     "one agent; restarts start a fresh session"
+)
+
+
+OPENCODE_INPUT = InputProfile(
+    prompt=r"^┃ (?P<input>.*)",
+    chrome=r"ctrl\+p commands|enter send",
+    busy=r"esc interrupt",
 )
 
 

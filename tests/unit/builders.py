@@ -15,6 +15,7 @@ from typing import Any
 from controllers.desired import DesiredTeam, desired_team
 from reconciler import conditions as C
 from reconciler.clock import format_time
+from reconciler.screens import Screen, as_screen
 from reconciler.conditions import Condition
 from reconciler.ids import PaneId, WindowId
 from reconciler.procs import ProcessInfo, ProcessTable
@@ -183,7 +184,7 @@ def process_table(rows: Iterable[ProcessRow]) -> ProcessTable:
 def world(
     *panes: Pane,
     processes: Sequence[ProcessRow] | None = None,
-    captures: Mapping[str, str] | None = None,
+    captures: Mapping[str, str | Screen] | None = None,
     started: datetime = STARTED,
 ) -> World:
     """A snapshot holding `panes`.
@@ -205,7 +206,7 @@ def world(
         panes=tuple(panes),
         processes=process_table(rows),
         observed_at=ts(NOW),
-        captures={PaneId(k): v for k, v in (captures or {}).items()},
+        captures={PaneId(k): as_screen(v) for k, v in (captures or {}).items()},
     )
 
 

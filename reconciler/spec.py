@@ -19,8 +19,8 @@ problem; `located_issues` expands it, so the loader can point at the right line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal, NoReturn
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Final, Literal, NoReturn
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -206,6 +206,36 @@ class SessionPolicy(_Model):
     )
 
 
+# The `permission_mode` values each CLI's adapter turns into that CLI's own flags, checked
+# when the spec is loaded so a value the CLI would refuse at start (exit 2 in a restart
+# loop) is a located spec error instead. First team-agent 0.2.3's three portable modes
+# (`restricted`: read-only or asking for everything, `ask`: the CLI's default asking mode,
+# `trusted`: no prompts), then the CLI's own values, as its pinned version accepts them
+# (measured: docs/providers.md). The mapping to flags lives in each provider module.
+PORTABLE_PERMISSION_MODES: Final = ("restricted", "ask", "trusted")
+PERMISSION_MODES: Final[Mapping[str, tuple[str, ...]]] = {
+    "claude": (
+        *PORTABLE_PERMISSION_MODES,
+        "acceptEdits",
+        "auto",
+        "bypassPermissions",
+        "default",
+        "dontAsk",
+        "plan",
+        "dangerously-skip-permissions",
+    ),
+    "codex": (
+        *PORTABLE_PERMISSION_MODES,
+        "on-request",
+        "never",
+        "dangerously-bypass-approvals-and-sandbox",
+    ),
+    "gemini": (*PORTABLE_PERMISSION_MODES, "default", "auto_edit", "yolo", "plan"),
+    "copilot": (*PORTABLE_PERMISSION_MODES, "allow-all", "yolo", "allow-all-tools"),
+    "opencode": (*PORTABLE_PERMISSION_MODES,),
+}
+
+
 class Agent(_Model):
     """One worker: one tmux window running one CLI process, kept alive by the reconciler."""
 
@@ -259,6 +289,19 @@ class Agent(_Model):
             issues.append(
                 (("system_prompt_file",), "set either 'system_prompt' or 'system_prompt_file'")
             )
+        accepted = PERMISSION_MODES.get(self.provider)
+        if self.permission_mode is not None:
+            if accepted is None:
+                issues.append(
+                    (("permission_mode",), f"provider {self.provider!r} takes no permission_mode")
+                )
+            elif self.permission_mode not in accepted:
+                issues.append(
+                    (
+                        ("permission_mode",),
+                        f"{self.provider} accepts permission_mode {', '.join(accepted)}",
+                    )
+                )
         if issues:
             _raise_located(issues)
         return self

@@ -135,11 +135,13 @@ class TeamWorkspace:
         timeout: float = 60.0,
         check: bool = False,
         env: dict[str, str] | None = None,
+        input_text: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run the real `team-agent` console script (a separate process)."""
         full_env = {**os.environ, **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "reconciler", "-f", str(self.spec_path), *args],
+            input=input_text,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -182,13 +182,8 @@ class InvalidCase(NamedTuple):
 
 
 INVALID_CASES = [
-    InvalidCase(
-        "codex-mode", {"provider": "codex", "permission_mode": "sometimes"}, "codex permission_mode"
-    ),
     InvalidCase("gemini-inline-prompt", {"provider": "gemini", "system_prompt": "x"}, "GEMINI.md"),
     InvalidCase("copilot-prompt", {"provider": "copilot", "system_prompt": "x"}, "AGENTS.md"),
-    InvalidCase("copilot-mode", {"provider": "copilot", "permission_mode": "x"}, "allow-all"),
-    InvalidCase("opencode-mode", {"provider": "opencode", "permission_mode": "x"}, "opencode.json"),
     InvalidCase(
         "missing-prompt-file",
         {"provider": "claude", "system_prompt_file": "/nonexistent/p.md"},

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from reconciler.errors import SpecError, SpecNotFound
-from reconciler.spec import CommunicationEdge, Spec
+from reconciler.spec import PERMISSION_MODES, PORTABLE_PERMISSION_MODES, CommunicationEdge, Spec
 from reconciler.specfile import (
     AUTO_TRUST_DEPRECATION,
     LoadedSpec,
@@ -474,3 +474,34 @@ def test_a_complex_yaml_key_never_echoes_the_values_inside_it() -> None:
     rendered = str(caught.value)
     assert "s3cr3t-VALUE" not in rendered
     assert "agents[0].<key>: Keys should be strings" in rendered
+
+
+# --- permission modes, per provider -----------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", sorted(PERMISSION_MODES))
+def test_a_permission_mode_the_cli_would_refuse_is_a_located_error(provider: str) -> None:
+    error = load_error(
+        HEAD + f"agents:\n  - id: impl\n    provider: {provider}\n    permission_mode: sometimes\n"
+    )
+    [issue] = error.issues
+    assert (issue.line, issue.column) == (6, 22)
+    assert f"{provider} accepts permission_mode " in issue.message
+    assert all(mode in issue.message for mode in PERMISSION_MODES[provider])
+
+
+@pytest.mark.parametrize("provider", sorted(PERMISSION_MODES))
+def test_the_portable_permission_modes_are_accepted_by_every_cli(provider: str) -> None:
+    for mode in PORTABLE_PERMISSION_MODES:
+        loaded = load(
+            HEAD + f"agents:\n  - id: impl\n    provider: {provider}\n    permission_mode: {mode}\n"
+        )
+        assert loaded.spec.agents[0].permission_mode == mode
+
+
+@pytest.mark.parametrize("provider", ["shell", "fake"])
+def test_a_provider_without_permission_modes_refuses_one(provider: str) -> None:
+    command = "    command: [sleep, '60']\n" if provider == "shell" else ""
+    agent = f"  - id: impl\n    provider: {provider}\n{command}    permission_mode: ask\n"
+    error = load_error(HEAD + "agents:\n" + agent)
+    assert "takes no permission_mode" in error.issues[0].message

@@ -1,7 +1,15 @@
 """OpenAI Responses (`POST /v1/responses`, SSE), as Codex calls it.
 
-Every request with `input` is a turn. Codex reads the stream until `response.completed`;
-a stream that ends before it is an error on its side, so every reply ends with one.
+A turn is a request that offers tools. Codex 0.171 also sends, for the first message of a
+thread, a title request: no tools, `text.format` a JSON schema (`codex_output_schema`,
+`{"title": string}`) and `"thread_source":"thread_title"` in the `x-codex-turn-metadata`
+of `client_metadata`. It is answered with a title (a JSON object in the output text) and
+takes no scripted reply. Codex reads the stream until `response.completed`; a stream that
+ends before it is an error on its side, so every reply ends with one.
+
+A `ToolCall` calls `exec_command` with `sandbox_permissions: "require_escalated"` (and a
+`justification`) when the tool's schema has that parameter: a sandboxed call runs without
+asking, only an escalated one shows Codex's approval prompt.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ MODELS = {
     ],
 }
 
+ERROR_TYPES = {429: "rate_limit_exceeded", 500: "server_error", 503: "server_error"}
+
 
 class Responses:
     name = "responses"
@@ -35,18 +45,19 @@ class Responses:
         if request.method == "GET":
             return Turn(Json(MODELS), note="models")
         body: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
+        model = str(body.get("model", "mock"))
+        tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+        side = _side_kind(body, tools)
+        if side:
+            return Turn(Stream(_events(model, Text(_side_text(body, side)), [])), note=side)
         reply = take()
         if isinstance(reply, Error):
-            error = {
-                "error": {"type": "mock_error", "code": str(reply.status), "message": reply.message}
-            }
+            kind = ERROR_TYPES.get(reply.status, "mock_error")
+            error = {"error": {"type": kind, "code": kind, "message": reply.message}}
             return Turn(Json(error, reply.status), turn=True, reply=reply)
         if isinstance(reply, Hang):
             return Turn(Silence(reply.seconds), turn=True, reply=reply)
-        tools = [_tool_name(t) for t in body.get("tools") or [] if isinstance(t, dict)]
-        return Turn(
-            Stream(_events(str(body.get("model", "mock")), reply, tools)), turn=True, reply=reply
-        )
+        return Turn(Stream(_events(model, reply, tools)), turn=True, reply=reply)
 
     def user_texts(self, body: Any) -> list[str]:
         texts = []
@@ -66,8 +77,44 @@ class Responses:
         return texts
 
 
-def _tool_name(tool: dict[str, Any]) -> str:
-    return str(tool.get("name") or (tool.get("function") or {}).get("name") or "")
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """Codex's `x-codex-turn-metadata` (a JSON string inside `client_metadata`)."""
+    raw = (body.get("client_metadata") or {}).get("x-codex-turn-metadata")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _side_kind(body: dict[str, Any], tools: list[dict[str, Any]]) -> str:
+    """ "title" (or another side request's name) for a request that is not a turn, else ""."""
+    source = str(_metadata(body).get("thread_source", ""))
+    schema = ((body.get("text") or {}).get("format") or {}).get("type") == "json_schema"
+    if source == "thread_title":
+        return "title"
+    if schema or not tools:
+        return source or "side"
+    return ""
+
+
+def _side_text(body: dict[str, Any], side: str) -> str:
+    """A side request's answer: an object matching its JSON schema when it gives one."""
+    fmt = (body.get("text") or {}).get("format") or {}
+    props = ((fmt.get("schema") or {}).get("properties") or {}) if isinstance(fmt, dict) else {}
+    if side == "title" or "title" in props:
+        return json.dumps({"title": _title(body)})
+    if props:
+        return json.dumps({key: "ok" for key in props})
+    return "ok"
+
+
+def _title(body: dict[str, Any]) -> str:
+    """`Mock: <first words of the user prompt>` (at most 36 characters, as asked)."""
+    texts = Responses().user_texts(body)
+    prompt = texts[-1].rpartition("User prompt:")[2] if texts else ""
+    words = prompt.split()[:4]
+    return ("Mock: " + " ".join(words)).strip()[:36] or "Mock title"
 
 
 def _usage() -> dict[str, Any]:
@@ -80,22 +127,39 @@ def _usage() -> dict[str, Any]:
     }
 
 
-def _events(model: str, reply: Reply, tools: list[str]) -> Iterator[SseEvent]:
+def _arguments(reply: ToolCall, tool: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments, named as the tool's own schema names them."""
+    props = (tool.get("parameters") or {}).get("properties") or {}
+    arguments: dict[str, Any] = {}
+    if "cmd" in props or not props:
+        arguments["cmd"] = reply.command
+    elif (props.get("command") or {}).get("type") == "array":
+        arguments["command"] = ["bash", "-lc", reply.command]
+    else:
+        arguments["command"] = reply.command
+    if "require_escalated" in ((props.get("sandbox_permissions") or {}).get("enum") or []):
+        arguments["sandbox_permissions"] = "require_escalated"
+        if "justification" in props:
+            arguments["justification"] = "mock tool call"
+    return {**arguments, **reply.arguments}
+
+
+def _events(model: str, reply: Reply, tools: list[dict[str, Any]]) -> Iterator[SseEvent]:
     response_id = new_id("resp")
     base = {"id": response_id, "object": "response", "model": model, "output": []}
     yield SseEvent(
         {"type": "response.created", "response": {**base, "status": "in_progress"}},
         "response.created",
     )
-    tool = pick_tool(tools) if isinstance(reply, ToolCall) else None
+    by_name = {str(t.get("name") or ""): t for t in tools}
+    tool = pick_tool(by_name) if isinstance(reply, ToolCall) else None
     if isinstance(reply, ToolCall) and tool is not None:
-        arguments = {"cmd": reply.command, **reply.arguments}
         item: dict[str, Any] = {
             "type": "function_call",
             "id": new_id("fc"),
             "call_id": new_id("call"),
             "name": tool,
-            "arguments": json.dumps(arguments),
+            "arguments": json.dumps(_arguments(reply, by_name[tool])),
             "status": "completed",
         }
         yield SseEvent(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from controllers.agent_status import StatusBuilder
 from controllers.desired import DesiredAgent
+from controllers.providers.base import InputProfile
 from controllers.providers.inputs import input_profile
 from controllers.screen import find_box
 from reconciler import conditions as C
 from reconciler import patterns
-from reconciler.clock import parse_time
+from reconciler.clock import format_time, parse_time
 from reconciler.patterns import PatternTooSlow
 from reconciler.screens import Screen
 from reconciler.world import Pane
@@ -57,11 +58,19 @@ def plan_readiness(
         assert profile is not None
         seen = find_box(profile, shot) is not None
         waiting_for = f"{desired.agent.provider}'s input box"
-    if seen or was_ready:
+    if was_ready:
         # Once Ready, a screen without the box (a redraw, a long answer) is still Ready:
         # only a dialog or an approval prompt, decided before this, takes it back.
         b.set(C.READY, C.TRUE, C.RUNNING)
         return None
+    if seen:
+        settle = _settle_left(profile, b, same_process=same_process)
+        if settle <= 0:
+            b.set(C.READY, C.TRUE, C.RUNNING)
+            return None
+        b.set(C.READY, C.FALSE, C.STARTING, f"{waiting_for} is up; settling for a dialog")
+        return settle
+    b.status["inputSeenAt"] = None
     timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0
     waited = (b.now - parse_time(started_at)).total_seconds() if started_at else 0.0
     if waited > timeout:
@@ -69,3 +78,22 @@ def plan_readiness(
         return None
     b.set(C.READY, C.FALSE, C.STARTING, f"waiting for {waiting_for}")
     return READINESS_POLL_SEC
+
+
+def _settle_left(profile: InputProfile | None, b: StatusBuilder, *, same_process: bool) -> float:
+    """Seconds the input box must still stay before this process may be Ready.
+
+    Some CLIs draw their prompt and, a moment later, a first-run dialog over it (Gemini
+    after about 0.25 s, Codex within 2 s; measured, docs/providers.md). Declaring Ready
+    during that flash would let a message be pasted into the dialog, so the first Ready of
+    a process waits until the box has been on screen for the CLI's `settle_sec`; the
+    moment it was first seen is kept in the status (`inputSeenAt`), and a screen without
+    the box starts the wait again.
+    """
+    if profile is None or profile.settle_sec <= 0:
+        return 0.0
+    seen_at = b.previous.inputSeenAt if same_process else None
+    if seen_at is None:
+        b.status["inputSeenAt"] = format_time(b.now)
+        return profile.settle_sec
+    return profile.settle_sec - (b.now - parse_time(seen_at)).total_seconds()

@@ -43,6 +43,7 @@ class StatusBuilder:
 
     def build(self, **fields: object) -> AgentStatus:
         data = self.previous.model_dump()
+        data.update(self.status)
         data.update(fields)
         data["conditions"] = self.conditions
         return AgentStatus.model_validate(data)

@@ -95,6 +95,7 @@ class AgentStatus(_Model):
     provider: str | None = None
     approval: ApprovalStatus | None = None  # set while Ready=False, reason=AwaitingApproval
     lastOutputAt: Timestamp | None = None  # the pane's last output (tmux window_activity)
+    inputSeenAt: Timestamp | None = None  # this process's input box first seen (settling)
 
 
 class LeaderAPIErrorStatus(_Model):

@@ -74,6 +74,9 @@ class InputProfile:
     text runs from there to the cursor, each following row without its `continuation`
     frame. Without a cursor (bare text) the last `prompt` match and the rest of the screen
     count, less `chrome` rows and the `idle_text` placeholder.
+    `settle_sec`: how long the box must stay on screen before the first Ready of a
+    process, for a CLI that draws its prompt and then, a moment later, a first-run dialog
+    over it (measured per CLI); 0 for a CLI that draws its dialogs first.
     `busy` marks a CLI that works on something even if an input box is drawn (Claude's
     "esc to interrupt"). `paste_placeholder` is what a long paste collapses into in the
     input box (Claude: "[Pasted text #1 +500 lines]"), accepted as proof the paste arrived.
@@ -89,6 +92,7 @@ class InputProfile:
     box_stop: str | None = None
     box_rows: int = 40
     continuation: str | None = None
+    settle_sec: float = 0.0
 
 
 Attribution = Literal["preassigned", "tagged"]

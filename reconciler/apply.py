@@ -218,7 +218,11 @@ def _launch_argv(
     env = dict(launch.env)
     env[ENV_CONFIG_HASH] = config_hash
     agent_argv = session.argv if session is not None else launch.argv
-    payload = json.dumps({"argv": list(agent_argv), "cwd": launch.cwd, "env": env})
+    launch_data: dict[str, object] = {"argv": list(agent_argv), "cwd": launch.cwd, "env": env}
+    if session is not None and session.prepare:
+        # Run by the pane right before the agent (controllers.exec_agent): see SessionStart.
+        launch_data["prepare"] = {"argv": list(session.prepare), "file": session.prepare_file}
+    payload = json.dumps(launch_data)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(payload)
@@ -360,12 +364,24 @@ def _respawn(
         raise
 
 
+def _terminate_agent(process: ProcessRef, grace: float) -> None:
+    """Stop an agent's process and the process group it leads.
+
+    tmux starts each pane's process as the leader of its own group, and the agent CLIs
+    run children there: Gemini's launcher ignores SIGTERM while its worker child outlives
+    the pane (measured on 0.61.0), so signalling the pid alone would leave the child
+    running. The group is signalled only while `process` still leads it (pid, create
+    time and pgid re-checked right before each signal, `reconciler.procs`).
+    """
+    terminate(process.pid, process.create_time, grace=grace, group=True)
+
+
 def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome:
     """Start the agent again in its own pane; a recreate first stops the running process."""
     _check_ours(ctx, action.pane, action.agent)
     recreate = isinstance(action, RecreateAgent)
     if isinstance(action, RecreateAgent) and action.process is not None:
-        terminate(action.process.pid, action.process.create_time, grace=action.grace_sec)
+        _terminate_agent(action.process, action.grace_sec)
     _respawn(
         action.pane,
         ctx,
@@ -381,7 +397,7 @@ def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome
 def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
     _check_ours(ctx, action.pane, action.agent)
     if action.process is not None:
-        terminate(action.process.pid, action.process.create_time, grace=action.grace_sec)
+        _terminate_agent(action.process, action.grace_sec)
     try:
         if action.kill_window:
             # Decided inside tmux, atomically: a pane split into the window since the

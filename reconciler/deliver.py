@@ -189,6 +189,8 @@ def _submit(
 ) -> Result:
     store.mark_entered(action.message_id, now=ctx.clock())
     ctx.reached(ENTERING, action)
+    if profile.submit_delay_sec > 0:
+        time.sleep(profile.submit_delay_sec)  # the CLI's own "fast return" window (measured)
     tmux.run("send-keys", "-t", action.target.pane, *profile.submit_keys)
     ctx.reached(ENTERED, action)
     left = _wait_until(

@@ -30,6 +30,7 @@ from reconciler.launch import (
 from reconciler.spec import Agent
 
 SESSION_ID_PLACEHOLDER = "{id}"
+NOW_MS_PLACEHOLDER = "{now_ms}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Approval:
 
     pattern: str  # regex with a `tool` group
     approve_keys: tuple[str, ...]
+    # The tool's name for a label the screen shows instead (OpenCode draws its `bash` tool
+    # as "# Shell command"): `auto_approve` and `approvals` use the tool's name.
+    tool_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class InputProfile:
     `settle_sec`: how long the box must stay on screen before the first Ready of a
     process, for a CLI that draws its prompt and then, a moment later, a first-run dialog
     over it (measured per CLI); 0 for a CLI that draws its dialogs first.
+    `submit_delay_sec`: the pause between seeing a pasted message in the box and pressing
+    `submit_keys`, for a CLI that reads an Enter arriving right after input as a newline
+    (Gemini: within 30 ms of the paste; measured).
     `busy` marks a CLI that works on something even if an input box is drawn (Claude's
     "esc to interrupt"). `paste_placeholder` is what a long paste collapses into in the
     input box (Claude: "[Pasted text #1 +500 lines]"), accepted as proof the paste arrived.
@@ -86,6 +93,9 @@ class InputProfile:
     chrome: str | None = None  # rows that are decoration, not input (without a cursor)
     idle_text: str | None = None  # placeholder an empty box shows (without a cursor)
     busy: str | None = None
+    # A regex on the pane title that marks the CLI busy (Codex 0.171 draws a spinner
+    # there for a whole turn, while its screen looks idle as a reply streams).
+    busy_title: str | None = None
     paste_placeholder: str | None = None
     approvals: tuple[Approval, ...] = ()
     submit_keys: tuple[str, ...] = ("Enter",)
@@ -93,6 +103,7 @@ class InputProfile:
     box_rows: int = 40
     continuation: str | None = None
     settle_sec: float = 0.0
+    submit_delay_sec: float = 0.0
 
 
 Attribution = Literal["preassigned", "tagged"]
@@ -110,6 +121,12 @@ class SessionSupport:
     `resume_base` is the fresh argv without what must not be repeated on a resume (the
     initial prompt); session arguments go at `insert_at` (right after the command, so a
     subcommand such as `codex resume` lands where the CLI expects it).
+
+    A CLI that takes no id for a new session but can create one beforehand (OpenCode:
+    `opencode import <file>`, then `-s <id>`) names that command in `new_prepare` and its
+    input in `new_prepare_file` (`{id}`, and `{now_ms}`: the start time in milliseconds);
+    the pane runs it right before the CLI on a fresh start (`SessionStart.prepare`).
+    `id_prefix` is what the CLI requires its ids to start with.
     """
 
     layout: str  # which transcript layout the observer knows (controllers.providers.transcripts)
@@ -119,6 +136,16 @@ class SessionSupport:
     insert_at: int
     new_args: tuple[str, ...] = ()
     tag: str | None = None
+    id_prefix: str = ""
+    new_prepare: tuple[str, ...] = ()  # `{id}`, and `{file}` for new_prepare_file's path
+    new_prepare_file: str = ""
+
+    def fresh_prepare(self, session_id: str | None, now_ms: int) -> tuple[tuple[str, ...], str]:
+        """The command (and its file's text) that creates `session_id` before the CLI runs."""
+        if session_id is None or not self.new_prepare:
+            return (), ""
+        text = self.new_prepare_file.replace(SESSION_ID_PLACEHOLDER, session_id)
+        return _fill(self.new_prepare, session_id), text.replace(NOW_MS_PLACEHOLDER, str(now_ms))
 
     def fresh_argv(self, argv: Sequence[str], session_id: str | None) -> tuple[str, ...]:
         """`argv` for a new session, with the pre-assigned id when there is one."""

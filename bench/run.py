@@ -35,6 +35,7 @@ from bench import (
     messages,
     orphans,
     passes,
+    real_clis,
     run_idle,
     run_latency,
     snapshot,
@@ -61,6 +62,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     capture.BENCHMARK,
     orphans.BENCHMARK,
     messages.BENCHMARK,
+    real_clis.BENCHMARK,
 )
 EXIT_OK, EXIT_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -50,8 +50,11 @@ def panes_to_capture(
         if desired.id in working:
             wanted.append(pane.pane_id)
             continue
-        if desired.launch.readiness_pattern is None:
-            continue
+        if (
+            desired.launch.readiness_pattern is None
+            and input_profile(desired.agent.provider) is None
+        ):
+            continue  # no input box to wait for (`shell`): Ready as soon as it runs
         prev = previous.agents.get(desired.id)
         if prev is not None and prev.pid == pane.pane_pid and C.is_true(prev.conditions, C.READY):
             continue

@@ -70,7 +70,8 @@ def plan_approval(
             dialog=f"approval for {seen.tool}",
             keys=seen.keys,
             expect=seen.pattern,
-            shows=seen.tool,
+            # What the screen shows: a renamed tool's name may appear nowhere on it.
+            shows=seen.shown or seen.tool,
             cause=f"auto_approve lists {seen.tool}",
         )
         answered = True

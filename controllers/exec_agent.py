@@ -13,6 +13,12 @@ Why a launch file instead of `tmux new-window -e K=V` and a command string:
   (`TEAM_AGENT_LEADER_*`) or a provider's session (`CLAUDE_CODE_*`) when the server was
   started from the leader's pane; they are removed here, at the last moment.
 
+A launch file may carry a `prepare` step (`reconciler.actions.SessionStart.prepare`): a
+command run here, with the agent's env and folder, right before the exec, e.g.
+`opencode import <file>` creating the pre-assigned session OpenCode then opens with `-s`.
+Its `file` text is written to a private temporary file whose path replaces `{file}`. If it
+fails, the pane exits with its output instead of starting the agent into a missing session.
+
 Standard library only: it runs before anything else in the pane and must start fast.
 """
 
@@ -20,10 +26,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, MutableMapping
 
 EXIT_CANNOT_RUN = 127
+PREPARE_TIMEOUT_SEC = 120.0
+FILE_PLACEHOLDER = "{file}"
 # What a CLI sets for the commands it runs (so a team-agent started from inside a leader's
 # Claude, Codex, Gemini, Copilot or OpenCode session carries it): session ids, "you run
 # inside me" flags, hook paths, Codex's sandbox markers (a worker would believe itself
@@ -61,6 +71,38 @@ def prepare_env(inherited: Mapping[str, str], wanted: Mapping[str, str]) -> dict
     return env
 
 
+def run_prepare(prepare: Mapping[str, object], env: Mapping[str, str]) -> str | None:
+    """Run the launch file's `prepare` command; None when it succeeded, else why not."""
+    raw = prepare.get("argv")
+    parts = [str(part) for part in raw] if isinstance(raw, list) else []
+    if not parts:
+        return "empty prepare command"
+    try:
+        fd, path = tempfile.mkstemp(prefix="team-agent-prepare-", suffix=".json")
+    except OSError as err:
+        return f"cannot write its input file: {err}"
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(str(prepare.get("file", "")))
+        command = [part.replace(FILE_PLACEHOLDER, path) for part in parts]
+        done = subprocess.run(
+            command,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=PREPARE_TIMEOUT_SEC,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"cannot run {parts[0]!r}: {err}"
+    finally:
+        os.unlink(path)
+    if done.returncode != 0:
+        return f"{command[0]} exited {done.returncode}: {(done.stdout + done.stderr)[-2000:]}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -84,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"team-agent: cannot enter {launch['cwd']}: {err.strerror}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    prepare = launch.get("prepare")
+    if isinstance(prepare, dict):
+        failed = run_prepare(prepare, env)
+        if failed is not None:
+            print(f"team-agent: cannot prepare the session: {failed}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
     try:
         os.execvpe(command[0], command, env)
     except OSError as err:

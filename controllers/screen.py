@@ -141,10 +141,14 @@ def typed_input(profile: InputProfile, screen: Screen | str) -> str | None:
 
 
 def is_busy(profile: InputProfile, screen: Screen | str) -> bool:
-    """The CLI shows its busy marker near the bottom of the screen."""
+    """The CLI shows its busy marker near the bottom of the screen (or in the pane title)."""
+    shot = as_screen(screen)
+    title = shot.title
+    if profile.busy_title is not None and title and re.search(profile.busy_title, title):
+        return True
     if profile.busy is None:
         return False
-    bottom = "\n".join(_lines(as_screen(screen).text, None)[-BUSY_LINES:])
+    bottom = "\n".join(_lines(shot.text, None)[-BUSY_LINES:])
     return re.search(profile.busy, bottom, re.MULTILINE) is not None
 
 
@@ -156,6 +160,7 @@ class ApprovalSeen:
     prompt: str
     pattern: str
     keys: tuple[str, ...]
+    shown: str = ""  # the tool as the screen labels it (`tool` once `tool_names` renamed it)
 
 
 def find_approval(profile: InputProfile, screen: Screen | str) -> ApprovalSeen | None:
@@ -176,10 +181,11 @@ def find_approval(profile: InputProfile, screen: Screen | str) -> ApprovalSeen |
         start = text.rfind("\n", 0, last.start()) + 1
         lines = _lines(text[start:], None)[:APPROVAL_LINES]
         return ApprovalSeen(
-            tool=last.group("tool"),
+            tool=dict(approval.tool_names).get(last.group("tool"), last.group("tool")),
             prompt="\n".join(line.rstrip() for line in lines),
             pattern=approval.pattern,
             keys=approval.approve_keys,
+            shown=last.group("tool"),
         )
     return None
 

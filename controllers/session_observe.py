@@ -6,7 +6,8 @@ This is the only module that touches the CLIs' files.
 
 Cost: a converged team costs nothing here (running agents whose session is captured and
 whose configuration is unchanged are not looked at). An agent waiting for capture costs
-one `stat` (pre-assigned ids: Claude, Copilot; Gemini lists one folder); Codex agents
+one `stat` (pre-assigned ids: Claude, Copilot; Gemini lists one folder; OpenCode one
+read-only query of its SQLite database); Codex agents
 waiting for capture share one listing of the rollout folders of the days since the
 earliest of them started, and read the head of rollouts started since then only.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -111,7 +114,29 @@ def locate(layout: str, env: Mapping[str, str], cwd: str, session_id: str) -> Tr
     if layout == T.COPILOT:
         path = T.copilot_events(env, session_id)
         return TranscriptSeen(session_id, str(path), path.is_file())
+    if layout == T.OPENCODE:
+        path = T.opencode_db(env)
+        return TranscriptSeen(session_id, str(path), _opencode_has(path, session_id))
     raise ValueError(f"no pre-assigned transcript layout named {layout!r}")
+
+
+def _opencode_has(db: Path, session_id: str) -> bool:
+    """OpenCode's database holds the session's row: read-only, with a short lock timeout.
+
+    A database that exists but cannot be read now (locked, mid-migration) is no evidence the
+    session is gone, so it counts as holding it: a resume that then fails shows, while a
+    wrong "lost" would silently start the agent over in a fresh session.
+    """
+    if not db.is_file():
+        return False
+    try:
+        with closing(
+            sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=0.5)
+        ) as conn:
+            row = conn.execute("SELECT 1 FROM session WHERE id = ?", (session_id,)).fetchone()
+    except sqlite3.Error:
+        return True
+    return row is not None
 
 
 def find_tagged(waiting: Iterable[_Waiting], *, today: datetime) -> dict[str, TranscriptSeen]:

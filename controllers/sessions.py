@@ -34,6 +34,7 @@ from datetime import datetime
 
 from controllers.desired import DesiredAgent
 from controllers.provider_view import TranscriptSeen
+from controllers.providers.base import SessionSupport
 from reconciler import conditions as C
 from reconciler.actions import SessionStart
 from reconciler.controller import Note
@@ -104,10 +105,12 @@ def plan_start(
             return StartPlan(hold=True, condition=(C.FALSE, C.SESSION_LOST, message))
         fresh_id = None
         if support.attribution == "preassigned":
-            fresh_id = new_session_id(team_id, workspace, desired.id, now=now, previous=sid)
+            fresh_id = support.id_prefix + new_session_id(
+                team_id, workspace, desired.id, now=now, previous=sid
+            )
         message = f"{gone}; started a fresh session"
         return StartPlan(
-            start=SessionStart("new", fresh_id, support.fresh_argv(launch.argv, fresh_id)),
+            start=_fresh(support, launch.argv, fresh_id, now),
             fields={"sessionId": fresh_id, "sessionFile": None},
             condition=(C.FALSE, C.SESSION_LOST, message),
         )
@@ -129,14 +132,16 @@ def plan_start(
             condition=_unless_lost(prev, waiting),
         )
     # An id whose transcript never appeared can be used again (nothing to lose or clash with).
-    new_id = sid or new_session_id(team_id, workspace, desired.id, now=now, previous=None)
+    new_id = sid or support.id_prefix + new_session_id(
+        team_id, workspace, desired.id, now=now, previous=None
+    )
     pending: SessionCondition = (
         C.UNKNOWN,
         C.CAPTURING,
         f"session {new_id}: no transcript until the first message",
     )
     return StartPlan(
-        start=SessionStart("new", new_id, support.fresh_argv(launch.argv, new_id)),
+        start=_fresh(support, launch.argv, new_id, now),
         fields={"sessionId": new_id, "sessionFile": None},
         condition=_unless_lost(prev, pending),
     )
@@ -221,6 +226,14 @@ def session_notes(
         ):
             notes.append(Note(WARNING, C.AWAITING_INPUT, resource, new_ready.message))
     return notes
+
+
+def _fresh(
+    support: SessionSupport, argv: tuple[str, ...], sid: str | None, now: datetime
+) -> SessionStart:
+    """A new session: its argv, and the command that creates it first when the CLI has one."""
+    prepare, text = support.fresh_prepare(sid, int(now.timestamp() * 1000))
+    return SessionStart("new", sid, support.fresh_argv(argv, sid), prepare, text)
 
 
 def _resume(argv: tuple[str, ...], sid: str, path: str) -> StartPlan:

@@ -35,11 +35,18 @@ class SessionStart:
     `argv` replaces the launch configuration's argv at launch time (a fresh start with a
     pre-assigned `--session-id`, or a resume), so the configuration hash, which is
     computed from the launch configuration alone, never depends on it.
+
+    `prepare` is a command the pane runs (same env and folder) right before the agent, for
+    a CLI that takes no id on its command line but can be given one beforehand (OpenCode:
+    `opencode import <file>` creates the session `-s <id>` then opens). `prepare_file` is
+    written to a private temporary file whose path replaces `{file}` in `prepare`.
     """
 
     mode: Literal["new", "resume"]
     session_id: str | None
     argv: tuple[str, ...]
+    prepare: tuple[str, ...] = ()
+    prepare_file: str = ""
 
     def render(self) -> str:
         if self.mode == "resume":

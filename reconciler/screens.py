@@ -30,18 +30,23 @@ from reconciler.ids import PaneId
 # Printed after each capture; a pane's own text never contains them.
 JOINED_MARK: Final = "\x1eteam-agent:joined\x1e"
 CURSOR_MARK: Final = "\x1eteam-agent:cursor\x1e"
-CURSOR_FORMAT: Final = CURSOR_MARK + "#{cursor_x} #{cursor_y}"
+# The pane title follows the cursor on the same line: a title is set by an escape sequence
+# whose text cannot hold a newline. Codex draws its busy spinner only there
+# (`InputProfile.busy_title`).
+CURSOR_FORMAT: Final = CURSOR_MARK + "#{cursor_x} #{cursor_y} #{pane_title}"
 
 
 @dataclass(frozen=True)
 class Screen:
     """A pane's visible rows (top to bottom), its cursor (None when not known) and the
-    same screen with wrapped lines joined (`joined`; the rows when not captured)."""
+    same screen with wrapped lines joined (`joined`; the rows when not captured), and the
+    pane's title as the program set it (None when not captured)."""
 
     text: str
     cursor_x: int | None = None
     cursor_y: int | None = None
     joined_text: str | None = None
+    title: str | None = None
 
     @property
     def joined(self) -> str:
@@ -112,12 +117,14 @@ def parse_capture(output: str) -> tuple[Screen, str]:
         joined = joined.strip("\n")
     text, _, tail = after.lstrip("\n").partition(CURSOR_MARK)
     cursor, _, rest = tail.partition("\n")
-    x, _, y = cursor.strip().partition(" ")
+    x, _, y_title = cursor.strip().partition(" ")
+    y, titled, title = y_title.partition(" ")
     screen = Screen(
         text=text.rstrip("\n"),
         cursor_x=int(x) if x.isdigit() else None,
         cursor_y=int(y) if y.isdigit() else None,
         joined_text=joined,
+        title=title if titled else None,
     )
     return screen, rest
 

@@ -1,16 +1,43 @@
-# ruff: noqa: RUF001  (the real CLIs draw these glyphs)
-"""Codex CLI (`codex`): launch flags, first-run dialogs, tagged sessions.
+# ruff: noqa: RUF001, RUF002, RUF003  (the real CLIs draw these glyphs)
+"""Codex CLI (`codex`): launch flags, screens, dialogs, approvals and tagged sessions.
 
-Codex chooses its own session id (a UUIDv7) and writes the rollout
-`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local start>-<id>.jsonl` at the first user
-message. Two Codex agents started in one folder within a second cannot be told apart by
-cwd and time, so each carries a tag of its own into the rollout: the developer
-instructions (`-c developer_instructions=...`, after the spec's system prompt) end with
-`Session tag: team-agent:<digest of team, workspace and agent>`. The observer attributes
-the rollout holding an agent's tag to that agent, never the newest file alone.
+Everything here was measured on `@openai/codex` 0.171.0 in tmux at 200x50 against a mock
+model server (fixtures: tests/fixtures/screens/codex/0.171.0/, docs/providers.md):
 
-A restart resumes with `codex resume <id>` (the session arguments go right after the
-command) and never repeats the initial prompt.
+* Launch. `codex --no-daemon [--model M] [permission flags] -c developer_instructions=...
+  [args] [prompt]`. Without `--no-daemon` or any `-c`, Codex starts a shared
+  `codex app-server` daemon per CODEX_HOME that outlives the pane and carries the pane's
+  environment; with either, the TUI serves itself in process and nothing outlives it.
+  `-a/--ask-for-approval` takes only `on-request` and `never` (others exit 2),
+  `--sandbox` `read-only`, `workspace-write`, `danger-full-access`; `--full-auto` is gone.
+* Ready. The box `› Ask Codex to do anything` is drawn ~0.5 s before the session is
+  configured, with only `? for shortcuts` under it; the folder-trust dialog (in a git
+  repository) comes after that early box. Ready is therefore the configured layout: the box,
+  a blank row, and the status line `<model> <effort> · <cwd>[ · <thread title>]`
+  (`CODEX_READINESS`), which is never drawn before the trust dialog.
+* The box. `› ` opens it and the cursor sits at the end of the typed text (the placeholder
+  lies after the cursor). Echoed user turns look the same (`› text`, another background
+  colour) but lie above the cursor. Menus draw their selected choice as `› 1. ...` (trust,
+  approval, resume folder), so a row `› <digits>. ` never opens the box. A paste longer than
+  1000 characters shows as `[Pasted Content N chars]`; a bracketed paste followed by
+  Enter submits (typed keys followed fast by Enter insert a newline instead).
+* Busy. `• Working (Ns • esc to interrupt)` (or `Reconnecting... N/5 (… esc to
+  interrupt)`) shows only until the first streamed token; mid-stream the screen looks
+  idle. The pane title, though, starts with a braille spinner (`⠋ <title> | <folder>`) for
+  the whole turn, from ~12 ms after Enter to the end of the reply (`busy_title`). Enter
+  while a reply streams interrupts it, so a message waits for the turn to end.
+* Approval. `Would you like to run the following command?` above `› 1. Yes, proceed (y)`;
+  the model's tool is `exec_command` (with `sandbox_permissions: require_escalated`), so
+  that is the tool name `approvals` reports and `auto_approve` takes. `y` allows once.
+* Sessions. Codex chooses its own session id (a UUIDv7) and writes the rollout
+  `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<local start>-<id>.jsonl` at the first user
+  message; there is no flag to choose the id of a new session. Two Codex agents started in
+  one folder within a second cannot be told apart by cwd and time, so each carries a tag
+  of its own into the rollout: the developer instructions end with `Session tag:
+  team-agent:<digest of team, workspace and agent>`. The observer attributes the rollout
+  holding an agent's tag to that agent, never the newest file alone. A restart resumes
+  with `codex resume <id>` (options after the id are accepted) and never repeats the
+  initial prompt; after kill -9 the resume shows no "in use" dialog.
 """
 
 from __future__ import annotations
@@ -21,6 +48,7 @@ from dataclasses import dataclass
 
 from controllers.providers import transcripts
 from controllers.providers.base import (
+    Approval,
     Dialog,
     InputProfile,
     ProviderProfile,
@@ -32,26 +60,47 @@ from controllers.providers.base import (
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
 
-CODEX_READINESS = r"context left|\? for shortcuts"
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
-MODE_FLAGS = {
-    "full-auto": ("--full-auto",),
+MEASURED_VERSION = "0.171.0"
+
+# The configured layout: the box, a blank row, the status line (model, then ` · <cwd>`, the
+# cwd absolute or under `~`). The early box has only `? for shortcuts` under it, and its
+# footer's `⚠ N warnings · f2 to view` has no path after its ` · `.
+CODEX_READINESS = r"^› .*\n[ \t]*\n  \S.* · [~/]"
+
+# permission_mode -> flags (reconciler.spec.PERMISSION_MODES["codex"] lists the same keys).
+PERMISSION_FLAGS: dict[str, tuple[str, ...]] = {
+    # Portable modes (team-agent 0.2.3).
+    "restricted": ("--sandbox", "read-only", "--ask-for-approval", "on-request"),
+    "ask": ("--ask-for-approval", "on-request"),
+    "trusted": ("--dangerously-bypass-approvals-and-sandbox",),
+    # Codex's own values.
+    "on-request": ("--ask-for-approval", "on-request"),
+    "never": ("--ask-for-approval", "never"),
     "dangerously-bypass-approvals-and-sandbox": ("--dangerously-bypass-approvals-and-sandbox",),
 }
 
 CODEX_DIALOGS = (
     Dialog(
+        # Folder access
+        # /path/of/the/git/root
+        #
+        # Trust this folder? Codex can read, edit, and run files here, ...
+        # › 1. Trust and continue
+        #   2. Back to Agent Command Center
+        # Shown only in a git repository; Enter takes the selected choice ("1" does not).
         name="folder trust",
-        pattern=r"Do you trust the contents of this directory\?|allow Codex to work in this folder",
+        pattern=r"^  Trust this folder\? ",
         trust=True,
-        path_pattern=r"^\s*> You are (?:running Codex )?in (?P<path>/[^\n]*?)\s*$",
-        accept_when=r"1\.\s*Yes",
-        accept_keys=("1",),
+        path_pattern=r"^  Folder access[ \t]*\n  (?P<path>/[^\n]*?)[ \t]*$",
+        accept_when=r"^› 1\. Trust and continue",
+        accept_keys=("Enter",),
     ),
+    # `codex resume <id>` from another folder than the session's (working_directory changed).
+    Dialog(name="resume working directory", pattern=r"^  Working directory · resume"),
+    # No model provider configured and no login.
+    Dialog(name="login", pattern=r"Choose how you want to use Codex|Sign in with ChatGPT"),
+    # Not seen on 0.171.0 (offline runs never check for updates); kept from earlier versions.
     Dialog(name="update available", pattern=r"Update available!"),
-    # Resuming a session recorded in another folder (working_directory changed).
-    Dialog(name="resume working directory", pattern=r"Choose working directory to resume"),
-    Dialog(name="login", pattern=r"Sign in with ChatGPT"),
 )
 
 
@@ -67,37 +116,49 @@ def toml_string(text: str) -> str:
 
 
 CODEX_INPUT = InputProfile(
-    prompt=r"^› (?P<input>.*)",
-    chrome=r"context left|\? for shortcuts|⏎ send",
-    idle_text=(
-        r"^(?:Ask Codex to do anything|Find and fix a bug in @filename|Explain this codebase"
-        r"|Improve documentation in @filename|Summarize recent commits|Write tests for @filename"
-        r"|Implement \{feature\}|Run /review on my current changes)"
+    prompt=r"^› (?!\d+\. )(?P<input>.*)",
+    # Without a cursor (bare text): the status line and the footers are decoration.
+    chrome=(
+        r"^  \S+ \S+ · [~/]|^  (?:← for agents · )?\? for shortcuts|^  tab to queue message"
+        r"|^ +⚠ \d+ warnings? · f2 to view"
     ),
+    idle_text=r"^Ask Codex to do anything",
     busy=r"esc to interrupt",
+    busy_title=r"^[\u2800-\u28ff] ",
     paste_placeholder=r"\[Pasted Content \d+ chars\]",
+    approvals=(
+        Approval(
+            pattern=r"^  Would you like to (?P<tool>run the following command)\?",
+            approve_keys=("y",),
+            tool_names=(("run the following command", "exec_command"),),
+        ),
+    ),
 )
+
+
+def permission_flags(mode: str | None) -> tuple[str, ...]:
+    """Codex's flags for a spec `permission_mode` (none: Codex's own defaults)."""
+    if mode is None:
+        return ()
+    try:
+        return PERMISSION_FLAGS[mode]
+    except KeyError:
+        known = ", ".join(PERMISSION_FLAGS)
+        raise ValueError(f"codex permission_mode {mode!r} is not one of: {known}") from None
 
 
 @dataclass(frozen=True)
 class CodexProvider:
-    """`codex --model M -a P -c developer_instructions="..." ...args [prompt]`."""
+    """`codex --no-daemon --model M <permission flags> -c developer_instructions="..." ...`."""
 
     name: str = "codex"
 
     def _parts(self, agent: Agent, ctx: LaunchContext) -> tuple[tuple[str, ...], list[str], str]:
         tag = session_tag(ctx.team_id, str(ctx.workspace), agent.id)
-        options: list[str] = []
+        options: list[str] = ["--no-daemon"]
         if agent.model:
             options += ["--model", agent.model]
-        mode = agent.permission_mode
-        if mode in APPROVAL_POLICIES:
-            options += ["--ask-for-approval", mode]
-        elif mode in MODE_FLAGS:
-            options += MODE_FLAGS[mode]
-        elif mode:
-            known = ", ".join([*APPROVAL_POLICIES, *MODE_FLAGS])
-            raise ValueError(f"codex permission_mode {mode!r} is not one of: {known}")
+        options += permission_flags(agent.permission_mode)
         lines = [system_prompt_text(agent, ctx) or ""]
         lines.append(f"You are agent {agent.id} of team {ctx.team_id}. Session tag: {tag}")
         instructions = "\n\n".join(line for line in lines if line)

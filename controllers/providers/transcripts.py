@@ -21,6 +21,7 @@ CLAUDE: Final = "claude"
 CODEX: Final = "codex"
 GEMINI: Final = "gemini"
 COPILOT: Final = "copilot"
+OPENCODE: Final = "opencode"
 
 CLAUDE_MAX_DIR_NAME = 200  # longer encoded folders are cut and suffixed with a hash
 CODEX_ROLLOUT_RE = re.compile(
@@ -157,8 +158,21 @@ def copilot_events(env: Mapping[str, str], session_id: str) -> Path:
 # --- OpenCode ------------------------------------------------------------------------
 
 
+def opencode_data_dir(env: Mapping[str, str]) -> Path:
+    """`$XDG_DATA_HOME/opencode`, else `~/.local/share/opencode`."""
+    data = env.get("XDG_DATA_HOME")
+    return (Path(data) if data else home_of(env) / ".local" / "share") / "opencode"
+
+
+def opencode_db(env: Mapping[str, str]) -> Path:
+    """The SQLite database of every session (1.18: table `session`, one row per id, written
+    by `opencode import` or at the first message; messages in `message`, parts in `part`)."""
+    return opencode_data_dir(env) / "opencode.db"
+
+
 def opencode_storage(env: Mapping[str, str]) -> Path:
-    """`$XDG_DATA_HOME/opencode/storage`, else `~/.local/share/opencode/storage`."""
+    """`$XDG_DATA_HOME/opencode/storage`, else `~/.local/share/opencode/storage` (the JSON
+    files of versions before the SQLite database)."""
     data = env.get("XDG_DATA_HOME")
     base = Path(data) if data else home_of(env) / ".local" / "share"
     return base / "opencode" / "storage"

@@ -47,7 +47,7 @@ CAPTURE_CASES = [
     CaptureCase("claude", ("--session-id", "{id}")),
     CaptureCase("codex", ()),
     CaptureCase("gemini", ("--session-id", "{id}")),
-    CaptureCase("copilot", ("--session-id", "{id}")),
+    CaptureCase("copilot", ("--session-id={id}",)),
 ]
 
 
@@ -148,20 +148,29 @@ def test_two_codex_agents_in_one_folder_get_their_own_sessions(
         assert session_tag("twins", workspace, other) not in text
 
 
-def test_opencode_session_is_reported_not_supported(
+def test_opencode_imports_its_preassigned_session_and_resumes_it(
     team: TeamWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """OpenCode cannot be attributed safely: NotSupported, and a restart starts fresh."""
+    """OpenCode takes no id for a new session: the pane runs `opencode import` with the
+    pre-assigned `ses_` id, then `opencode --session <id>`; the session row is in the
+    database from the start (Captured), and a killed CLI resumes it, importing nothing."""
     env = stub_env(team, tmp_path, monkeypatch)
     team.write_spec(one_agent("opencode"))
     team.converge()
+    worker = env.captured("worker")
+    sid = worker.sessionId
+    assert sid is not None and sid.startswith("ses_")
+    assert worker.sessionFile == str(env.home / ".local" / "share" / "opencode" / "opencode.db")
     env.send("worker", "hello")
     env.kill_agent("worker")
     result = team.converge()
 
     found = C.find_condition(result.status.agents["worker"].conditions, C.SESSION_CAPTURED)
-    assert found is not None and (found.status, found.reason) == (C.FALSE, C.NOT_SUPPORTED)
-    assert env.starts("opencode") == [[], []]
+    assert found is not None and (found.status, found.reason) == (C.TRUE, C.CAPTURED)
+    assert result.status.agents["worker"].sessionId == sid
+    starts = env.starts("opencode")
+    assert starts[0][0] == "import" and len(starts) == 3
+    assert starts[1:] == [["--session", sid], ["--session", sid]]
 
 
 def test_missing_cli_is_reported_and_validate_warns(

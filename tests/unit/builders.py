@@ -15,10 +15,10 @@ from typing import Any
 from controllers.desired import DesiredTeam, desired_team
 from reconciler import conditions as C
 from reconciler.clock import format_time
-from reconciler.screens import Screen, as_screen
 from reconciler.conditions import Condition
 from reconciler.ids import PaneId, WindowId
 from reconciler.procs import ProcessInfo, ProcessTable
+from reconciler.screens import Screen, as_screen
 from reconciler.spec import Spec
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.store_records import MessageRecord, MessageState

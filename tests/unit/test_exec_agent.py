@@ -218,3 +218,47 @@ def test_main_usage() -> None:
 
     assert done.returncode == 2
     assert "usage:" in done.stderr
+
+
+COPY_FILE = "import shutil,sys;shutil.copy(sys.argv[1], 'prepared.json');print(sys.argv[1])"
+
+
+def test_main_runs_the_prepare_step_in_the_agents_folder_before_the_agent(
+    tmp_path: Path,
+) -> None:
+    """A fresh OpenCode start: `opencode import {file}` creates the session, then the exec."""
+    agent_dir = tmp_path / "agent"
+    agent_dir.mkdir()
+    launch = write_launch(
+        tmp_path / "impl-5.json",
+        {
+            "argv": [sys.executable, "-c", "print(open('prepared.json').read())"],
+            "cwd": str(agent_dir),
+            "env": {},
+            "prepare": {"argv": [sys.executable, "-c", COPY_FILE, "{file}"], "file": '{"id": 1}'},
+        },
+    )
+
+    done = run_exec_agent(launch, env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '{"id": 1}'  # the agent ran after the prepare step
+    assert not any(tmp.name.startswith("team-agent-prepare-") for tmp in agent_dir.iterdir())
+
+
+def test_main_a_failed_prepare_step_exits_127_without_starting_the_agent(tmp_path: Path) -> None:
+    launch = write_launch(
+        tmp_path / "impl-6.json",
+        {
+            "argv": [sys.executable, "-c", "open('started', 'w')"],
+            "cwd": str(tmp_path),
+            "env": {},
+            "prepare": {"argv": [sys.executable, "-c", "print('no such session');exit(3)"]},
+        },
+    )
+
+    done = run_exec_agent(launch, env={"PATH": os.environ["PATH"]}, cwd=tmp_path)
+
+    assert done.returncode == EXIT_CANNOT_RUN
+    assert "cannot prepare the session" in done.stderr and "no such session" in done.stderr
+    assert not (tmp_path / "started").exists()

@@ -85,10 +85,12 @@ ARGV_CASES = [
         "codex",
         {"provider": "codex", "model": "gpt-5", "permission_mode": "never",
          "initial_prompt": "go"},
-        ["codex", "--model", "gpt-5", "--ask-for-approval", "never", "-c", CODEX_DEV, "go"],
-        ["codex", "--model", "gpt-5", "--ask-for-approval", "never", "-c", CODEX_DEV, "go"],
-        ["codex", "resume", SID, "--model", "gpt-5", "--ask-for-approval", "never", "-c",
-         CODEX_DEV],
+        ["codex", "--no-daemon", "--model", "gpt-5", "--ask-for-approval", "never", "-c",
+         CODEX_DEV, "go"],
+        ["codex", "--no-daemon", "--model", "gpt-5", "--ask-for-approval", "never", "-c",
+         CODEX_DEV, "go"],
+        ["codex", "resume", SID, "--no-daemon", "--model", "gpt-5", "--ask-for-approval",
+         "never", "-c", CODEX_DEV],
     ),
     ArgvCase(
         "gemini",
@@ -106,9 +108,9 @@ ARGV_CASES = [
         {"provider": "copilot", "model": "gpt-5", "permission_mode": "allow-all-tools",
          "initial_prompt": "go"},
         ["copilot", "--model", "gpt-5", "--allow-all-tools", "--interactive", "go"],
-        ["copilot", "--session-id", SID, "--model", "gpt-5", "--allow-all-tools",
+        ["copilot", f"--session-id={SID}", "--model", "gpt-5", "--allow-all-tools",
          "--interactive", "go"],
-        ["copilot", f"--resume={SID}", "--model", "gpt-5", "--allow-all-tools"],
+        ["copilot", f"--session-id={SID}", "--model", "gpt-5", "--allow-all-tools"],
     ),
 ]  # fmt: skip
 
@@ -199,13 +201,13 @@ def test_what_a_cli_cannot_do_is_an_invalid_launch(case: InvalidCase) -> None:
     assert case.message in str(agent.unsupported)
 
 
-def test_every_spec_provider_has_an_adapter_and_opencode_says_why_no_sessions() -> None:
+def test_every_spec_provider_has_an_adapter_and_local_ones_have_no_sessions() -> None:
     assert set(PROVIDERS) == {"claude", "codex", "gemini", "copilot", "opencode", "shell", "fake"}
     opencode = resolve(provider="opencode", initial_prompt="go")
     assert opencode.launch is not None
     assert list(opencode.launch.argv) == ["opencode", "--prompt", "go"]
-    assert opencode.profile.sessions is None
-    assert "fresh session" in str(opencode.profile.sessions_unsupported)
+    # Pre-assigned through `opencode import` (tests/unit/test_provider_opencode.py).
+    assert sessions(opencode).attribution == "preassigned"
     for name in ("shell", "fake"):
         local = resolve(provider=name, command=["sleep", "1"])
         assert local.profile.sessions is None and local.profile.sessions_unsupported is None

@@ -38,6 +38,7 @@ from controllers.screen import (
 from tests.unit.builders import CLAUDE_PERMISSION_MENU
 
 RULE = "─" * 60
+COPILOT_FOOTER = " ← open sidebar · Interactive · Manual Approval · / commands · ? help"
 BLANK = "\n" * 12  # the empty rows below the cursor in a 30-row pane
 MESSAGE = "[team-agent] msg-7 from leader task=T1\nplease review\nthe patch"
 OTHER_MESSAGE = "[team-agent] msg-8 from leader task=T2\nplease review\nthe tests"
@@ -198,8 +199,8 @@ STUBS = {
         "● Stub reply to: ",
     ),
     "codex": Stub(
-        ">_ OpenAI Codex (v0.150.0)\n\n  model: gpt-5-codex\n  directory: /ws\n\n\n"
-        "› Ask Codex to do anything\n\n  100% context left · ? for shortcuts",
+        ">_ OpenAI Codex (v0.171.0)\n\n  model: gpt-5-codex\n  directory: /ws\n\n\n"
+        "› \n\n  gpt-5-codex default · /ws\n  ← for agents · ? for shortcuts",
         "• Stub reply to: ",
     ),
     "gemini": Stub(
@@ -209,21 +210,23 @@ STUBS = {
         "✦ Stub reply to: ",
     ),
     "copilot": Stub(
-        "\n Welcome to GitHub Copilot CLI (stub) Version 0.0.400\n\n\n"
-        "> Type @ to mention files, # for issues/PRs, / for commands, or ? for shortcuts",
+        "\n Welcome to GitHub Copilot CLI (stub) Version 1.0.102\n\n\n /ws\n"
+        f"{COPILOT_FOOTER}\n{RULE}\n❯ ",
         "● Stub reply to: ",
     ),
     "opencode": Stub(
-        "\n  opencode (stub)\n\n\n┃ \n  enter send   tab switch agent   ctrl+p commands",
-        "Stub reply to: ",
+        "\n  ┃  Build · stub mock\n  ╹▀▀▀▀▀▀▀▀▀▀\n   /work   ctrl+p commands   • OpenCode 1.18.33"
+        "\n\n  ┃\n  ┃  ",
+        "     Stub reply to: ",
     ),
 }
 PROMPT_OF = {
     "claude": f"{RULE}\n❯ \n{RULE}\n  ? for shortcuts",
-    "codex": "\n› Ask Codex to do anything\n\n  100% context left · ? for shortcuts",
+    "codex": "\n› \n\n  gpt-5-codex default · /ws\n  ← for agents · ? for shortcuts",
     "gemini": "\n>   Type your message or @path/to/file\n",
-    "copilot": "\n> Type @ to mention files, # for issues/PRs, / for commands, or ? for shortcuts",
-    "opencode": "\n┃ \n  enter send   tab switch agent   ctrl+p commands",
+    "copilot": f"\n /ws\n{COPILOT_FOOTER}\n{RULE}\n❯ ",
+    "opencode": "\n  ┃  Build · stub mock\n  ╹▀▀▀▀▀▀▀▀▀▀\n   /work   ctrl+p commands"
+    "   • OpenCode 1.18.33\n\n  ┃\n  ┃  ",
 }
 
 
@@ -383,9 +386,10 @@ def test_a_tool_name_alone_is_no_approval() -> None:
 
 
 def test_codex_composer_placeholder_and_paste() -> None:
-    top = ">_ OpenAI Codex (v0.150.0)\n\n  model: gpt-5-codex\n  directory: /ws\n\n"
-    footer = "\n\n  ⏎ send   ⌃J newline   ⌃T transcript   ⌃C quit   100% context left\n"
-    for idle in ("Ask Codex to do anything", "Find and fix a bug in @filename", ""):
+    # codex 0.171.0's rows (tests/fixtures/screens/codex/0.171.0/), without a cursor.
+    top = ">_ OpenAI Codex (v0.171.0)\n\n     /ws\n\n"
+    footer = "\n\n  gpt-5-codex default · /ws\n  ← for agents · ? for shortcuts\n"
+    for idle in ("Ask Codex to do anything", ""):
         screen = f"{top}› {idle}{footer}"
         assert input_state(CODEX_INPUT, screen, MESSAGE) is InputState.EMPTY, idle
     typed = f"{top}› explain this{footer}"
@@ -395,4 +399,4 @@ def test_codex_composer_placeholder_and_paste() -> None:
     assert input_state(CODEX_INPUT, pasted, long_message()) is InputState.OTHER
     working = f"{top}• Working (3s • esc to interrupt)\n\n› {footer}"
     assert input_state(CODEX_INPUT, working, MESSAGE) is InputState.BUSY
-    assert find_approval(CODEX_INPUT, working) is None  # approvals not modelled for codex
+    assert find_approval(CODEX_INPUT, working) is None

@@ -7,6 +7,7 @@ plan text (what `team-agent plan` prints) and the session fields. No tmux, no fi
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -262,13 +263,20 @@ def test_captured_running_agent_not_looked_at_stays_captured() -> None:
     assert transition is not None and transition.lastTransitionTime == CAPTURED.lastTransitionTime
 
 
-def test_opencode_reports_not_supported() -> None:
+def test_opencode_imports_its_preassigned_session_before_a_fresh_start() -> None:
+    """OpenCode takes no id for a new session: the pane runs `opencode import` first."""
     result = plan(OPENCODE, world(), team_status())
 
-    assert result.plan.render() == "create  agent/impl in new session team-demo (missing)"
-    status, reason, message = session(result.agents["impl"])
-    assert (status, reason) == (C.FALSE, C.NOT_SUPPORTED)
-    assert "opencode" in message
+    (start,) = result.plan.actions
+    assert isinstance(start, CreateAgent) and start.provider_session is not None
+    sid = f"ses_{FRESH_ID}"
+    assert start.provider_session.argv == ("opencode", "--session", sid)
+    assert start.provider_session.prepare == ("opencode", "import", "{file}")
+    info = json.loads(start.provider_session.prepare_file)["info"]
+    assert info["id"] == sid and info["time"]["created"] == int(NOW.timestamp() * 1000)
+    assert result.agents["impl"].sessionId == sid
+    status, reason, _ = session(result.agents["impl"])
+    assert (status, reason) == (C.UNKNOWN, C.CAPTURING)
 
 
 def test_new_session_ids_are_uuid4_shaped_and_differ_per_start() -> None:

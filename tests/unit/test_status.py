@@ -117,6 +117,7 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "provider",
         "approval",
         "lastOutputAt",
+        "inputSeenAt",
     ]
     assert list(dumped["leader"]) == [
         "conditions",

@@ -73,7 +73,7 @@ class StubEnv:
     def trust_copilot(self, folder: Path) -> None:
         config = self.home / ".copilot" / "config.json"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(json.dumps({"trusted_folders": [str(folder)]}))
+        config.write_text(json.dumps({"trustedFolders": [str(folder)]}))
 
     def trust_all(self, folder: Path) -> None:
         self.trust_claude(folder)

@@ -83,13 +83,18 @@ def test_trust_dialog_of_this_workspace_is_answered_once_on_opt_in(
         team.reconcile()
 
     (answer,) = env.records("dialog", provider)
-    assert (answer["dialog"], answer["answer"]) == ("folder trust", "yes")
+    # Copilot: "2. Yes, and remember this folder" (its "1. Yes" lasts one session only).
+    expected = "remember" if provider == "copilot" else "yes"
+    assert (answer["dialog"], answer["answer"]) == ("folder trust", expected)
     assert env.records("input", provider) == []  # nothing typed after the answer
     assert C.is_true(result.status.agents["worker"].conditions, C.READY)
     assert len(env.events("AnsweredDialog", "worker")) == 1
     if provider == "claude":
         state = json.loads((env.home / ".claude.json").read_text())
         assert state["projects"][str(team.root.resolve())]["hasTrustDialogAccepted"] is True
+    if provider == "copilot":
+        state = json.loads((env.home / ".copilot" / "config.json").read_text())
+        assert state["trustedFolders"] == [str(team.root.resolve())]
 
 
 def test_deprecated_spec_field_also_opts_in(

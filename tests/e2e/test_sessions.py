@@ -30,7 +30,8 @@ RESUME_FORMS = {
     "claude": ResumeForm("claude", ("--resume", "{id}")),
     "codex": ResumeForm("codex", ("resume", "{id}")),
     "gemini": ResumeForm("gemini", ("--resume", "{id}")),
-    "copilot": ResumeForm("copilot", ("--resume={id}",)),
+    # `--session-id=<id>` creates a new session and resumes an existing one (measured, 1.0.102).
+    "copilot": ResumeForm("copilot", ("--session-id={id}",)),
 }
 
 

@@ -2,12 +2,18 @@
 (bring-your-own-key) call it.
 
 A turn is a request that offers tools; title and summary requests offer none and are
-answered "ok" without taking a scripted reply.
+answered "ok" without taking a scripted reply. Copilot prefixes each user message with
+`<current_datetime>…</current_datetime>` and a blank line; `user_texts` drops that prefix
+so a test compares the text the user sent. A paste of more than 20 KB (measured: 20,467
+characters inline, 20,535 saved) Copilot saves to `session-state/<id>/files/paste-*.txt`
+and sends only `<pasted_content file="…" size="…" lines="…" />`, which the model is to
+read with a tool; `user_texts` puts the file's text in its place, as that read would.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +23,21 @@ from tests.mockmodel.replies import Error, Hang, Reply, Text, ToolCall
 from tests.mockmodel.wire import Json, Request, Silence, SseEvent, Stream, Turn
 
 MODEL_IDS = ("gpt-4.1", "mock-model")
+_COPILOT_DATETIME = re.compile(r"\A<current_datetime>[^<]*</current_datetime>(?:\n\n)?")
+_COPILOT_PASTE = re.compile(r'<pasted_content file="(?P<file>[^"]+)"[^>]*/>')
+
+
+def _copilot_text(text: str) -> str:
+    """A Copilot user message as the user sent it: no date prefix, saved pastes read back."""
+
+    def read(found: re.Match[str]) -> str:
+        try:
+            with open(found.group("file"), encoding="utf-8") as handle:
+                return handle.read()
+        except OSError:
+            return found.group(0)
+
+    return _COPILOT_PASTE.sub(read, _COPILOT_DATETIME.sub("", text))
 
 
 class Chat:
@@ -60,13 +81,13 @@ class Chat:
                 continue
             content = message.get("content")
             if isinstance(content, str):
-                texts.append(content)
+                texts.append(_copilot_text(content))
                 continue
             parts = [
                 c.get("text", "") for c in content or [] if isinstance(c, dict) and "text" in c
             ]
             if parts:
-                texts.append("\n".join(parts))
+                texts.append(_copilot_text("\n".join(parts)))
         return texts
 
 

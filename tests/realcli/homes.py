@@ -70,8 +70,8 @@ def _gemini(home: Path, url: str, workspace: Path, trusted: bool) -> dict[str, s
 
 
 def _copilot(home: Path, url: str, workspace: Path, trusted: bool) -> dict[str, str]:
-    if trusted:
-        _write(home / ".copilot" / "config.json", {"trusted_folders": [str(workspace)]})
+    if trusted:  # the key Copilot 1.0.102 itself writes for "2. Yes, and remember this folder"
+        _write(home / ".copilot" / "config.json", {"trustedFolders": [str(workspace)]})
     return {
         "COPILOT_PROVIDER_BASE_URL": f"{url}/v1",
         "COPILOT_PROVIDER_API_KEY": API_KEY,

@@ -40,10 +40,10 @@ def claude_trust(path: str, *, first: str = "Yes, I trust this folder") -> str:
     )
 
 
-CODEX_TRUST = (
-    "> You are in /ws\n\n  Do you trust the contents of this directory? Working with "
-    "untrusted contents comes with higher risk of prompt injection.\n\n"
-    "› 1. Yes, continue\n  2. No, quit\n\n  Press enter to continue\n"
+CODEX_TRUST = (  # codex 0.171.0 (tests/fixtures/screens/codex/0.171.0/trust.txt)
+    "\n  Folder access\n  /ws\n\n  Trust this folder? Codex can read, edit, and run files "
+    "here, subject to your permission settings.\n\n"
+    "› 1. Trust and continue\n  2. Back to Agent Command Center\n\n  enter continue · esc back\n"
 )
 GEMINI_TRUST = (
     "Do you trust this folder?\n\n● 1. Trust folder (ws)\n  2. Trust parent folder (/)\n"
@@ -85,7 +85,7 @@ CASES = [
     Case("claude-own-folder", "claude", claude_trust("/ws"), {}, ("Enter",), "answering the"),
     Case("claude-agent-folder", "claude", claude_trust("/ws/sub"),
          {"working_directory": "sub"}, ("Enter",), "for /ws/sub (opted in)"),
-    Case("codex-own-folder", "codex", CODEX_TRUST, {}, ("1",), "answering the folder trust"),
+    Case("codex-own-folder", "codex", CODEX_TRUST, {}, ("Enter",), "answering the folder trust"),
     Case("no-opt-in", "claude", claude_trust("/ws"), {"auto_trust": False}, None,
          AUTO_TRUST_ENV + "=1"),
     Case("other-folder", "claude", claude_trust("/home/me"), {}, None,

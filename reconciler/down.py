@@ -4,6 +4,15 @@ Ownership is the markers (team id *and* workspace), in any session of the server
 team whose session was renamed is still brought down completely. A pane that carries a
 leader marker is never stopped, even if it also carried agent markers. The status is
 updated under the same lock, so monitors see the agents as stopped rather than stale.
+
+Then what the agents started outside their panes' process groups, and which would
+otherwise outlive the team: a tool command Claude Code was running (its own session,
+measured on 2.1.197), a Copilot tool started in the background. Such a process still
+carries this team's identity in its environment (`TEAM_AGENT_TEAM_ID` and
+`TEAM_AGENT_WORKSPACE`), so the orphans detection (`controllers.orphan_rules`) finds it
+once its pane is gone, and `down` reaps exactly those of this team and workspace, with
+the same pid and create-time re-check before every signal. Another team's processes and
+the person's are never touched.
 """
 
 from __future__ import annotations
@@ -11,10 +20,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from controllers.agent_panes import stop_pane
+from controllers.desired import desired_team
+from controllers.orphan_rules import process_orphans
 from reconciler import conditions as C
+from reconciler.actions import ReapOrphan
 from reconciler.apply import ApplyContext, apply_plan
+from reconciler.orphanscan import observe_orphans
 from reconciler.specfile import LoadedSpec
-from reconciler.status import StatusStore, ensure_state_dir
+from reconciler.status import StatusStore, TeamStatus, ensure_state_dir
 from reconciler.tmux import Tmux
 from reconciler.world import observe
 
@@ -41,10 +54,33 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         python=python,
     )
     outcomes = apply_plan(actions, ctx)
+    outcomes += apply_plan(_leftovers(loaded, tmux, python=python), ctx)
     _record(loaded, state)
     stopped = [f"{o.action.resource} ({o.pane_id})" for o in outcomes if o.ok]
     failed = [f"{o.action.resource}: {o.message}" for o in outcomes if not o.ok]
     return stopped, failed
+
+
+def _leftovers(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> list[ReapOrphan]:
+    """Reap actions for this team's own processes that outlived their panes."""
+    spec = loaded.spec
+    workspace = str(loaded.workspace)
+    world = observe(tmux)
+    previous = StatusStore(loaded.workspace / ".team").read() or TeamStatus.empty(spec.team_id)
+    facts = observe_orphans(
+        world,
+        team_id=spec.team_id,
+        workspace=workspace,
+        socket_name=tmux.socket_name,
+        previous=previous,
+    )
+    ours = {p.pid for p in facts.processes if p.team == spec.team_id and p.workspace == workspace}
+    team = desired_team(spec, loaded.workspace, python=python)
+    return [
+        o.action
+        for o in process_orphans(team, world, facts)
+        if o.action.process is not None and o.action.process.pid in ours
+    ]
 
 
 def _record(loaded: LoadedSpec, state: object) -> None:

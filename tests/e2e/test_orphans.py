@@ -529,3 +529,45 @@ def test_socket_path_is_the_one_tmux_puts_in_panes(team: TeamWorkspace) -> None:
     assert team.tmux.run("display-message", "-p", "#{socket_path}") == [
         tmux_socket_path(team.socket)
     ]
+
+
+def test_down_also_stops_what_an_agent_started_outside_its_pane(
+    team: TeamWorkspace, spawned: Spawned
+) -> None:
+    """A tool an agent started in its own session (as Claude Code runs its Bash tool)
+    outlives the pane's process group; `down` finds it by this team's markers in its
+    environment and stops it, and nothing without them (look-alikes) is signalled."""
+    team.write_spec(
+        """\
+        version: 1
+        team: {name: escape}
+        agents:
+          - id: tool
+            provider: shell
+            command: ["sh", "-c", "setsid sleep 3600 & exec sleep 3600"]
+        """
+    )
+    team.converge()
+    pane_pid = team.agent_panes("tool")[0].pane_pid
+    assert pane_pid is not None
+
+    def escaped() -> int | None:
+        for proc in psutil.process_iter(["pid", "name"]):
+            try:
+                env = proc.environ()
+                sid = os.getsid(proc.pid)
+            except (psutil.Error, OSError):
+                continue
+            ours = env.get("TEAM_AGENT_WORKSPACE") == str(team.root.resolve())
+            if ours and proc.info["name"] == "sleep" and sid not in (pane_pid, os.getsid(0)):
+                return int(proc.info["pid"])
+        return None
+
+    tool = spawned.track(retry_until(escaped))
+    lookalike = lookalikes(team, spawned)
+
+    done = team.cli("down")
+
+    assert done.returncode == 0, done.stderr
+    retry_until(lambda: gone(tool))
+    assert all(alive(p) for p in lookalike), "a process without our markers was signalled"

@@ -3,8 +3,9 @@
 They summarise the agents' conditions the way Kubernetes summarises a Deployment:
 `Ready` when every declared, unpaused agent is Ready; `Reconciling` while work is in
 flight (actions this pass, agents starting or backing off); `Stalled` when the reconciler
-cannot make progress by itself (invalid spec, tmux unusable, a session held by another
-workspace). Pure: the inputs are statuses and the plan.
+cannot make progress by itself (invalid or missing spec, tmux unusable, a session held by
+another workspace). Pure: the inputs are statuses and the plan. (`Degraded`, one
+controller left out of a pass, is `reconciler.isolation`'s.)
 """
 
 from __future__ import annotations

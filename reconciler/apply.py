@@ -52,6 +52,7 @@ from reconciler.actions import (
 from reconciler.deliver import DeliveryContext, deliver_message, fail_message, raise_alert
 from reconciler.errors import TeamAgentError, TransientError
 from reconciler.hooks import ACTION, APPLIED, PassHooks, PassPoint
+from reconciler.interpreter import module_argv
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
 from reconciler.pane_check import Owner, PaneNow, recheck_pane
 from reconciler.procs import signal_process, terminate
@@ -76,6 +77,7 @@ class Outcome:
     pane_id: str | None = None
     window_id: str | None = None
     quiet: bool = False  # nothing changed (a delivery deferred): no event, not "Reconciling"
+    retry_after: float | None = None  # deferred: the pass should look again this soon
 
 
 @dataclass
@@ -226,7 +228,8 @@ def _launch_argv(
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(payload)
-    return [ctx.python, "-m", "controllers.exec_agent", str(path)]
+    # Not `-m`: the pane starts in the workspace, which may hold its own `controllers/`.
+    return module_argv(ctx.python, "controllers.exec_agent", str(path))
 
 
 def _discard_launch_file(argv: Sequence[str]) -> None:
@@ -285,6 +288,11 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
                 *argv,
             ],
             ["set-option", "-t", session_target, markers.SESSION_WORKSPACE, ctx.workspace],
+            # Nobody attaches to our sessions: a person's `destroy-unattached on` (session)
+            # or `exit-unattached on` (server) in ~/.tmux.conf would end the team as soon
+            # as this invocation returns, so both are switched off before it does.
+            ["set-option", "-t", session_target, "destroy-unattached", "off"],
+            ["set-option", "-s", "exit-unattached", "off"],
             *_mark_commands(target, ctx, action.agent, action.config_hash),
         ]
     else:
@@ -452,13 +460,20 @@ def _message(action: DeliverMessage | FailMessage | RaiseAlert, ctx: ApplyContex
     """
     pane = None
     if isinstance(action, DeliverMessage):
-        ok, message, quiet = deliver_message(action, ctx.delivery())
+        done = deliver_message(action, ctx.delivery())
         pane = action.target.pane
     elif isinstance(action, FailMessage):
-        ok, message, quiet = fail_message(action, ctx.delivery())
+        done = fail_message(action, ctx.delivery())
     else:
-        ok, message, quiet = raise_alert(action, ctx.delivery())
-    return Outcome(action=action, ok=ok, message=message, pane_id=pane, quiet=quiet)
+        done = raise_alert(action, ctx.delivery())
+    return Outcome(
+        action=action,
+        ok=done.ok,
+        message=done.message,
+        pane_id=pane,
+        quiet=done.quiet,
+        retry_after=done.retry_after,
+    )
 
 
 _HANDLERS: dict[type, Callable[..., Outcome]] = {

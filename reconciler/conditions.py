@@ -35,7 +35,7 @@ TRUE: Final = "True"
 FALSE: Final = "False"
 UNKNOWN: Final = "Unknown"
 
-# Condition types. Team: READY (summary), RECONCILING, STALLED, ORPHANS_FOUND.
+# Condition types. Team: READY (summary), RECONCILING, STALLED, ORPHANS_FOUND, DEGRADED.
 # Agent: READY, SESSION_CAPTURED, CRASH_LOOP_BACK_OFF, STALLED (Stuck). Leader: LEADER_BOUND,
 # LEADER_UUID_MISMATCH, LEADER_API_ERROR.
 READY: Final = "Ready"
@@ -47,6 +47,9 @@ CRASH_LOOP_BACK_OFF: Final = "CrashLoopBackOff"
 LEADER_BOUND: Final = "LeaderBound"
 LEADER_UUID_MISMATCH: Final = "LeaderUUIDMismatch"
 LEADER_API_ERROR: Final = "LeaderAPIError"
+# Team: one controller could not run this pass (it raised, or its input cannot be read);
+# the others did. As OpenShift's ClusterOperator `Degraded`: the rest is still served.
+DEGRADED: Final = "Degraded"
 
 CONDITION_TYPES: Final = frozenset(
     {
@@ -59,6 +62,7 @@ CONDITION_TYPES: Final = frozenset(
         LEADER_BOUND,
         LEADER_UUID_MISMATCH,
         LEADER_API_ERROR,
+        DEGRADED,
     }
 )
 
@@ -88,6 +92,7 @@ SPEC_INVALID: Final = "SpecInvalid"
 TMUX_UNAVAILABLE: Final = "TmuxUnavailable"
 SESSION_CONFLICT: Final = "SessionConflict"
 STATE_UNWRITABLE: Final = "StateUnwritable"
+SPEC_NOT_FOUND: Final = "SpecNotFound"  # the spec file is gone (deleted or moved) under `run`
 # Team Reconciling.
 CONVERGED: Final = "Converged"
 APPLYING: Final = "Applying"
@@ -119,6 +124,10 @@ OVERLOADED: Final = "Overloaded"
 RATE_LIMITED: Final = "RateLimited"
 SERVER_ERROR: Final = "ServerError"
 TIMEOUT: Final = "Timeout"
+# Team Degraded.
+INPUT_UNREADABLE: Final = "InputUnreadable"  # a controller's input (a file) cannot be read
+CONTROLLER_FAILED: Final = "ControllerFailed"  # a controller raised (a bug)
+AS_EXPECTED: Final = "AsExpected"  # every controller ran
 # Agent Stalled (issue #6): its pane has not changed while it has open work.
 STUCK: Final = "Stuck"
 PROGRESSING: Final = "Progressing"
@@ -148,6 +157,10 @@ REASONS: Final = frozenset(
         TMUX_UNAVAILABLE,
         SESSION_CONFLICT,
         STATE_UNWRITABLE,
+        SPEC_NOT_FOUND,
+        INPUT_UNREADABLE,
+        CONTROLLER_FAILED,
+        AS_EXPECTED,
         CONVERGED,
         APPLYING,
         NO_ORPHANS,

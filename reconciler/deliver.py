@@ -7,7 +7,10 @@ snapshot and the keystroke (the SendKeys rule, applied to every message):
 1. One tmux call reads the pane's markers, process, mode and screen. The pane must still
    be the recipient's (markers for a worker, the same process for the leader) and its
    input box must be empty; a busy CLI, a dialog, an approval prompt or someone else's
-   text defers the message (it is not failed, and no attempt is counted).
+   text defers the message (it is not failed, and no attempt is counted). It is looked at
+   again a second later, then after 2 s, 4 s, ... up to `BUSY_RETRY_MAX_SEC` while it stays
+   deferred (the outcome's `retry_after` requeues the pass, so it is not left to the
+   periodic resync).
 2. One tmux call leaves copy mode if the pane is in it, loads the text into a named
    buffer from stdin and pastes it with bracketed paste (`paste-buffer -p`), deleting the
    buffer. The CLI sees one paste, not keystrokes: a newline inside it does not submit.
@@ -25,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from controllers.providers.inputs import input_profile
 from controllers.screen import InputState, input_state, shows_anywhere, shows_message
@@ -38,14 +41,15 @@ from reconciler.tmux import Tmux
 
 if TYPE_CHECKING:  # the store imports sqlite3: only passes that deliver pay for it
     from controllers.providers.base import InputProfile
-    from reconciler.store import MessageStore
+    from reconciler.store import MessageRecord, MessageStore
 
 POLL_FIRST_SEC = 0.02
 POLL_MAX_SEC = 0.2
 SHOW_SEC = 3.0  # plus SHOW_SEC_PER_100KB for long pastes: the CLI echoes them first
 SHOW_SEC_PER_100KB = 3.0
 SUBMIT_SEC = 5.0
-BUSY_RETRY_SEC = 1.0
+BUSY_RETRY_SEC = 1.0  # a deferred message is looked at again this soon, doubling ...
+BUSY_RETRY_MAX_SEC = 5.0  # ... to this while it stays deferred
 RETRY_SEC = (1.0, 2.0, 5.0, 10.0, 30.0)  # after a failed attempt, by attempts made
 MAX_ATTEMPTS = len(RETRY_SEC)
 
@@ -69,7 +73,36 @@ class DeliveryContext:
         return self.tmux_at(target.socket_path)
 
 
-Result = tuple[bool, str, bool]  # (ok, what happened, quiet: deferred and nothing changed)
+class Result(NamedTuple):
+    """What one message action did; `quiet`: nothing changed (e.g. deferred)."""
+
+    ok: bool
+    message: str
+    quiet: bool = False
+    retry_after: float | None = None  # deferred: look again in this many seconds
+
+
+def deferral_delay(record: MessageRecord) -> float:
+    """How long a message deferred now waits: 1 s, doubling while it stays deferred, to 5 s.
+
+    The delay of the previous deferral is read back from the record (a deferral writes
+    `not_before` and `updated_at` together), so the backoff needs no column of its own and
+    survives a restarted reconciler; anything else that touched the message since (an
+    attempt) starts it at 1 s again.
+    """
+    if record.not_before is None:
+        return BUSY_RETRY_SEC
+    previous = record.not_before - record.updated_at
+    if previous < BUSY_RETRY_SEC * 0.9:  # 0.9: the float sum is not exact
+        return BUSY_RETRY_SEC
+    return min(previous * 2, BUSY_RETRY_MAX_SEC)
+
+
+def _defer(store: MessageStore, record: MessageRecord, reason: str, now: float) -> Result:
+    """Leave the message queued, untried, and say when to look again."""
+    delay = deferral_delay(record)
+    store.defer(record.id, reason, not_before=now + delay, now=now)
+    return Result(True, f"deferred: {reason}", quiet=True, retry_after=delay)
 
 
 def _sleeps(deadline: float) -> Callable[[], bool]:
@@ -112,22 +145,19 @@ def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
     store = ctx.store()
     record = store.get(action.message_id)
     if record is None or record.state in ("delivered", "failed"):
-        return True, f"already {record.state if record else 'gone'}", True
+        return Result(True, f"already {record.state if record else 'gone'}", quiet=True)
     target = action.target
     profile = input_profile(target.provider)
     if profile is None:
         store.mark_failed(
             action.message_id, f"{target.provider} takes no messages", now=ctx.clock()
         )
-        return False, f"{target.provider} takes no messages", False
+        return Result(False, f"{target.provider} takes no messages")
     tmux = ctx.tmux_for(target)
     try:
         seen = _inspect(tmux, target, ctx)
     except PaneNotOurs as err:
-        store.defer(
-            action.message_id, str(err), not_before=ctx.clock() + BUSY_RETRY_SEC, now=ctx.clock()
-        )
-        return True, f"deferred: {err}", True
+        return _defer(store, record, str(err), ctx.clock())
     # A placeholder ("[Pasted text #1]") proves our paste only if we pasted into this pane.
     pasted = record.attempts > 0 and record.pane == target.pane
     if record.entered:
@@ -145,13 +175,10 @@ def deliver_message(action: DeliverMessage, ctx: DeliveryContext) -> Result:
             attempts = record.attempts + 1
             error = "the pasted message did not show in the input box"
             _retry_or_fail(store, action.message_id, error, attempts, ctx.clock())
-            return False, error, False
+            return Result(False, error)
     elif state is not InputState.OURS:
         reason = f"{target.recipient} cannot take input now ({state.value})"
-        store.defer(
-            action.message_id, reason, not_before=ctx.clock() + BUSY_RETRY_SEC, now=ctx.clock()
-        )
-        return True, f"deferred: {reason}", True
+        return _defer(store, record, reason, ctx.clock())
     ctx.reached(PASTED, action)
     return _submit(action, ctx, tmux, store, profile)
 
@@ -201,8 +228,8 @@ def _submit(
     )
     if left:
         store.mark_delivered(action.message_id, now=ctx.clock())
-        return True, "delivered", False
-    return False, "Enter was pressed but the message is still in the input box", False
+        return Result(True, "delivered")
+    return Result(False, "Enter was pressed but the message is still in the input box")
 
 
 def _recover_entered(
@@ -222,18 +249,18 @@ def _recover_entered(
         if action.attempt >= MAX_ATTEMPTS:
             error = f"the CLI did not take the message after {action.attempt} Enter presses"
             store.mark_failed(action.message_id, error, now=ctx.clock())
-            return False, error, False
+            return Result(False, error)
         store.begin_attempt(action.message_id, pane=action.target.pane, now=ctx.clock())
         return _submit(action, ctx, tmux, store, profile)
     if shows_anywhere(screen, action.text):
         store.mark_delivered(action.message_id, now=ctx.clock())
-        return True, "delivered (confirmed on screen after an interrupted delivery)", False
+        return Result(True, "delivered (confirmed on screen after an interrupted delivery)")
     error = (
         "delivery was interrupted after Enter was pressed and the screen no longer shows "
         "the message: not submitted again, to never submit it twice"
     )
     store.mark_failed(action.message_id, error, now=ctx.clock())
-    return False, error, False
+    return Result(False, error)
 
 
 def _retry_or_fail(
@@ -247,7 +274,7 @@ def _retry_or_fail(
 
 def fail_message(action: FailMessage, ctx: DeliveryContext) -> Result:
     ctx.store().mark_failed(action.message_id, action.cause, now=ctx.clock())
-    return True, "failed", False
+    return Result(True, "failed")
 
 
 def raise_alert(action: RaiseAlert, ctx: DeliveryContext) -> Result:
@@ -255,5 +282,5 @@ def raise_alert(action: RaiseAlert, ctx: DeliveryContext) -> Result:
         action.key, recipient=action.recipient, body=action.body, kind=action.kind, now=ctx.clock()
     )
     if raised is None:
-        return True, "already raised", True
-    return True, f"queued as {raised.id}", False
+        return Result(True, "already raised", quiet=True)
+    return Result(True, f"queued as {raised.id}")

@@ -6,13 +6,21 @@ controllers plan from that one snapshot, applies the plan and writes the status.
 that finds nothing to do does nothing but re-read the world (one tmux call, one process
 scan) and rewrite the status.
 
-An invalid spec stops the pass before the world is observed: the last good generation
-stays in force untouched, and the status says `Stalled=True, reason=SpecInvalid` with
-the file, line and column. The caller holds the workspace lock for the whole pass.
+An invalid spec never touches the running team: the status says `Stalled=True,
+reason=SpecInvalid` with the file, line and column (`SpecNotFound` with the path when the
+file is gone), and the last good generation stays in force. Stays in force means served:
+an engine that loaded a good spec before (`run`) keeps reconciling it, so a crashed agent
+is still restarted, with its backoff; an engine that never did (`reconcile --once` on a
+broken spec) stops before observing anything.
+
+A controller that raises, or whose input cannot be read, is isolated
+(`reconciler.isolation`): the others still run, and the team says `Degraded=True`.
+The caller holds the workspace lock for the whole pass.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -29,6 +37,7 @@ from controllers.desired import DesiredTeam, desired_team, installed_executables
 from controllers.leader import LeaderController, leader_pane_to_capture
 from controllers.messages import MessagesController
 from controllers.orphans import OrphansController
+from controllers.provider_view import EMPTY_VIEW
 from controllers.session_observe import observe_provider_view
 from controllers.team import Stall, team_conditions
 from reconciler import conditions as C
@@ -36,10 +45,18 @@ from reconciler.actions import Plan, merge_plans
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.clock import Clock, SystemClock, format_time
 from reconciler.controller import Controller, Note, PassInputs, Report
-from reconciler.errors import SpecError, TmuxUnavailable
+from reconciler.errors import SpecError, SpecNotFound, TmuxUnavailable
 from reconciler.events import WARNING, Event, EventLog
 from reconciler.hooks import APPLIED_ALL, LOADED, OBSERVED, PLANNED, WRITTEN, PassHooks, PassPoint
 from reconciler.identity import FingerprintSource, machine_fingerprint
+from reconciler.isolation import (
+    ControllerFailure,
+    InputUnreadable,
+    degraded_condition,
+    degraded_notes,
+    observe_input,
+    run_controllers,
+)
 from reconciler.leader_world import LeaderWorld, capture_leader, observe_leader
 from reconciler.orphanscan import observe_orphans
 from reconciler.procs import Scanner, scan
@@ -60,6 +77,8 @@ from reconciler.world import World, observe, with_captures
 
 if TYPE_CHECKING:
     from reconciler.store import StoreSnapshot
+
+log = logging.getLogger("team_agent.engine")
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
@@ -181,42 +200,73 @@ class Engine:
         return with_captures(world, tmux, panes_to_capture(team, world, previous, working))
 
     def read_messages(self) -> StoreSnapshot | None:
-        """The message store's pending work; None (and no sqlite3 import) if none was sent."""
-        if not (self.state_dir / MESSAGES_DB).exists():
-            return None
-        from reconciler.store import MessageStore
+        """The message store's pending work; None (and no sqlite3 import) if none was sent.
 
-        return MessageStore.read_snapshot(self.state_dir, self.clock.now().timestamp())
+        Raises `InputUnreadable` naming the file and the fix when the store cannot be
+        read (garbage, truncated, a newer schema, a directory in its place).
+        """
+        path = self.state_dir / MESSAGES_DB
+        if not path.exists():
+            return None
+        from reconciler.store import MessageStore, NewerSchema, StoreError
+
+        try:
+            return MessageStore.read_snapshot(self.state_dir, self.clock.now().timestamp())
+        except NewerSchema as err:
+            raise InputUnreadable(
+                str(err), f"use that newer team-agent here, or move {path} aside"
+            ) from err
+        except StoreError as err:
+            raise InputUnreadable(
+                str(err),
+                f"move it aside (mv {path} {path}.broken); the next `send` starts an empty "
+                "store, and what the broken one held is not delivered",
+            ) from err
 
     def gather(
         self, loaded: LoadedSpec, previous: TeamStatus, generation: int
-    ) -> tuple[Tmux, PassInputs]:
+    ) -> tuple[Tmux, PassInputs, list[ControllerFailure]]:
         """Observe everything the controllers read: the one snapshot and what hangs off it.
 
-        Raises `TmuxUnavailable` when the workers' tmux cannot be used at all.
+        Raises `TmuxUnavailable` when the workers' tmux cannot be used at all: without the
+        snapshot no controller can run. An input observed for one controller alone that
+        cannot be read is left out and returned as that controller's failure.
         """
         spec = loaded.spec
         tmux = self.tmux_for(spec.runtime.tmux_socket)
         team = desired_team(spec, self.workspace, python=self.python)
-        messages = self.read_messages()
+        failures: list[ControllerFailure] = []
+        messages = observe_input(MessagesController.name, self.read_messages, failures)
         world = self.observe(tmux, team, previous, messages)
         # No tmux call and no second process scan: environments, lock files and workspace
         # folders of a few candidates, for the orphans controller (see reconciler.orphanscan).
-        orphan_facts = observe_orphans(
-            world,
-            team_id=team.team_id,
-            workspace=team.workspace_marker,
-            socket_name=tmux.socket_name,
-            previous=previous,
+        orphan_facts = observe_input(
+            OrphansController.name,
+            lambda: observe_orphans(
+                world,
+                team_id=team.team_id,
+                workspace=team.workspace_marker,
+                socket_name=tmux.socket_name,
+                previous=previous,
+            ),
+            failures,
         )
-        leader = self.observe_leader(spec, tmux, world=world, previous=previous)
+        leader = observe_input(
+            LeaderController.name,
+            lambda: self.observe_leader(spec, tmux, world=world, previous=previous),
+            failures,
+        )
         # No tmux call: the session transcripts of agents that need looking at (a stat each).
-        provider_view = observe_provider_view(
-            team,
-            world,
-            previous,
-            env=os.environ,
-            spec_auto_trust=spec.runtime.auto_trust_own_workspace,
+        provider_view = observe_input(
+            AgentsController.name,
+            lambda: observe_provider_view(
+                team,
+                world,
+                previous,
+                env=os.environ,
+                spec_auto_trust=spec.runtime.auto_trust_own_workspace,
+            ),
+            failures,
         )
         inputs = PassInputs(
             loaded=loaded,
@@ -228,10 +278,10 @@ class Engine:
             installed=installed_executables(d.launch for d in team.agents),
             orphan_facts=orphan_facts,
             leader=leader,
-            provider_view=provider_view,
+            provider_view=provider_view if provider_view is not None else EMPTY_VIEW,
             messages=messages,
         )
-        return tmux, inputs
+        return tmux, inputs, failures
 
     def plan(self) -> tuple[Plan, Stall | None]:
         """What a pass would do now, changing nothing (`team-agent plan` / `diff`).
@@ -245,8 +295,8 @@ class Engine:
         except StatusCorrupt:
             previous = TeamStatus.empty(loaded.spec.team_id)
         generation = previous.generation + (previous.specHash != loaded.content_hash)
-        _, inputs = self.gather(loaded, previous, generation)
-        results = [controller.reconcile(inputs) for controller in self.controllers]
+        _, inputs, failures = self.gather(loaded, previous, generation)
+        results = run_controllers(self.controllers, inputs, failures)
         stall = next((r.report.stall for r in results if r.report.stall is not None), None)
         return merge_plans([r.plan for r in results]), stall
 
@@ -295,27 +345,41 @@ class Engine:
                 requeue_after=requeue,
             )
 
+        spec_problem: _SpecProblem | None = None
         try:
             loaded = self.load()
-        except SpecError as err:
-            issue = err.first
-            spec_error = SpecErrorStatus.from_issue(issue)
-            if previous.specError != spec_error:
+        except (SpecError, SpecNotFound) as err:
+            spec_problem = _spec_problem(err, self.spec_path, self.last_good)
+            if (
+                previous.specError != spec_problem.spec_error
+                or _reason(previous) != spec_problem.stall.reason
+            ):
+                if self.last_good is not None:  # `run` (one-shot verbs print the error)
+                    log.warning("%s", spec_problem.stall.message)
                 emit(
-                    [Note(WARNING, C.SPEC_INVALID, f"team/{previous.team or '-'}", issue.render())],
+                    [
+                        Note(
+                            WARNING,
+                            spec_problem.stall.reason,
+                            f"team/{previous.team or '-'}",
+                            spec_problem.stall.message,
+                        )
+                    ],
                     previous.generation,
                 )
-            stalled = _stalled_status(
-                previous,
-                Stall(C.SPEC_INVALID, issue.render()),
-                now=started,
-                generation=previous.generation,
-            )
-            return finish(
-                stalled.model_copy(update={"specError": spec_error}),
-                EXIT_SPEC_INVALID,
-                error=str(err),
-            )
+            last = self.last_good
+            if last is None or last.content_hash != previous.specHash:
+                # Nothing good was ever loaded here (or the status is another spec's):
+                # nothing to keep in force, so nothing is observed or touched.
+                stalled = _stalled_status(
+                    previous, spec_problem.stall, now=started, generation=previous.generation
+                )
+                return finish(
+                    stalled.model_copy(update={"specError": spec_problem.spec_error}),
+                    EXIT_SPEC_INVALID,
+                    error=spec_problem.error,
+                )
+            loaded = last  # the last good generation stays in force: serve it
 
         self._reached(LOADED)
         spec = loaded.spec
@@ -333,7 +397,7 @@ class Engine:
             "team": spec.team_id,
             "generation": generation,
             "specHash": loaded.content_hash,
-            "specError": None,
+            "specError": spec_problem.spec_error if spec_problem is not None else None,
         }
 
         def stall_out(stall: Stall, code: int) -> PassResult:
@@ -360,12 +424,14 @@ class Engine:
             )
 
         try:
-            tmux, inputs = self.gather(loaded, previous, generation)
+            tmux, inputs, failures = self.gather(loaded, previous, generation)
         except TmuxUnavailable as err:
             return stall_out(Stall(C.TMUX_UNAVAILABLE, str(err)), EXIT_UNUSABLE)
         self._reached(OBSERVED)
         team, world, now = inputs.team, inputs.world, inputs.now
-        results = [controller.reconcile(inputs) for controller in self.controllers]
+        results = run_controllers(self.controllers, inputs, failures)
+        degraded = degraded_condition(failures, now=now, generation=generation)
+        emit(degraded_notes(previous.conditions, degraded, team=spec.team_id), generation)
         stall = next((r.report.stall for r in results if r.report.stall is not None), None)
         if stall is not None:
             return stall_out(stall, EXIT_NOT_READY)
@@ -396,10 +462,11 @@ class Engine:
             agents,
             paused=paused,
             acted=any(not o.quiet for o in outcomes),
-            stall=None,
+            stall=spec_problem.stall if spec_problem is not None else None,
             now=now,
             generation=generation,
         )
+        conditions, _ = C.set_condition(conditions, degraded)
         status = status.model_copy(
             update={
                 **identity,
@@ -409,14 +476,45 @@ class Engine:
             }
         )
         code = EXIT_READY if C.is_true(conditions, C.READY) else EXIT_NOT_READY
+        errors = [o.message for o in outcomes if not o.ok]
+        if spec_problem is not None:
+            code = EXIT_SPEC_INVALID
+            errors.insert(0, spec_problem.error)
         return finish(
             status,
             code,
             plan,
             outcomes,
             requeue=_requeue_after(plan.requeue_after, outcomes),
-            error="; ".join(o.message for o in outcomes if not o.ok) or None,
+            error="; ".join(errors) or None,
         )
+
+
+@dataclass(frozen=True)
+class _SpecProblem:
+    """Why the spec file cannot be used this pass: the stall, `specError`, the error text."""
+
+    stall: Stall
+    spec_error: SpecErrorStatus | None
+    error: str
+
+
+def _spec_problem(
+    err: SpecError | SpecNotFound, path: Path, last_good: LoadedSpec | None
+) -> _SpecProblem:
+    """The stall an unusable spec file causes; a missing file names its path."""
+    if isinstance(err, SpecError):
+        issue = err.first
+        return _SpecProblem(
+            Stall(C.SPEC_INVALID, issue.render()), SpecErrorStatus.from_issue(issue), str(err)
+        )
+    kept = (
+        "the last good spec stays in force until it is back"
+        if last_good is not None
+        else "nothing is reconciled until it is back"
+    )
+    message = f"{path.absolute()}: the spec file is missing (deleted or moved); {kept}"
+    return _SpecProblem(Stall(C.SPEC_NOT_FOUND, message), None, message)
 
 
 def _merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatus:
@@ -465,9 +563,11 @@ def _stalled_status(
 
 
 def _requeue_after(planned: float | None, outcomes: list[Outcome]) -> float | None:
-    """When to look again: soon after acting (to observe the result), later after failures."""
+    """When to look again: soon after acting (to observe the result), later after failures,
+    and when a deferred piece of work asks (a message to a busy recipient: its backoff)."""
     candidates = [planned] if planned is not None else []
-    outcomes = [o for o in outcomes if not o.quiet]  # a deferral has its own not_before
+    candidates += [o.retry_after for o in outcomes if o.retry_after is not None]
+    outcomes = [o for o in outcomes if not o.quiet]  # a deferral changed nothing
     if any(o.ok for o in outcomes):
         candidates.append(OBSERVE_AFTER_ACTION_SEC)
     if any(not o.ok for o in outcomes):

@@ -2,15 +2,22 @@
 
 The demo uses only the `fake` and `shell` providers and a private tmux socket, so it
 needs no AI CLI, no API key, and never touches the person's own tmux server.
+
+Each demo folder gets its own socket (`team-agent-demo-<hash of the folder>`): with one
+fixed name, a second demo in another folder found the first one's session on the same
+server, with another workspace's markers, and stalled on `SessionConflict`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-DEMO_SOCKET = "team-agent-demo"
+from reconciler.packaged import with_schema_line
 
-DEMO_SPEC = f"""\
+DEMO_SOCKET_PREFIX = "team-agent-demo"
+
+DEMO_SPEC = """\
 # A demo team: two fake agents and one shell command, on a private tmux socket.
 # Edit this file while `team-agent run` is running and watch the team follow.
 version: 1
@@ -30,7 +37,7 @@ agents:
     command: ["sh", "-c", "while true; do date; sleep 5; done"]
     restart_policy: Always
 runtime:
-  tmux_socket: {DEMO_SOCKET}
+  tmux_socket: {socket}
 """
 
 STARTER_SPEC = """\
@@ -50,19 +57,27 @@ runtime:
 """
 
 
+def demo_socket(directory: Path) -> str:
+    """The demo's private tmux socket for `directory`: one server per demo folder."""
+    digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:8]
+    return f"{DEMO_SOCKET_PREFIX}-{digest}"
+
+
 def write_demo(directory: Path) -> Path:
     """Write the demo spec in `directory` unless one is there (edits are kept); its path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "team.spec.yaml"
     if not path.exists():
-        path.write_text(DEMO_SPEC, encoding="utf-8")
+        text = DEMO_SPEC.format(socket=demo_socket(directory))
+        path.write_text(with_schema_line(text), encoding="utf-8")
     return path.resolve()
 
 
-def write_starter(directory: Path) -> Path:
-    """Write a starter spec; refuses to overwrite an existing one (FileExistsError)."""
+def write_starter(directory: Path, text: str = STARTER_SPEC) -> Path:
+    """Write a starter spec (`text`: the starter, or a shipped example) with the installed
+    schema's editor hint; refuses to overwrite an existing one (FileExistsError)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "team.spec.yaml"
     with path.open("x", encoding="utf-8") as handle:
-        handle.write(STARTER_SPEC)
+        handle.write(with_schema_line(text))
     return path.resolve()

@@ -1,6 +1,7 @@
 """The first program in every agent pane: set up the environment, then exec the agent.
 
-tmux starts `python -m controllers.exec_agent LAUNCH_FILE` as the pane's process. This
+tmux starts this module with LAUNCH_FILE as the pane's process (as `python -m` would, but
+without the workspace on `sys.path`: `reconciler.interpreter.module_argv`). This
 program reads the launch file (argv, cwd, env; mode 0600 in the 0700 state folder),
 deletes it, scrubs variables that must never reach a worker, and replaces itself with
 the agent (`os.execvpe`), so the pane's pid is the agent's pid.

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.interpreter import module_argv
+
 ENV_REPORT_CMD = "TEAM_AGENT_FAKE_REPORT_CMD"
 REPORT_TIMEOUT = 30.0  # seconds: a report that takes longer is killed and counted as failed
 HEADER_RE = re.compile(
@@ -128,7 +130,8 @@ def report_command() -> list[str]:
     """
     configured = os.environ.get(ENV_REPORT_CMD)
     if not configured:
-        return [sys.executable, "-m", "reconciler", "report", "-"]
+        # Not `-m`: the fake agent runs in the workspace, which may hold its own `reconciler/`.
+        return module_argv(sys.executable, "reconciler", "report", "-")
     try:
         argv = json.loads(configured)
     except ValueError:

@@ -28,6 +28,7 @@ from reconciler.identity import (
     ENV_MACHINE_FINGERPRINT,
     Identity,
 )
+from reconciler.interpreter import module_argv
 from reconciler.launch import ENV_AGENT_ID, ENV_CONFIG_HASH, ENV_TEAM_ID, ENV_WORKSPACE
 from reconciler.spec import Leader
 
@@ -72,7 +73,7 @@ def leader_launch(
     if spec is not None and spec.command:
         argv = list(spec.command)
     elif provider == "fake":
-        argv = [python, "-m", "controllers.fake_agent"]
+        argv = module_argv(python, "controllers.fake_agent")  # not `-m`: see interpreter.py
     elif provider == "shell":
         argv = []
     else:

@@ -7,12 +7,17 @@ environment unusable.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import click
+import psutil
 from rich.console import Console
 
 from reconciler.durations import parse_duration
@@ -25,9 +30,10 @@ from reconciler.engine import (
     PassResult,
 )
 from reconciler.errors import LockHeld, SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
-from reconciler.lock import WorkspaceLock
+from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
+from reconciler.procs import is_same_process
 from reconciler.specfile import LoadedSpec, find_spec, load_spec
-from reconciler.status import StatusCorrupt, StatusStore, TeamStatus, ensure_state_dir
+from reconciler.status import STATE_DIR, StatusCorrupt, StatusStore, TeamStatus, ensure_state_dir
 from reconciler.tmux import Tmux
 from reconciler.world import Pane, observe
 
@@ -75,8 +81,58 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+# Output that is not a terminal goes to a pipe, a file or `grep`: one row a line, never
+# wrapped (rich would otherwise assume 80 columns, or $COLUMNS, and fold the tables).
+PIPE_WIDTH = 100_000
+
+
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    """Rich output for people: the terminal's width on a TTY, no wrapping otherwise."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+
+
+def invocation() -> str:
+    """How to run this team-agent again, for the hints we print ("next: …").
+
+    After `./scripts/demo` the program is `.venv/bin/team-agent`, which is not on PATH, so
+    a hint saying `team-agent` would not work: name the program by its path unless PATH
+    finds this very program under its plain name.
+    """
+    program = Path(sys.argv[0])
+    if program.name != "team-agent":  # `python -m reconciler` (argv[0] is __main__.py)
+        return f"{shlex.quote(sys.executable)} -m reconciler"
+    found = shutil.which("team-agent")
+    with contextlib.suppress(OSError):
+        if found is not None and os.path.samefile(found, program):
+            return "team-agent"
+    return shlex.quote(shown_path(program))
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the current folder when it is under it (shorter hints), else absolute."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def running_reconciler(workspace: Path) -> LockHolder | None:
+    """The live process that holds the workspace lock (`run`, `reconcile`, `down`), if any.
+
+    The lock file records its holder and the holder clears the record when it releases;
+    one killed with SIGKILL leaves it behind, so the pid and its start time are checked
+    against the live process. Reading the record never takes the lock, which a running
+    `reconcile` could then fail to get.
+    """
+    holder = read_holder(workspace / STATE_DIR / LOCK_FILE)
+    if holder is None:
+        return None
+    if holder.createTime is None:
+        return holder if psutil.pid_exists(holder.pid) else None
+    return holder if is_same_process(holder.pid, holder.createTime) else None
 
 
 def target(ctx: click.Context) -> Target:

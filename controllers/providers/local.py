@@ -13,6 +13,7 @@ from controllers.providers.base import (
     ProviderProfile,
     launch_config,
 )
+from reconciler.interpreter import module_argv
 from reconciler.launch import LaunchConfig, LaunchContext
 from reconciler.spec import Agent
 
@@ -45,7 +46,8 @@ class FakeProvider:
         if agent.command:
             argv = (*agent.command, *agent.args)
         else:
-            argv = (ctx.python, "-m", "controllers.fake_agent", *agent.args)
+            # Not `-m`: the pane starts in the workspace, which may hold its own `controllers/`.
+            argv = (*module_argv(ctx.python, "controllers.fake_agent"), *agent.args)
         if agent.initial_prompt:
             argv = (*argv, agent.initial_prompt)
         return launch_config(self.name, agent, ctx, argv, readiness=FAKE_READINESS)

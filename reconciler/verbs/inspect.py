@@ -31,7 +31,10 @@ from reconciler.engine import (
 from reconciler.errors import TmuxUnavailable
 from reconciler.events import EventLog
 from reconciler.render import OutputFormat, render_events, render_status
-from reconciler.tmux import TmuxCommandError
+from reconciler.scrollback import added_lines, last_lines
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError
+
+POSITION = "#{history_size} #{cursor_y}"  # one call: both describe the same moment
 
 
 @click.command()
@@ -127,16 +130,58 @@ def events(ctx: click.Context, limit: int, fmt: OutputFormat) -> None:
 
 @click.command()
 @click.argument("agent")
-@click.option("-n", "--lines", type=int, default=200, show_default=True)
+@click.option("-n", "--lines", type=click.IntRange(min=0), default=200, show_default=True)
+@click.option("-f", "--follow", is_flag=True, help="Then print lines as the agent completes them.")
+@click.option("--interval", default="0.25s", show_default=True, help="How often -f looks.")
 @click.pass_context
-def logs(ctx: click.Context, agent: str, lines: int) -> None:
-    """An agent's scrollback (the last LINES lines of its pane)."""
+def logs(ctx: click.Context, agent: str, lines: int, follow: bool, interval: str) -> None:
+    """An agent's scrollback: the last LINES lines of its pane (-f: and then what follows).
+
+    With -f only complete lines are printed (the one being written waits for its end),
+    which suits line-oriented output; a full-screen CLI redraws its screen: use `attach`.
+    Ctrl-C stops following; so does the pane going away (exit 1).
+    """
     tmux, pane = agent_pane(target(ctx), agent)
+    if not follow:
+        try:
+            captured = tmux.run("capture-pane", "-p", "-J", "-S", "-", "-t", pane.pane_id)
+        except (TmuxCommandError, ServerNotRunning) as err:
+            fail(str(err), EXIT_NOT_READY)
+        _echo_lines(last_lines(captured, lines))
+        return
+    pause = parse_duration(interval)
+    shown = _complete_lines(tmux, pane.pane_id)
+    _echo_lines(shown[-lines:] if lines else [])
     try:
-        out = tmux.run("capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", pane.pane_id)
-    except TmuxCommandError as err:
-        fail(str(err), EXIT_NOT_READY)
-    click.echo("\n".join(out).rstrip("\n"))
+        while True:
+            time.sleep(pause)
+            current = _complete_lines(tmux, pane.pane_id)
+            _echo_lines(added_lines(shown, current))
+            shown = current
+    except KeyboardInterrupt:
+        return
+
+
+def _complete_lines(tmux: Tmux, pane_id: str) -> list[str]:
+    """The pane's lines above its cursor (history first), or exit 1 when the pane is gone."""
+    try:
+        history, cursor = (
+            int(n) for n in tmux.run("display-message", "-p", "-t", pane_id, POSITION)[0].split()
+        )
+        if history + cursor == 0:
+            return []
+        # `-E -1` is the last history line: with the cursor on the top row, only history is done.
+        captured = tmux.run(
+            "capture-pane", "-p", "-J", "-S", "-", "-E", str(cursor - 1), "-t", pane_id
+        )
+    except (TmuxCommandError, ServerNotRunning, TmuxUnavailable, ValueError, IndexError) as err:
+        fail(f"stopped following {pane_id}: {err}", EXIT_NOT_READY)
+    return [line.rstrip() for line in captured]
+
+
+def _echo_lines(lines: list[str]) -> None:
+    if lines:
+        click.echo("\n".join(lines))
 
 
 @click.command()

@@ -41,6 +41,7 @@ from reconciler.identity import (
     resolve_identity,
     short_uuid,
 )
+from reconciler.interpreter import module_argv
 from reconciler.leader_records import LeaderHint, read_hint, read_owner, write_hint
 from reconciler.specfile import LoadedSpec
 from reconciler.status import ensure_state_dir
@@ -243,7 +244,8 @@ def _start_session(
     """Outside tmux: a new session whose pane runs `team-agent leader` (inside tmux)."""
     tmux = Tmux(socket_name=socket_name)
     session = session_name or f"leader-{loaded.spec.team.name}"
-    inner = [sys.executable, "-m", "reconciler", "-f", str(t.spec_path.resolve())]
+    # Not `-m`: the pane starts in the workspace, which may hold its own `reconciler/`.
+    inner = module_argv(sys.executable, "reconciler", "-f", str(t.spec_path.resolve()))
     inner += ["leader", provider, "--", *args]
     env_flags: list[str] = []
     for name in (ENV_LEADER_UUID_OVERRIDE, ENV_MACHINE_FINGERPRINT, "USER"):

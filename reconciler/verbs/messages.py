@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +25,15 @@ from pathlib import Path
 
 import click
 
-from reconciler.cliutil import Target, console, fail, target
+from reconciler.cliutil import (
+    Target,
+    console,
+    fail,
+    invocation,
+    running_reconciler,
+    shown_path,
+    target,
+)
 from reconciler.clock import parse_time
 from reconciler.durations import parse_duration
 from reconciler.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
@@ -254,12 +263,24 @@ def send(
         wake(state)
         if fmt == "text":
             click.echo("\n".join(r.id for r in records))
+        if running_reconciler(p.workspace) is None:
+            _warn_undelivered(t)
         if wait_for is not None:
             records = _wait_delivered(store, records, parse_duration(wait_for))
         if fmt == "json":
             print_json([message_json(r) for r in records], console())
     if wait_for is not None and any(r.state != "delivered" for r in records):
         sys.exit(EXIT_NOT_READY)
+
+
+def _warn_undelivered(t: Target) -> None:
+    """Say why a queued message may wait forever: only a reconciler delivers (issue 12, D14)."""
+    again = f"{invocation()} -f {shlex.quote(shown_path(t.spec_path))}"
+    click.echo(
+        f"team-agent: no reconciler is running for {t.workspace}: nothing delivers this "
+        f"message until `{again} run` (or `{again} reconcile --once`) runs there",
+        err=True,
+    )
 
 
 def _wait_delivered(

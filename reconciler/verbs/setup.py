@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from controllers.demo import DEMO_SOCKET, write_demo, write_starter
+from controllers.demo import STARTER_SPEC, write_demo, write_starter
 from controllers.desired import desired_team, installed_executables
 from reconciler import conditions as C
 from reconciler.cliutil import (
@@ -16,7 +17,9 @@ from reconciler.cliutil import (
     Target,
     console,
     fail,
+    invocation,
     run_pass,
+    shown_path,
     target,
 )
 from reconciler.durations import parse_duration
@@ -24,6 +27,7 @@ from reconciler.engine import (
     EXIT_SPEC_INVALID,
     Engine,
 )
+from reconciler.packaged import EXAMPLES, example_path
 from reconciler.render import render_status
 from reconciler.specfile import load_spec
 
@@ -58,46 +62,56 @@ def validate(ctx: click.Context) -> None:
 def demo(directory: Path, wait_for: str) -> None:
     """Write a demo team (fake agents, private tmux socket) and converge it."""
     spec_path = write_demo(directory)
-    click.echo(f"wrote {spec_path} (tmux socket {DEMO_SOCKET}; no AI CLI needed)")
     loaded = load_spec(spec_path)
+    socket = loaded.spec.runtime.tmux_socket
+    click.echo(f"wrote {spec_path} (tmux socket {socket}; no AI CLI needed)")
     engine = Engine(spec_path=spec_path, workspace=loaded.workspace)
     deadline = time.monotonic() + parse_duration(wait_for)
     out = console()
+    previous = ""
     with Locked(Target(spec_path, loaded, None, None), "10s"):
         number = 0
         while True:
             number += 1
             result = run_pass(engine)
             ready = C.find_condition(result.status.conditions, C.READY)
-            out.print(
-                f"pass {number}: "
-                + (
-                    result.plan.render().replace("\n", "\n        ")
-                    if result.plan.actions
-                    else "no changes"
-                )
-                + (f"  -> Ready={ready.status}" if ready else ""),
-                highlight=False,
-            )
+            line = (
+                result.plan.render().replace("\n", "\n        ")
+                if result.plan.actions
+                else "no changes"
+            ) + (f"  -> Ready={ready.status}" if ready else "")
+            if line != previous:  # a pass like the last one adds nothing but length
+                out.print(f"pass {number}: {line}", highlight=False, markup=False)
+            previous = line
             if result.ready or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
     render_status(result.status, "table", out)
-    rel = spec_path
+    again = f"{invocation()} -f {shlex.quote(shown_path(spec_path))}"
+    width = len(again) + len(" attach lead")
     click.echo(
-        f"\nnext: team-agent -f {rel} attach lead     # watch an agent (detach: C-b d)\n"
-        f"      team-agent -f {rel} run             # follow spec edits, restart crashes\n"
-        f"      team-agent -f {rel} down            # stop the demo team"
+        f"\nnext: {f'{again} attach lead':<{width}}  # watch an agent (detach: C-b d)\n"
+        f"      {f'{again} run':<{width}}  # follow spec edits, restart crashes\n"
+        f"      {f'{again} down':<{width}}  # stop the demo team"
     )
     sys.exit(result.exit_code)
 
 
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
-def init(directory: Path) -> None:
-    """Write a starter team.spec.yaml (fake agents) into DIRECTORY."""
+@click.option(
+    "--example",
+    type=click.Choice(["starter", *EXAMPLES]),
+    default="starter",
+    show_default=True,
+    help="starter: one fake agent; minimal, full: the shipped examples (full: every section).",
+)
+def init(directory: Path, example: str) -> None:
+    """Write a starter team.spec.yaml (or a shipped example) into DIRECTORY."""
+    text = STARTER_SPEC if example == "starter" else example_path(example).read_text("utf-8")
     try:
-        path = write_starter(directory)
+        path = write_starter(directory, text)
     except FileExistsError as err:
         fail(f"{err}: not overwriting", EXIT_SPEC_INVALID)
-    click.echo(f"wrote {path}; next: team-agent -f {path} reconcile --once --wait 30s")
+    again = f"{invocation()} -f {shlex.quote(shown_path(path))}"
+    click.echo(f"wrote {path}; next: {again} reconcile --once --wait 30s")

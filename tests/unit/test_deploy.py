@@ -16,6 +16,7 @@ import plistlib
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -62,7 +63,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_test_script_fails_when_pytest_collects_nothing() -> None:
     text = (REPO / "scripts" / "test").read_text(encoding="utf-8")
-    assert '.venv/bin/pytest -q "$@"' in text
+    assert '.venv/bin/pytest -q -n "$workers" "$@"' in text
     assert '"$rc" -eq 5' in text
 
 
@@ -170,6 +171,48 @@ def test_workflow_spec_is_valid_and_needs_no_ai_cli() -> None:
     assert loaded.spec.runtime.tmux_socket  # never the runner's default server
 
 
+class InstallCase(NamedTuple):
+    name: str
+    git: str | None  # TEAM_AGENT_GIT (None: the workflow's own default)
+    code: int
+    pipx: str  # the arguments pipx gets ("" when it must not run)
+
+
+INSTALL_CASES = [
+    InstallCase("placeholder-refused", None, 2, ""),
+    InstallCase(
+        "git",
+        "https://git.example/acme/team-agent",
+        0,
+        "install --python python3 git+https://git.example/acme/team-agent@main",
+    ),
+    InstallCase("this-repository", ".", 0, "install --python python3 ."),
+]
+
+
+@pytest.mark.parametrize("case", INSTALL_CASES, ids=[c.name for c in INSTALL_CASES])
+def test_workflow_installs_from_the_repository(tmp_path: Path, case: InstallCase) -> None:
+    """No `team-agent` is published on PyPI, and one there would be someone else's (D17)."""
+    (job,) = _workflow()["jobs"].values()
+    (install,) = [s for s in job["steps"] if "pipx install" in s.get("run", "")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pipx", "team-agent"):  # record the call instead of installing anything
+        shim = bin_dir / tool
+        shim.write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/{tool}.calls"\n')
+        shim.chmod(0o755)
+    env = {**os.environ, **job["env"], "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    if case.git is not None:
+        env["TEAM_AGENT_GIT"] = case.git
+    done = subprocess.run(
+        ["bash", "-e", "-c", install["run"]], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == case.code, done.stdout + done.stderr
+    calls = tmp_path / "pipx.calls"
+    assert (calls.read_text().strip() if calls.exists() else "") == case.pipx
+    assert not any("pip install" in run for run in _runs(job))
+
+
 # --- monitoring check -----------------------------------------------------------------------
 
 
@@ -221,18 +264,27 @@ def _status(
 
 class CheckCase(NamedTuple):
     name: str
-    output: str  # what the shim prints for `status -o json`
+    output: Callable[[datetime], str]  # what the shim prints for `status -o json`, as of now
     status_exit: int  # the shim's exit code
     args: tuple[str, ...]
     code: int
     line: str  # the start of the check's one line
 
 
-def _json(**kwargs: Any) -> str:
-    return json.dumps(_status(**kwargs))
+def _json(*, age: timedelta | None = None, **kwargs: Any) -> Callable[[datetime], str]:
+    """A status whose last pass started `age` before the moment the test runs (default 0).
+
+    Stamped when the test runs, never when this file is imported: a suite that takes longer
+    than --max-age to reach the test must not turn a fresh status stale (issue 12, D20).
+    """
+    return lambda now: json.dumps(_status(started=now - (age or timedelta()), **kwargs))
 
 
-STALE = datetime.now(timezone.utc) - timedelta(hours=1)
+def _text(output: str) -> Callable[[datetime], str]:
+    return lambda _now: output
+
+
+STALE = timedelta(hours=1)
 CHECK_CASES = [
     CheckCase("ready", _json(), 0, (), 0, "TEAM OK - demo: Ready=True (AllAgentsReady)"),
     CheckCase(
@@ -284,12 +336,27 @@ CHECK_CASES = [
         "TEAM WARNING - demo: AwaitingApproval (team-agent approvals): impl",
     ),
     CheckCase("fresh", _json(), 0, ("--max-age", "300"), 0, "TEAM OK - demo"),
-    CheckCase("stale", _json(started=STALE), 0, ("--max-age", "300"), 1, "TEAM WARNING - demo"),
-    CheckCase("stale-unchecked", _json(started=STALE), 0, (), 0, "TEAM OK - demo"),
-    CheckCase("no-status", "", 1, (), 3, "TEAM UNKNOWN - team-agent status failed (exit 1)"),
-    CheckCase("not-json", "<html>", 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
-    CheckCase("not-a-status", "[1, 2]", 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
+    CheckCase("stale", _json(age=STALE), 0, ("--max-age", "300"), 1, "TEAM WARNING - demo"),
+    CheckCase("stale-unchecked", _json(age=STALE), 0, (), 0, "TEAM OK - demo"),
+    CheckCase("no-status", _text(""), 1, (), 3, "TEAM UNKNOWN - team-agent status failed (exit 1)"),
+    CheckCase("not-json", _text("<html>"), 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
+    CheckCase(
+        "not-a-status", _text("[1, 2]"), 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"
+    ),
 ]
+
+
+FRESH_STALE = ("fresh", "stale")
+
+
+def test_check_cases_are_stamped_when_the_test_runs() -> None:
+    """However long the suite took to get here, "fresh" is fresh and "stale" an hour old."""
+    later = datetime.now(timezone.utc) + timedelta(hours=2)  # as if the suite took two hours
+    stamped = {c.name: json.loads(c.output(later)) for c in CHECK_CASES if c.name in FRESH_STALE}
+    when = later.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stamped["fresh"]["lastReconcile"]["startedAt"] == when
+    stale = (later - STALE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stamped["stale"]["lastReconcile"]["startedAt"] == stale
 
 
 def _shim(bin_dir: Path, output: str, status_exit: int) -> Path:
@@ -314,7 +381,7 @@ def _shim(bin_dir: Path, output: str, status_exit: int) -> Path:
 @pytest.mark.parametrize("case", CHECK_CASES, ids=[c.name for c in CHECK_CASES])
 def test_check_team_exit_code(tmp_path: Path, case: CheckCase) -> None:
     bin_dir = tmp_path / "bin"
-    _shim(bin_dir, case.output, case.status_exit)
+    _shim(bin_dir, case.output(datetime.now(timezone.utc)), case.status_exit)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("TEAM_AGENT", None)
     argv = ["bash", str(CHECK), *case.args, "-f", "/srv/ws/team.spec.yaml"]

@@ -24,6 +24,7 @@ from reconciler.caller import (
 from reconciler.cli import cli
 from reconciler.identity import Identity, IdentityInputs
 from reconciler.ids import PaneId
+from reconciler.interpreter import module_argv
 from reconciler.leader_world import PaneEvidence
 from reconciler.spec import Leader
 from tests.unit.builders import pane
@@ -137,7 +138,8 @@ def test_fake_leader_argv_and_identity_env() -> None:
         inherited=INHERITED,
         python="/venv/bin/python",
     )
-    assert launch.argv == ("/venv/bin/python", "-m", "controllers.fake_agent", "--banner", "hi")
+    fake = module_argv("/venv/bin/python", "controllers.fake_agent")
+    assert launch.argv == (*fake, "--banner", "hi")
     assert {k: v for k, v in launch.env.items() if k.startswith("TEAM_AGENT_")} == {
         "TEAM_AGENT_LEADER_SESSION_UUID": OWNER,
         "TEAM_AGENT_LEADER_PROVIDER": "fake",

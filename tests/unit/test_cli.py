@@ -1,0 +1,107 @@
+"""The command line's own surface: version, piped output, `init`, the lock probe (issue 12, D).
+
+Run in process with click's `CliRunner`, whose output is not a terminal: what a pipe, a
+file or CI sees.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler import conditions as C
+from reconciler.cli import cli, package_version
+from reconciler.cliutil import running_reconciler
+from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock
+from reconciler.packaged import TEAM_SCHEMA
+from reconciler.status import AgentStatus, StatusStore, TeamStatus, ensure_state_dir
+
+SPEC = "version: 1\nteam: {name: cli}\nagents:\n  - id: impl\n    provider: fake\n"
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+# --- D15: the version ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_flag_prints_the_installed_version(flag: str) -> None:
+    code, out = invoke(flag)
+    assert (code, out) == (0, f"team-agent {package_version()}\n")
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", package_version())  # metadata, not "unknown"
+
+
+def test_version_verb_adds_python_and_tmux() -> None:
+    code, out = invoke("version")
+    assert code == 0
+    first, python, tmux = out.splitlines()
+    assert first == f"team-agent {package_version()}"
+    assert python.startswith("python 3.")
+    assert tmux.startswith("tmux ")
+
+
+# --- D19: tables when piped ------------------------------------------------------------------
+
+
+def test_status_table_does_not_wrap_when_piped(tmp_path: Path) -> None:
+    """A pipe is not an 80-column terminal: each agent stays on one line for grep and awk."""
+    spec = tmp_path / "team.spec.yaml"
+    spec.write_text(SPEC)
+    message = "waiting for the model to answer a very long question " * 4
+    status = TeamStatus.empty("cli")
+    now = datetime.now(timezone.utc)
+    ready = C.condition(C.READY, C.FALSE, "Starting", message, now=now, generation=1)
+    status.agents = {"impl": AgentStatus(paneId="%1", pid=4242, conditions=[ready])}
+    StatusStore(ensure_state_dir(tmp_path)).write(status)
+
+    code, out = invoke("-f", str(spec), "status", env={"COLUMNS": "80"})
+
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if line.startswith("impl")]
+    assert row.split()[:5] == ["impl", "False", "Starting", "%1", "4242"]
+    assert row.rstrip().endswith(message.strip())
+
+
+# --- D17: init writes the shipped examples ---------------------------------------------------
+
+
+@pytest.mark.parametrize("example", ["starter", "minimal", "full"])
+def test_init_writes_a_valid_example_pointing_at_the_installed_schema(
+    tmp_path: Path, example: str
+) -> None:
+    code, out = invoke("init", str(tmp_path / "t"), "--example", example)
+    assert code == 0, out
+    spec = tmp_path / "t" / "team.spec.yaml"
+    first = spec.read_text().splitlines()[0]
+    assert first == f"# yaml-language-server: $schema={TEAM_SCHEMA.resolve().as_uri()}"
+    assert TEAM_SCHEMA.is_file()
+    code, out = invoke("-f", str(spec), "validate")
+    assert code == 0, out
+
+
+# --- D14: is a reconciler running? -----------------------------------------------------------
+
+
+def test_running_reconciler_is_the_live_lock_holder(tmp_path: Path) -> None:
+    state = ensure_state_dir(tmp_path)
+    assert running_reconciler(tmp_path) is None  # no lock file at all
+    with WorkspaceLock(state):
+        holder = running_reconciler(tmp_path)
+        assert holder is not None and holder.pid == os.getpid()
+    assert running_reconciler(tmp_path) is None  # released: the record is cleared
+
+
+def test_a_dead_holders_record_is_no_running_reconciler(tmp_path: Path) -> None:
+    """SIGKILL leaves the record behind; its pid and start time no longer match a process."""
+    state = ensure_state_dir(tmp_path)
+    dead = LockHolder(pid=os.getpid(), createTime=1.0, acquiredAt="2020-01-01T00:00:00Z")
+    (state / LOCK_FILE).write_text(dead.model_dump_json())
+    assert running_reconciler(tmp_path) is None

@@ -255,7 +255,10 @@ def _process_reason(
 ) -> str | None:
     server = world.server_pid
     same_server = proc.tmux_server_pid in (None, server)
-    if not same_server and world.processes.get(proc.tmux_server_pid or 0) is not None:
+    other = world.processes.get(proc.tmux_server_pid or 0)
+    # A killed server not yet reaped is a zombie, not up (a container's pid 1 may reap late
+    # or never; measured: Gemini outlived such a server and `down` left it running).
+    if not same_server and other is not None and not other.zombie:
         return None  # it ran under another tmux server that is still up: not this pass's
     pane: Pane | None = None
     if same_server and proc.pane_pid is not None:

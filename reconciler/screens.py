@@ -111,11 +111,14 @@ def capture_commands(pane: PaneId | str) -> list[list[str]]:
 def parse_capture(output: str) -> tuple[Screen, str]:
     """The first captured screen in `output`, and what follows its cursor line."""
     joined: str | None = None
-    after = output
+    after = output.lstrip("\n")
     if JOINED_MARK in output:
         joined, _, after = output.partition(JOINED_MARK)
         joined = joined.strip("\n")
-    text, _, tail = after.lstrip("\n").partition(CURSOR_MARK)
+        # Only the mark's own line end: a blank first row (Gemini's) is row 0 of the screen,
+        # and stripping it would shift every row against the cursor.
+        after = after.removeprefix("\n")
+    text, _, tail = after.partition(CURSOR_MARK)
     cursor, _, rest = tail.partition("\n")
     x, _, y_title = cursor.strip().partition(" ")
     y, titled, title = y_title.partition(" ")

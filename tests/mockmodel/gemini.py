@@ -5,6 +5,13 @@ A turn is a streamed request that offers tools. The CLI also asks side questions
 JSON schema (which model to route to, who speaks next); those get an object built from the
 schema (an enum takes "user" when it may, so the next-speaker check hands back to the
 person) and never take a scripted reply.
+
+Measured with gemini-cli 0.61.0: the router answer (`complexity_score` 1) sends turns to
+`gemini-3.8-flash`; a 400 is shown at once; a 429 or 5xx is retried silently (10 attempts,
+5 s doubling to 30 s, then again), so a test scripts as many `Error`s as retries it wants;
+a 429 whose message says `limit: 0` is terminal (a "Usage limit reached" dialog). After a
+content loop the CLI sends one more turn (a "Potential loop detected" nudge), which takes
+the next scripted reply.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ from tests.mockmodel.replies import Error, Hang, Reply, Text, ToolCall
 from tests.mockmodel.wire import Json, Request, Silence, SseEvent, Stream, Turn
 
 STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
     503: "UNAVAILABLE",
-    400: "INVALID_ARGUMENT",
+    529: "UNAVAILABLE",
 }
 
 
@@ -30,10 +40,9 @@ class Gemini:
 
     def owns(self, request: Request) -> bool:
         return (
-            (request.path.startswith(("/v1beta/", "/v1/models/"))
-            and (":" in request.path or request.method == "GET"))
-            or request.path.rstrip("/") == "/v1beta/models"
-        )
+            request.path.startswith(("/v1beta/", "/v1/models/"))
+            and (":" in request.path or request.method == "GET")
+        ) or request.path.rstrip("/") == "/v1beta/models"
 
     def answer(self, request: Request, take: Callable[[], Reply]) -> Turn:
         body: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
@@ -104,7 +113,9 @@ def _fill(schema: dict[str, Any]) -> Any:
     if kind == "array":
         return []
     if kind in ("integer", "number"):
-        return 0
+        # The router's `complexity_score` is validated as 1..100 although its schema says
+        # no minimum; 0 makes the CLI log a ZodError.
+        return schema.get("minimum", 1)
     if kind == "boolean":
         return False
     return "mock"
@@ -113,9 +124,10 @@ def _fill(schema: dict[str, Any]) -> Any:
 def _parts(reply: Reply, tools: list[str]) -> list[dict[str, Any]]:
     tool = pick_tool(tools) if isinstance(reply, ToolCall) else None
     if isinstance(reply, ToolCall) and tool is not None:
-        return [
-            {"functionCall": {"name": tool, "args": {"command": reply.command, **reply.arguments}}}
-        ]
+        # run_shell_command's schema: `command` (required), `description`, `dir_path`,
+        # `is_background`, `delay_ms`.
+        args = {"command": reply.command, "description": "mock tool call", **reply.arguments}
+        return [{"functionCall": {"name": tool, "args": args}}]
     return [{"text": reply.text if isinstance(reply, Text) else "ok"}]
 
 

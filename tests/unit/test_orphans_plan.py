@@ -372,6 +372,10 @@ PROCESS_CASES = [
     ProcessCase(
         "server-gone-since", proc(4249, server=78), (), "its pane is gone (agent impl)", True
     ),
+    # A killed server that pid 1 has not reaped yet is gone too (Gemini outlives its server).
+    ProcessCase(
+        "server-killed-a-zombie", proc(4254, server=79), (), "its pane is gone (agent impl)", True
+    ),
     ProcessCase(
         "gone-workspace",
         proc(4250, team="old", workspace="/gone"),
@@ -400,7 +404,7 @@ def test_which_marked_processes_are_orphans(case: ProcessCase) -> None:
     p = case.process
     if p.pane_pid == -1:  # a process started before TEAM_AGENT_PANE_PID existed
         p = replace(p, pane_pid=None)
-    rows: list[ProcessRow] = [(77, 1, "tmux: server", T0)]
+    rows: list[ProcessRow] = [(77, 1, "tmux: server", T0), (79, 1, "tmux: server", T0, True)]
     w = with_row(
         scene(ours("impl", "%1"), ours("docs", "%3", dead=True, dead_status=0), rows=rows),
         ProcessInfo(pid=p.pid, ppid=1, name="python3", create_time=T0, uid=p.uid),

@@ -18,11 +18,15 @@ class TranscriptSeen:
 
     `exists` False means the file was looked for and is not there. An agent absent from
     `ProviderView.transcripts` was not looked at this pass (it runs, captured, unchanged).
+    `held`: the file is there but holds no conversation yet (Claude writes metadata lines
+    first and the first message ~0.3 s after Enter; measured on 2.1.197): not resumable,
+    and the CLI refuses the id for a new session too.
     """
 
     session_id: str
     path: str
     exists: bool
+    held: bool = False
 
 
 @dataclass(frozen=True)

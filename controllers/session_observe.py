@@ -98,13 +98,13 @@ def locate(layout: str, env: Mapping[str, str], cwd: str, session_id: str) -> Tr
     """Where a pre-assigned session's transcript is, and whether it exists."""
     if layout == T.CLAUDE:
         path = T.claude_transcript(env, cwd, session_id)
-        if path.is_file():
-            return TranscriptSeen(session_id, str(path), True)
-        if len(path.parent.name) > T.CLAUDE_MAX_DIR_NAME:
+        if not path.is_file() and len(path.parent.name) > T.CLAUDE_MAX_DIR_NAME:
             # Long folders get a hashed suffix we may not reproduce: the id is unique anyway.
-            for found in path.parent.parent.glob(f"*/{session_id}.jsonl"):
-                return TranscriptSeen(session_id, str(found), True)
-        return TranscriptSeen(session_id, str(path), False)
+            path = next(iter(path.parent.parent.glob(f"*/{session_id}.jsonl")), path)
+        if not path.is_file():
+            return TranscriptSeen(session_id, str(path), False)
+        talked = T.claude_has_conversation(path)  # metadata lines come before the message
+        return TranscriptSeen(session_id, str(path), talked, held=not talked)
     if layout == T.GEMINI:
         folder = T.gemini_chats_dir(env, cwd)
         for found in sorted(folder.glob(T.gemini_chat_glob(session_id))):

@@ -131,9 +131,11 @@ def plan_start(
             fields={"sessionId": None, "sessionFile": None},
             condition=_unless_lost(prev, waiting),
         )
-    # An id whose transcript never appeared can be used again (nothing to lose or clash with).
-    new_id = sid or support.id_prefix + new_session_id(
-        team_id, workspace, desired.id, now=now, previous=None
+    # An id whose transcript never appeared can be used again (nothing to lose or clash with);
+    # one the CLI holds without a conversation in it can be neither resumed nor reused.
+    held = seen is not None and seen.held and seen.session_id == sid
+    new_id = (None if held else sid) or support.id_prefix + new_session_id(
+        team_id, workspace, desired.id, now=now, previous=sid
     )
     pending: SessionCondition = (
         C.UNKNOWN,

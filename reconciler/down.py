@@ -31,6 +31,8 @@ from reconciler.status import StatusStore, TeamStatus, ensure_state_dir
 from reconciler.tmux import Tmux
 from reconciler.world import observe
 
+LEFTOVER_ROUNDS = 3
+
 
 def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str], list[str]]:
     """Stop the team's agents; returns (stopped, failed) descriptions."""
@@ -54,7 +56,13 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         python=python,
     )
     outcomes = apply_plan(actions, ctx)
-    outcomes += apply_plan(_leftovers(loaded, tmux, python=python), ctx)
+    # Again while some are found: a tool's own children (Claude's `bash -c` runs the
+    # command as its child) become orphans only once the tool process is gone.
+    for _ in range(LEFTOVER_ROUNDS):
+        reaps = _leftovers(loaded, tmux, python=python)
+        if not reaps:
+            break
+        outcomes += apply_plan(reaps, ctx)
     _record(loaded, state)
     stopped = [f"{o.action.resource} ({o.pane_id})" for o in outcomes if o.ok]
     failed = [f"{o.action.resource}: {o.message}" for o in outcomes if not o.ok]

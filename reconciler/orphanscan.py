@@ -213,10 +213,15 @@ def _candidates(
     table = world.processes
     me = os.getpid()
     servers = {p.server_pid for p in world.panes}
+    # A zombie parent counts too: a multi-threaded CLI's main thread exits first and its
+    # children keep it as their parent until the last thread is gone (Claude Code 2.1.197,
+    # killed while a tool runs: its tool still shows the dead claude as parent).
     reapers = {1} | {
         info.pid
         for info in table.by_pid.values()
-        if (info.ppid == 0 and info.name != KERNEL_THREADS) or info.name in REAPER_NAMES
+        if (info.ppid == 0 and info.name != KERNEL_THREADS)
+        or info.name in REAPER_NAMES
+        or info.zombie
     }
     recorded = {a.pid for a in previous.agents.values() if a.pid}
     recorded |= {o.pid for o in previous.orphans if o.pid and o.kind == "process"}

@@ -1,8 +1,9 @@
-"""Where each CLI keeps its session transcripts: pure path arithmetic, no I/O.
+"""Where each CLI keeps its session transcripts: path arithmetic, no I/O but one read.
 
 The observer (`controllers.session_observe`) stats and reads these places; the stubs in
 `tests/stubs/` write to them. Both use these functions, so a wrong guess about a real CLI
-is wrong in one place (and `docs/providers.md` says how sure each line is).
+is wrong in one place (and `docs/providers.md` says how sure each line is). The one
+read: Gemini's folder name for a project comes from its registry (`gemini_project_slug`).
 
 `env` is the environment the agent runs with (the reconciler's own, overlaid with the
 spec's `env`), because that is what decides `HOME`, `CLAUDE_CONFIG_DIR`, `CODEX_HOME`, ...
@@ -10,7 +11,8 @@ spec's `env`), because that is what decides `HOME`, `CLAUDE_CONFIG_DIR`, `CODEX_
 
 from __future__ import annotations
 
-import hashlib
+import json
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -80,6 +82,20 @@ def claude_project_name(cwd: str) -> str:
     return f"{name[:CLAUDE_MAX_DIR_NAME]}-{js_string_hash(cwd)}"
 
 
+def claude_has_conversation(path: Path) -> bool:
+    """The transcript holds a user message (Claude 2.1.197 writes `ai-title`, `mode` and
+    `permission-mode` lines first; `--resume` of a file without a message fails "No
+    conversation found with session ID", and `--session-id` of it "already in use")."""
+    try:
+        with path.open("rb") as handle:
+            return any(_CLAUDE_USER.search(line) for line in handle)
+    except OSError:
+        return False
+
+
+_CLAUDE_USER = re.compile(rb'"type"\s*:\s*"user"')  # a key: quotes inside values are escaped
+
+
 def claude_transcript(env: Mapping[str, str], cwd: str, session_id: str) -> Path:
     """`<config>/projects/<encoded cwd>/<id>.jsonl`."""
     return claude_config_dir(env) / "projects" / claude_project_name(cwd) / f"{session_id}.jsonl"
@@ -122,18 +138,62 @@ def codex_rollout_started(name: str) -> datetime | None:
 # --- Gemini CLI ----------------------------------------------------------------------
 
 
-def gemini_project_hash(cwd: str) -> str:
-    """sha256 of the project root (the hash-named layout; newer builds migrate to slugs)."""
-    return hashlib.sha256(cwd.encode()).hexdigest()
+GEMINI_UNREGISTERED = ".unregistered"  # no project is ever given this slug (a leading dot)
+
+
+def gemini_dir(env: Mapping[str, str]) -> Path:
+    """`$GEMINI_CLI_HOME/.gemini`, else `~/.gemini` (0.61.0's `homedir()`)."""
+    configured = env.get("GEMINI_CLI_HOME")
+    return (Path(configured) if configured else home_of(env)) / ".gemini"
+
+
+def gemini_projects_file(env: Mapping[str, str]) -> Path:
+    """The project registry: `{"projects": {"<project root>": "<slug>"}}`."""
+    return gemini_dir(env) / "projects.json"
+
+
+def gemini_slug_in(registry: str, cwd: str) -> str | None:
+    """The slug `registry` (the text of `projects.json`) gives the project root `cwd`."""
+    try:
+        data = json.loads(registry)
+    except ValueError:
+        return None
+    projects = data.get("projects") if isinstance(data, dict) else None
+    slug = projects.get(cwd) if isinstance(projects, dict) else None
+    return slug if isinstance(slug, str) and slug and "/" not in slug else None
+
+
+def gemini_project_slug(env: Mapping[str, str], cwd: str) -> str | None:
+    """The folder name Gemini keeps `cwd`'s chats under, or None while it has none.
+
+    Gemini 0.61.0 registers each project root in `projects.json` at startup, with a slug
+    of the folder's base name (`ws`, then `ws-1` for another folder of the same name), and
+    migrates the older sha256-named folder into it. The slug cannot be computed, only read:
+    this is the one function of this module that reads a file. The root is the CLI's
+    resolved cwd, so the real path is tried after the given one.
+    """
+    try:
+        registry = gemini_projects_file(env).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for root in dict.fromkeys((cwd, os.path.realpath(cwd))):
+        slug = gemini_slug_in(registry, root)
+        if slug is not None:
+            return slug
+    return None
 
 
 def gemini_chats_dir(env: Mapping[str, str], cwd: str) -> Path:
-    """`~/.gemini/tmp/<project hash>/chats`."""
-    return home_of(env) / ".gemini" / "tmp" / gemini_project_hash(cwd) / "chats"
+    """`~/.gemini/tmp/<slug>/chats`; before Gemini registered `cwd` (no slug yet), a
+    folder that holds no chats (`tmp/.unregistered/`), so nothing is found there."""
+    slug = gemini_project_slug(env, cwd)
+    return gemini_dir(env) / "tmp" / (slug or GEMINI_UNREGISTERED) / "chats"
 
 
 def gemini_chat_glob(session_id: str) -> str:
-    """`session-<YYYY-MM-DDTHH-MM>-<first 8 of id>.json[l]`: the stamp is not predictable."""
+    """`session-<YYYY-MM-DDTHH-MM>-<first 8 of id>.jsonl` (written at startup, 0.61.0):
+    the stamp is the start minute, so the name is matched and the id read from the file's
+    first record."""
     return f"session-*-{session_id[:8]}.json*"
 
 

@@ -134,14 +134,14 @@ def test_other_first_run_dialogs_are_named_and_never_answered(
     env = stub_env(team, tmp_path, monkeypatch)
     env.trust_all(team.root.resolve())
     monkeypatch.setenv(AUTO_TRUST_ENV, "1")
-    monkeypatch.setenv("STUB_SHOW_DIALOG", "login")
+    monkeypatch.setenv("STUB_SHOW_DIALOG", "api-key")  # Claude 2.1.197's, an unapproved key
     team.write_spec(spec("claude"))
 
     message = wait_awaiting(env)
     for _ in range(3):
         team.reconcile()
 
-    assert message.startswith("waiting at the login dialog")
+    assert message.startswith("waiting at the custom API key dialog")
     assert env.records("dialog") == []
 
 

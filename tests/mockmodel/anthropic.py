@@ -1,8 +1,15 @@
-"""Anthropic Messages (`POST /v1/messages`, SSE), as Claude Code calls it.
+"""Anthropic Messages (`POST /v1/messages`, SSE), as Claude Code 2.1 calls it.
 
-A turn is a request that offers tools: Claude's main loop always does, while its side
-requests (quota probe, titles, topic checks) offer none and are answered "ok" without
-taking a scripted reply.
+A turn is a request that offers tools: Claude's main loop always does (`Bash`, `Edit`, …),
+and so does each retry of it. Its side requests offer none (`"tools": []`) and do not take a
+scripted reply: the session title asks for JSON (`output_config.format` is a JSON schema
+`{"title": string}`) and gets an object built from that schema; any other gets "ok".
+`/v1/messages/count_tokens` answers a fixed count.
+
+Measured on claude 2.1.197: a scripted `Error` is answered with the API's own error body
+(`{"type": "error", "error": {"type": "overloaded_error", …}}`); Claude retries it (10
+retries by default, `CLAUDE_CODE_MAX_RETRIES` changes that) and every retry is a new turn
+that takes the next scripted reply, so script one `Error` per attempt.
 """
 
 from __future__ import annotations
@@ -15,7 +22,17 @@ from tests.mockmodel.common import chunks, new_id, pick_tool
 from tests.mockmodel.replies import Error, Hang, Reply, Text, ToolCall
 from tests.mockmodel.wire import Json, Request, Silence, SseEvent, Stream, Turn
 
-ERROR_TYPES = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+TITLE = "Mock session"
 
 
 class Anthropic:
@@ -30,6 +47,10 @@ class Anthropic:
             return Turn(Json({"input_tokens": 12}), note="count_tokens")
         tools = [t.get("name", "") for t in body.get("tools") or [] if isinstance(t, dict)]
         if not tools:
+            schema = _schema(body)
+            if schema is not None:
+                text = json.dumps(_fill(schema))
+                return Turn(self._reply(body, Text(text), tools), note="title")
             return Turn(self._reply(body, Text("ok"), tools), note="side")
         reply = take()
         return Turn(self._reply(body, reply, tools), turn=True, reply=reply)
@@ -49,9 +70,12 @@ class Anthropic:
         return Stream(_events(model, reply, tools))
 
     def user_texts(self, body: Any) -> list[str]:
+        """What the user wrote, per user message: text blocks only, without the
+        `<system-reminder>` blocks Claude prepends to the first message (tool results, which
+        are user messages without text, are left out)."""
         texts = []
         for message in (body or {}).get("messages", []) if isinstance(body, dict) else []:
-            if message.get("role") != "user":
+            if not isinstance(message, dict) or message.get("role") != "user":
                 continue
             content = message.get("content")
             if isinstance(content, str):
@@ -60,14 +84,53 @@ class Anthropic:
             parts = [
                 b.get("text", "")
                 for b in content or []
-                if isinstance(b, dict) and b.get("type") == "text"
+                if isinstance(b, dict) and b.get("type") == "text" and not _reminder(b)
             ]
             if parts:
                 texts.append("\n".join(parts))
         return texts
 
 
+def _reminder(block: dict[str, Any]) -> bool:
+    text = str(block.get("text", "")).strip()
+    return text.startswith("<system-reminder>") and text.endswith("</system-reminder>")
+
+
+def _schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a side request asks its answer to match (structured output)."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = fmt.get("schema")
+        return schema if isinstance(schema, dict) else {}
+    return None
+
+
+def _fill(schema: dict[str, Any]) -> Any:
+    """A small value matching `schema` (objects, arrays, enums, strings, numbers, booleans)."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {
+            key: (TITLE if key == "title" else _fill(sub if isinstance(sub, dict) else {}))
+            for key, sub in props.items()
+        }
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return 0
+    if kind == "boolean":
+        return False
+    return "ok"
+
+
 def _tool_use(reply: ToolCall, tools: list[str]) -> dict[str, Any] | None:
+    # Claude's Bash tool: {"command": str (required), "description": str, "timeout": number,
+    # "run_in_background": bool, "dangerouslyDisableSandbox": bool}, no other keys allowed.
     tool = pick_tool(tools)
     if tool is None:
         return None

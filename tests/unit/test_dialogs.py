@@ -17,6 +17,7 @@ from controllers.provider_view import ProviderView
 from reconciler import conditions as C
 from reconciler.actions import ProcessRef, SendKeys
 from reconciler.ids import PaneId
+from reconciler.screens import Screen
 from reconciler.status import AgentStatus
 from tests.unit.builders import (
     GENERATION,
@@ -40,14 +41,18 @@ def claude_trust(path: str, *, first: str = "Yes, I trust this folder") -> str:
     )
 
 
+CLAUDE_API_KEY = (  # claude 2.1.197 (tests/fixtures/screens/claude/2.1.197/firstrun_api_key.txt)
+    "  Detected a custom API key in your environment\n\n  ANTHROPIC_API_KEY: sk-ant-...mnop\n\n"
+    "  Do you want to use this API key?\n\n    1. Yes\n  ❯ 2. No (recommended)\n"
+)
 CODEX_TRUST = (  # codex 0.171.0 (tests/fixtures/screens/codex/0.171.0/trust.txt)
     "\n  Folder access\n  /ws\n\n  Trust this folder? Codex can read, edit, and run files "
     "here, subject to your permission settings.\n\n"
     "› 1. Trust and continue\n  2. Back to Agent Command Center\n\n  enter continue · esc back\n"
 )
-GEMINI_TRUST = (
-    "Do you trust this folder?\n\n● 1. Trust folder (ws)\n  2. Trust parent folder (/)\n"
-    "  3. Don't trust (esc)\n"
+GEMINI_TRUST = (  # gemini 0.61.0 (tests/fixtures/screens/gemini/0.61.0/trust.txt)
+    " │ Do you trust the files in this folder?\n │\n │ ● 1. Trust folder (ws)\n"
+    " │   2. Trust parent folder (tmp)\n │   3. Don't trust\n"
 )
 
 
@@ -97,8 +102,7 @@ CASES = [
     Case("answered-before", "claude", claude_trust("/ws"), {"answered": PROC.pid}, None,
          "answered the folder trust dialog for /ws"),
     Case("gemini-shows-no-path", "gemini", GEMINI_TRUST, {}, None, "shows no folder path"),
-    Case("login", "claude", " Select login method:\n❯ 1. Claude account\n", {}, None,
-         "waiting at the login dialog"),
+    Case("api-key", "claude", CLAUDE_API_KEY, {}, None, "waiting at the custom API key dialog"),
     Case("codex-update", "codex", "  ✨ Update available! 0.1 -> 0.2\n› 1. Update now\n", {},
          None, "waiting at the update available dialog"),
 ]  # fmt: skip
@@ -120,9 +124,11 @@ def test_dialog_decisions(case: Case) -> None:
 
 
 def test_no_dialog_and_leftover_dialog_are_not_dialogs() -> None:
-    prompt = "─" * 10 + "\n❯ \n" + "─" * 10 + "\n  ? for shortcuts\n"
-    assert decide("claude", prompt) is None
-    assert decide("claude", claude_trust("/ws") + prompt) is None  # answered, then the prompt
+    # Claude 2.1.197's box (U+276F + U+00A0 between rules), the cursor in it.
+    prompt = "─" * 10 + "\n❯\u00a0\n" + "─" * 10 + "\n  ? for shortcuts\n"
+    assert decide("claude", Screen(prompt, 2, 1)) is None
+    answered = claude_trust("/ws") + prompt  # answered, then the box below it
+    assert decide("claude", Screen(answered, 2, answered.count("\n") - 3)) is None
     assert decide("shell", claude_trust("/ws"), command=["sleep", "1"]) is None
 
 

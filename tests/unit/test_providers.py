@@ -76,7 +76,8 @@ ARGV_CASES = [
     ArgvCase(
         "claude-skip-permissions-and-command",
         {"provider": "claude", "command": ["npx", "claude"],
-         "permission_mode": "dangerously-skip-permissions"},
+         "permission_mode": "dangerously-skip-permissions",
+         "env": {"IS_SANDBOX": "1"}},  # Claude refuses it as root without (CI runs as root)
         ["npx", "claude", "--dangerously-skip-permissions"],
         ["npx", "claude", "--session-id", SID, "--dangerously-skip-permissions"],
         ["npx", "claude", "--resume", SID, "--dangerously-skip-permissions"],

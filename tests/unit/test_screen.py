@@ -193,9 +193,13 @@ class Stub(NamedTuple):
     reply: str  # how a reply starts
 
 
+# Claude 2.1.197's box is U+276F + U+00A0 (echoed turns use a plain space); the stub prints
+# the footer above it so the cursor ends in the box.
+CLAUDE_BOX = "❯\u00a0"
+CLAUDE_STUB_PROMPT = f"  ? for shortcuts · ← for agents\n{RULE}\n{CLAUDE_BOX}"
 STUBS = {
     "claude": Stub(
-        f"\n ✻ Welcome to Claude Code!\n\n   cwd: /ws\n\n{RULE}\n❯ \n{RULE}\n  ? for shortcuts",
+        f"\n ✻ Welcome to Claude Code!\n\n   cwd: /ws\n\n{CLAUDE_STUB_PROMPT}",
         "● Stub reply to: ",
     ),
     "codex": Stub(
@@ -204,9 +208,9 @@ STUBS = {
         "• Stub reply to: ",
     ),
     "gemini": Stub(
-        "\n ███ GEMINI (stub)\n\nTips for getting started:\n"
-        "1. Ask questions, edit files, or run commands.\n\n\n"
-        ">   Type your message or @path/to/file",
+        "\n ▝▜▄     Gemini CLI v0.61.0 (stub)\n\nTips for getting started:\n"
+        f"1. Create GEMINI.md files to customize your interactions\n\n\n{RULE}\n"
+        " Shift+Tab to accept edits\n\n > ",
         "✦ Stub reply to: ",
     ),
     "copilot": Stub(
@@ -221,9 +225,9 @@ STUBS = {
     ),
 }
 PROMPT_OF = {
-    "claude": f"{RULE}\n❯ \n{RULE}\n  ? for shortcuts",
+    "claude": CLAUDE_STUB_PROMPT,
     "codex": "\n› \n\n  gpt-5-codex default · /ws\n  ← for agents · ? for shortcuts",
-    "gemini": "\n>   Type your message or @path/to/file\n",
+    "gemini": f"\n{RULE}\n Shift+Tab to accept edits\n\n > ",
     "copilot": f"\n /ws\n{COPILOT_FOOTER}\n{RULE}\n❯ ",
     "opencode": "\n  ┃  Build · stub mock\n  ╹▀▀▀▀▀▀▀▀▀▀\n   /work   ctrl+p commands"
     "   • OpenCode 1.18.33\n\n  ┃\n  ┃  ",
@@ -293,18 +297,18 @@ CLAUDE_MENU = CLAUDE_PERMISSION_MENU
 
 
 def test_claudes_box_between_rules() -> None:
-    idle = claude("❯ ")
+    idle = claude(CLAUDE_BOX)
     assert typed_input(CLAUDE_INPUT, idle) == ""
     assert input_state(CLAUDE_INPUT, idle) is InputState.EMPTY
     # The suggestion an empty box shows is not input.
-    suggesting = claude('❯ Try "refactor the parser"')
+    suggesting = claude(CLAUDE_BOX + 'Try "refactor the parser"')
     assert typed_input(CLAUDE_INPUT, suggesting) == ""
     assert input_state(CLAUDE_INPUT, suggesting, MESSAGE) is InputState.EMPTY
-    typed = claude("❯ fix the flaky test")
+    typed = claude(CLAUDE_BOX + "fix the flaky test")
     assert typed_input(CLAUDE_INPUT, typed) == "fix the flaky test"
     assert input_state(CLAUDE_INPUT, typed, MESSAGE) is InputState.OTHER
     # A multi-line paste fills the box; the rule and footer below it are decoration.
-    boxed = claude("❯ " + MESSAGE.replace("\n", "\n  "))
+    boxed = claude(CLAUDE_BOX + MESSAGE.replace("\n", "\n  "))
     assert typed_input(CLAUDE_INPUT, boxed) == squeeze(MESSAGE)
     assert input_state(CLAUDE_INPUT, boxed, MESSAGE) is InputState.OURS
     assert input_state(CLAUDE_INPUT, boxed, OTHER_MESSAGE) is InputState.OTHER
@@ -312,7 +316,7 @@ def test_claudes_box_between_rules() -> None:
 
 def test_a_message_with_lines_that_look_like_chrome_still_shows() -> None:
     message = "[team-agent] msg-9 from leader\nSwitch the mode:\nno bypass permissions, please"
-    boxed = claude("❯ " + message.replace("\n", "\n  "))
+    boxed = claude(CLAUDE_BOX + message.replace("\n", "\n  "))
     assert shows_message(CLAUDE_INPUT, boxed, message)
     assert input_state(CLAUDE_INPUT, boxed, message) is InputState.OURS
     message = "[team-agent] msg-3 from a\nrun it\nthen press enter send"
@@ -321,7 +325,7 @@ def test_a_message_with_lines_that_look_like_chrome_still_shows() -> None:
 
 
 def test_claudes_paste_placeholder_is_proof_only_of_a_paste_we_made() -> None:
-    collapsed = claude("❯ [Pasted text #1 +500 lines]")
+    collapsed = claude(CLAUDE_BOX + "[Pasted text #1 +500 lines]")
     message = long_message()
     # Right after our paste, the placeholder is all Claude shows of it.
     assert shows_message(CLAUDE_INPUT, collapsed, message)
@@ -329,18 +333,18 @@ def test_claudes_paste_placeholder_is_proof_only_of_a_paste_we_made() -> None:
     assert input_state(CLAUDE_INPUT, collapsed, message) is InputState.OTHER
     # After an attempt of ours pasted into this pane (a delivery cut short), it is ours.
     assert input_state(CLAUDE_INPUT, collapsed, message, pasted=True) is InputState.OURS
-    assert input_state(CLAUDE_INPUT, claude("❯ "), message, pasted=True) is InputState.EMPTY
+    assert input_state(CLAUDE_INPUT, claude(CLAUDE_BOX), message, pasted=True) is InputState.EMPTY
     assert typed_input(CLAUDE_INPUT, collapsed) == "[Pasted text #1 +500 lines]"
-    assert not shows_message(CLAUDE_INPUT, claude("❯ "), message)
+    assert not shows_message(CLAUDE_INPUT, claude(CLAUDE_BOX), message)
 
 
 def test_claude_is_busy_while_esc_to_interrupt_shows_near_the_bottom() -> None:
     status = "✻ Thinking… (12s · ↑ 340 tokens · esc to interrupt)\n\n"
-    working = claude("❯ ", above=status)
+    working = claude(CLAUDE_BOX, above=status)
     assert is_busy(CLAUDE_INPUT, working)
     assert input_state(CLAUDE_INPUT, working, MESSAGE) is InputState.BUSY
     # Old text far above the bottom does not count.
-    old = claude("❯ ", above=status + "".join(f"● line {i}\n" for i in range(BUSY_LINES)))
+    old = claude(CLAUDE_BOX, above=status + "".join(f"● line {i}\n" for i in range(BUSY_LINES)))
     assert not is_busy(CLAUDE_INPUT, old)
     assert input_state(CLAUDE_INPUT, old, MESSAGE) is InputState.EMPTY
 
@@ -362,10 +366,12 @@ def test_claudes_permission_menu_is_an_approval_not_an_input_box() -> None:
     assert typed_input(CLAUDE_INPUT, CLAUDE_MENU) is None
     # Answered: the tool ran and the box is back below; the old header no longer counts.
     after = (
-        CLAUDE_TOP + "● Bash(rm -rf build)\n  ⎿  (no output)\n\n" + claude("❯ ")[len(CLAUDE_TOP) :]
+        CLAUDE_TOP
+        + "● Bash(rm -rf build)\n  ⎿  (no output)\n\n"
+        + claude(CLAUDE_BOX)[len(CLAUDE_TOP) :]
     )
     assert find_approval(CLAUDE_INPUT, after) is None
-    stale = CLAUDE_TOP + CLAUDE_MENU + "\n● Done.\n\n" + claude("❯ ")[len(CLAUDE_TOP) :]
+    stale = CLAUDE_TOP + CLAUDE_MENU + "\n● Done.\n\n" + claude(CLAUDE_BOX)[len(CLAUDE_TOP) :]
     assert find_approval(CLAUDE_INPUT, stale) is None
     assert input_state(CLAUDE_INPUT, stale, MESSAGE) is InputState.EMPTY
 
@@ -381,7 +387,7 @@ def test_claudes_trust_dialog_is_no_input_box() -> None:
 
 def test_a_tool_name_alone_is_no_approval() -> None:
     # "Bash" on its own line without the question below it is transcript, not a menu.
-    screen = claude("❯ ", above="Bash\n\n● I ran it.\n\n")
+    screen = claude(CLAUDE_BOX, above="Bash\n\n● I ran it.\n\n")
     assert find_approval(CLAUDE_INPUT, screen) is None
 
 

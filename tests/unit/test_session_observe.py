@@ -59,15 +59,27 @@ def test_codex_rollout_names_round_trip() -> None:
     assert T.codex_rollout_started("notes.txt") is None
 
 
+# A Claude transcript holds a conversation once its first user message is in it (2.1.197).
+CLAUDE_TURN = '{"type":"user","message":{"role":"user","content":"hi"}}\n'
+
+
 def test_locate_pre_assigned_transcripts(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path)}
     assert not locate(T.CLAUDE, env, "/ws", SID).exists
     claude = T.claude_transcript(env, "/ws", SID)
     claude.parent.mkdir(parents=True)
-    claude.write_text("{}\n")
+    claude.write_text(CLAUDE_TURN)
     assert locate(T.CLAUDE, env, "/ws", SID) == TranscriptSeen(SID, str(claude), True)
+    claude.write_text('{"type":"ai-title","aiTitle":"Mock session"}\n')  # no message yet
+    assert locate(T.CLAUDE, env, "/ws", SID) == TranscriptSeen(SID, str(claude), False, held=True)
+    claude.write_text(CLAUDE_TURN)
 
+    assert not locate(T.GEMINI, env, "/ws", SID).exists  # Gemini has not registered /ws
+    registry = T.gemini_projects_file(env)  # Gemini 0.61.0 registers the folder at startup
+    registry.parent.mkdir(parents=True)
+    registry.write_text(json.dumps({"projects": {"/ws": "ws"}}))
     chats = T.gemini_chats_dir(env, "/ws")
+    assert chats == tmp_path / ".gemini" / "tmp" / "ws" / "chats"
     chats.mkdir(parents=True)
     other = chats / f"session-2026-11-25T09-00-{SID[:8]}.jsonl"
     other.write_text(json.dumps({"sessionId": SID[:8] + "-not-the-same"}) + "\n")
@@ -150,7 +162,7 @@ def test_a_transcript_left_in_a_former_folder_is_not_resumable(tmp_path: Path) -
     env = {"HOME": str(tmp_path)}
     before = T.claude_transcript(env, "/ws", SID)
     before.parent.mkdir(parents=True)
-    before.write_text("{}\n")
+    before.write_text(CLAUDE_TURN)
     captured = cond(C.SESSION_CAPTURED, C.TRUE, C.CAPTURED)
     status = AgentStatus(sessionId=SID, sessionFile=str(before), conditions=[captured])
     previous = team_status({"impl": status})

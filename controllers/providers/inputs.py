@@ -2,18 +2,11 @@
 """How each CLI takes a message: its input box, busy marker, paste placeholder, approvals.
 
 One table for every provider, workers and leader alike (the leader has no launch
-configuration of ours, only a `provider:` name). Certainty as in docs/providers.md:
-
-* `fake`: exact; the fake is ours (controllers/fake_agent.py).
-* `claude`: the `❯` box between rules and `? for shortcuts` (medium, PROVIDER-FACTS);
-  "esc to interrupt" while working, "[Pasted text #N +M lines]" for a long paste and the
-  "Do you want to proceed?" permission menu under a tool header are community-observed
-  (low): a wrong guess makes a delivery wait (never type into the wrong place), because
-  a message is pasted only into a box seen empty.
-* `codex`: the `›` composer with its placeholder suggestions and "[Pasted Content N
-  chars]" from codex-rs `chat_composer.rs` (medium); approvals not modelled.
-* `gemini`, `copilot`, `opencode`: the prompt shapes our stubs draw (low); approvals
-  not modelled.
+configuration of ours, only a `provider:` name). Each real CLI's table lives in its own
+module (`controllers/providers/<cli>.py`), built from that CLI's captured screens
+(`tests/fixtures/screens/<cli>/<version>/`) and unit-tested against every one of them;
+`docs/providers.md` says which version each was verified on. The fake's is exact: the
+fake is ours (`controllers/fake_agent.py`).
 
 A CLI without an entry (`shell`) takes no messages: a send to it fails with that reason.
 """

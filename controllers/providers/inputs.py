@@ -1,4 +1,3 @@
-# ruff: noqa: RUF002  (the real CLIs draw these glyphs)
 """How each CLI takes a message: its input box, busy marker, paste placeholder, approvals.
 
 One table for every provider, workers and leader alike (the leader has no launch

@@ -39,14 +39,22 @@ FILE_PLACEHOLDER = "{file}"
 # Claude, Codex, Gemini, Copilot or OpenCode session carries it): session ids, "you run
 # inside me" flags, hook paths, Codex's sandbox markers (a worker would believe itself
 # sandboxed). User configuration (CLAUDE_CONFIG_DIR, CODEX_HOME, API keys) is kept.
+# And the variables that say "this is a CI job": the agent is an interactive program in a
+# tmux pane, but a reconciler started by CI (`reconcile --once` in a workflow) would pass
+# them on, and Gemini CLI 0.61 then runs headless and exits at once (42, 55; measured, and
+# its own docs name `CI`, `CONTINUOUS_INTEGRATION` and every `CI_*`). The spec's `env` can
+# still set any of them for an agent that needs it.
 SCRUBBED_PREFIXES = (
     "TEAM_AGENT_",
     "CLAUDE_CODE_",
     "CODEX_SESSION",
     "CODEX_THREAD",
     "CODEX_SANDBOX",
+    "CI_",
 )
 SCRUBBED_NAMES = (
+    "CI",
+    "CONTINUOUS_INTEGRATION",
     "CLAUDECODE",
     "CLAUDE_PROJECT_DIR",
     "CLAUDE_ENV_FILE",
@@ -59,7 +67,7 @@ ENV_PANE_PID = "TEAM_AGENT_PANE_PID"  # = reconciler.launch.ENV_PANE_PID (stdlib
 
 
 def scrub(env: MutableMapping[str, str]) -> None:
-    """Remove the leader's identity and provider session variables inherited from tmux."""
+    """Remove the leader's identity, provider session and CI variables inherited from tmux."""
     for name in list(env):
         if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES:
             del env[name]

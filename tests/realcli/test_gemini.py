@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,22 @@ def test_down_stops_a_gemini_that_outlived_its_tmux_server(real_team: RealTeam) 
     done = real.cli("down")
     assert done.returncode == 0, done.stderr
     retry_until(lambda: not real.ours(), timeout=20)
+
+
+def test_a_reconciler_run_by_ci_does_not_make_gemini_headless(
+    real_team: RealTeam, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reconcile --once` in a CI job: the reconciler (and the tmux server it starts) has
+    `CI=true` and `CI_*` variables. Gemini CLI 0.61 reads them as "no terminal" and exits
+    at once (42, or 55 in an untrusted folder; measured). team-agent keeps them from its
+    agents, so the agent is Ready and takes a message as anywhere else."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("CI_JOB_TOKEN", "secret")
+    real = real_team
+    real.spec("gemini")
+    real.until_ready(timeout=60)
+    status = real.team.status().agents["worker"]
+    assert status.restartCount == 0
+    word = f"ci-{uuid.uuid4().hex[:8]}"
+    real.until_delivered(real.send(f"please answer: {word}"))
+    real.until_model_saw(word)

@@ -80,7 +80,17 @@ SCRUB_CASES = [
     ScrubCase("provider-api-key", "ANTHROPIC_API_KEY", False),
     ScrubCase("prefix-must-start-the-name", "MY_TEAM_AGENT_ID", False),
     ScrubCase("claudecode-lookalike", "CLAUDECODE_HOME", False),
+    ScrubCase("ci", "CI", True),
+    ScrubCase("continuous-integration", "CONTINUOUS_INTEGRATION", True),
+    ScrubCase("ci-prefixed", "CI_JOB_TOKEN", True),
+    ScrubCase("ci-lookalike", "CIRCLE_TOKEN", False),
 ]
+
+
+def test_the_spec_can_still_give_an_agent_ci() -> None:
+    env = prepare_env({"CI": "true", "CI_JOB_ID": "7"}, {"CI": "1"})
+
+    assert env == {"CI": "1"}
 
 
 @pytest.mark.parametrize("case", SCRUB_CASES, ids=[c.test_id for c in SCRUB_CASES])

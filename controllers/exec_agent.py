@@ -52,9 +52,14 @@ SCRUBBED_PREFIXES = (
     "CODEX_SANDBOX",
     "CI_",
 )
+# `COLUMNS` and `LINES` describe the terminal team-agent was started from, not the pane:
+# a program that trusts them over the tty (Python's shutil.get_terminal_size does) draws
+# for the wrong width, e.g. 80 columns in a 200-column pane.
 SCRUBBED_NAMES = (
     "CI",
     "CONTINUOUS_INTEGRATION",
+    "COLUMNS",
+    "LINES",
     "CLAUDECODE",
     "CLAUDE_PROJECT_DIR",
     "CLAUDE_ENV_FILE",

@@ -84,6 +84,8 @@ SCRUB_CASES = [
     ScrubCase("continuous-integration", "CONTINUOUS_INTEGRATION", True),
     ScrubCase("ci-prefixed", "CI_JOB_TOKEN", True),
     ScrubCase("ci-lookalike", "CIRCLE_TOKEN", False),
+    ScrubCase("columns", "COLUMNS", True),
+    ScrubCase("lines", "LINES", True),
 ]
 
 

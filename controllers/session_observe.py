@@ -107,6 +107,9 @@ def locate(layout: str, env: Mapping[str, str], cwd: str, session_id: str) -> Tr
         return TranscriptSeen(session_id, str(path), talked, held=not talked)
     if layout == T.GEMINI:
         folder = T.gemini_chats_dir(env, cwd)
+        # Sorted, the oldest minute first: a resume in a later minute also writes a
+        # metadata-only file of the same id (measured, 0.61.0); the conversation stays in
+        # the first one, which Gemini's own resume picks too.
         for found in sorted(folder.glob(T.gemini_chat_glob(session_id))):
             if _first_record(found).get("sessionId") == session_id:
                 return TranscriptSeen(session_id, str(found), True)

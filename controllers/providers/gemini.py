@@ -23,7 +23,11 @@ the mock model with an API key); the screens are the fixtures in
   slug from `~/.gemini/projects.json`, written at startup (not while the trust dialog
   waits: the child restarted after "Trust folder" creates it); `--session-id X` for an id
   that exists exits 42, so a restart always resumes (`--resume X`) once the file is
-  there (`controllers.providers.transcripts.gemini_chats_dir`).
+  there (`controllers.providers.transcripts.gemini_chats_dir`). A resume draws an empty
+  box first (2.8 s after start), then ` ⠋ Resuming session...` without a box (+0.45 s),
+  then the replayed turns over the box (+0.1 s): `settle_sec` covers that gap too. It also
+  writes a metadata-only chat file of the same id under the current minute; the
+  conversation stays in the first file.
 * The shell tool's prompt: `│ Allow execution of [Shell]?` over `● 1. Allow once`; the
   key `1` picks "Allow once" at once whichever line is highlighted (measured).
 * Stop: the launcher ignores SIGTERM and SIGHUP and its child outlives the pane; the

@@ -20,8 +20,16 @@ Decision, in order (the reason of `LeaderBound`):
 4. the chosen pane runs no leader program: `WrongCommand`; its cwd is outside the
    workspace: `WrongWorkspace`; else `Bound`.
 
-`LeaderUUIDMismatch` is True when the bound pane's UUID differs from the expected one
-(only possible after a takeover: a pane is never bound by command name alone).
+`LeaderUUIDMismatch` is True when the pane that is evidently the team's leader carries a
+UUID other than the owner UUID: identity drift (the team renamed, the workspace moved, the
+machine fingerprint changed while the leader runs). Such a pane is never bound (a claim of
+the derived UUID stops pinning it once that changes: `OwnerRecord.pins_uuid`), so the
+evidence is the pane the owner record or the hint names (all three ids still matching)
+while it still runs a leader program, else the one pane running a leader program in the
+workspace. It is False when a pane carrying the owner UUID runs a leader program (bound,
+or ambiguous), when nothing evident carries another UUID, and after a `takeover`
+(`TakenOver`: the difference from the derived UUID was chosen); Unknown while the leader's
+server cannot be read or no UUID derives, because False would claim an observation.
 `LeaderAPIError` is True while the bound pane's text shows provider failures; each
 distinct (kind, code) is reported by one event while it stays visible.
 """
@@ -39,9 +47,10 @@ from reconciler.clock import format_time
 from reconciler.conditions import Condition
 from reconciler.controller import ControllerResult, Note, PassInputs, Report
 from reconciler.events import NORMAL, WARNING
-from reconciler.identity import short_uuid
+from reconciler.identity import Identity, short_uuid
 from reconciler.ids import PaneId
-from reconciler.leader_world import LeaderWorld, PaneEvidence, never_leader
+from reconciler.leader_records import HINT_FILE, OWNER_FILE
+from reconciler.leader_world import LeaderOrigin, LeaderWorld, PaneEvidence, never_leader
 from reconciler.status import LeaderAPIErrorStatus, LeaderStatus
 
 OBJECT = "leader"
@@ -147,6 +156,103 @@ def _missing(leader: LeaderWorld, owner_uuid: str, where: str) -> Selection:
     return Selection(C.FALSE, C.LEADER_PANE_MISSING, message)
 
 
+def evident_leader(leader: LeaderWorld, workspace: str) -> tuple[PaneEvidence, str] | None:
+    """The pane that is evidently the team's leader whatever UUID it carries, and why.
+
+    The pane the owner record, else the hint, names (server pid, pane id and pane pid all
+    still matching) while it runs a leader program; else the only pane running a leader
+    program whose working directory is in the workspace. Two such panes: none is evident.
+    """
+    for record, name in ((leader.owner, OWNER_FILE), (leader.hint, HINT_FILE)):
+        if record is None:
+            continue
+        named = next((e for e in leader.panes if record.names(e.pane)), None)
+        if named is not None and named.shaped:
+            return named, f"named by .team/{name}"
+    inside = [
+        e
+        for e in leader.panes
+        if e.shaped and e.pane.current_path and _inside(e.pane.current_path, workspace)
+    ]
+    if len(inside) == 1:
+        return inside[0], "the only leader CLI in the workspace"
+    return None
+
+
+def uuid_mismatch(
+    leader: LeaderWorld, selection: Selection, workspace: str
+) -> tuple[C.ConditionStatus, str, str]:
+    """`LeaderUUIDMismatch` (status, reason, message); see the module docstring."""
+    if not leader.declared:
+        return C.FALSE, C.NOT_DECLARED, ""
+    identity, owner_uuid = leader.identity, leader.owner_uuid
+    if identity is None or owner_uuid is None or selection.status == C.UNKNOWN:
+        return C.UNKNOWN, selection.reason, selection.message
+    expected = identity.uuid
+    if selection.bound and selection.chosen is not None:
+        pane_id = selection.chosen.pane.pane_id
+        if owner_uuid == expected:
+            return C.FALSE, C.UUID_MATCHES, f"pane {pane_id} carries the expected UUID {expected}"
+        epoch = leader.owner.epoch if leader.owner is not None else 0
+        return (
+            C.FALSE,
+            C.TAKEN_OVER,
+            f"pane {pane_id} carries UUID {owner_uuid}, which took the team over at epoch "
+            f"{epoch}; the derived UUID is {expected}",
+        )
+    if any(e.shaped and e.uuid == owner_uuid for e in leader.panes):
+        return C.FALSE, C.NOT_BOUND, "a leader CLI carries the owner UUID (see LeaderBound)"
+    evident = evident_leader(leader, workspace)
+    if evident is None or evident[0].uuid is None or evident[0].uuid == owner_uuid:
+        return C.FALSE, C.NOT_BOUND, "no pane that is evidently the leader carries another UUID"
+    found, why = evident
+    return C.TRUE, C.UUID_DIFFERS, _mismatch_message(leader, found, why, expected)
+
+
+def _mismatch_message(leader: LeaderWorld, found: PaneEvidence, why: str, expected: str) -> str:
+    """Which pane, both UUIDs in full, what drifted (when its environment says) and the fix."""
+    owner_uuid = leader.owner_uuid or expected
+    pane_id = found.pane.pane_id
+    message = f"pane {pane_id} ({why}) runs a leader CLI carrying UUID {found.uuid}"
+    if owner_uuid == expected:
+        message += f", the team expects {expected}"
+    else:
+        epoch = leader.owner.epoch if leader.owner is not None else 0
+        message += (
+            f", the team is owned by {owner_uuid} (taken over at epoch {epoch}; "
+            f"the derived UUID is {expected})"
+        )
+    drift = _drift(found.origin, leader.identity) if owner_uuid == expected else []
+    if drift:
+        message += f"; since that leader started, {' and '.join(drift)}"
+    provider = (
+        found.env_provider
+        or (leader.hint.provider if leader.hint is not None else None)
+        or leader.spec_provider
+        or "<provider>"
+    )
+    keep = f"run `team-agent takeover --confirm` in pane {pane_id} to give the team its UUID"
+    if owner_uuid != expected:
+        return f"{message}: {keep}"
+    restart = f"restart the leader with `team-agent leader {provider}` to carry {expected}"
+    return f"{message}: {restart}, or {keep}"
+
+
+def _drift(origin: LeaderOrigin | None, identity: Identity | None) -> list[str]:
+    """The identity inputs that changed since the leader started (from its environment)."""
+    if origin is None or identity is None:
+        return []
+    now = identity.inputs
+    changes: list[str] = []
+    if origin.team_id and origin.team_id != now.team_id:
+        changes.append(f"the team id changed from {origin.team_id!r} to {now.team_id!r}")
+    if origin.workspace and origin.workspace != now.workspace:
+        changes.append(f"the workspace moved from {origin.workspace} to {now.workspace}")
+    if origin.fingerprint and origin.fingerprint != now.machine_fingerprint:
+        changes.append("the machine fingerprint changed (TEAM_AGENT_MACHINE_FINGERPRINT)")
+    return changes
+
+
 def leader_pane_to_capture(leader: LeaderWorld, workspace: str) -> PaneId | None:
     """The pane whose text `LeaderAPIError` needs: the bound one, if any."""
     selection = select_leader(leader, workspace)
@@ -173,21 +279,8 @@ def plan_leader(
 
     bound = put(C.LEADER_BOUND, selection.status, selection.reason, selection.message)
     chosen = selection.chosen if selection.bound else None
-    expected = leader.identity.uuid if leader.identity is not None else None
     unbound = C.NOT_BOUND if leader.declared else C.NOT_DECLARED
-    if chosen is None:
-        put(C.LEADER_UUID_MISMATCH, C.FALSE, unbound)
-    elif chosen.uuid != expected:
-        put(
-            C.LEADER_UUID_MISMATCH,
-            C.TRUE,
-            C.UUID_DIFFERS,
-            f"the bound pane carries UUID {short_uuid(chosen.uuid or '')}, the team expects "
-            f"{short_uuid(expected or '')} (ownership taken over at epoch "
-            f"{leader.owner.epoch if leader.owner else 0})",
-        )
-    else:
-        put(C.LEADER_UUID_MISMATCH, C.FALSE, C.UUID_MATCHES)
+    put(C.LEADER_UUID_MISMATCH, *uuid_mismatch(leader, selection, workspace))
 
     same_pane = chosen is not None and _same_pane(chosen, previous)
     errors, new_errors = _api_errors(leader, chosen, previous, same_pane=same_pane, now=now)

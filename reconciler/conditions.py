@@ -117,6 +117,7 @@ NOT_DECLARED: Final = "NotDeclared"
 # Leader LeaderUUIDMismatch (and LeaderAPIError while no leader is bound).
 UUID_MATCHES: Final = "UUIDMatches"
 UUID_DIFFERS: Final = "UUIDDiffers"
+TAKEN_OVER: Final = "TakenOver"  # False: the bound pane's UUID took the team over on purpose
 NOT_BOUND: Final = "NotBound"
 # Leader LeaderAPIError: the kind of provider failure seen in the leader pane.
 NO_API_ERROR: Final = "NoAPIError"
@@ -180,6 +181,7 @@ REASONS: Final = frozenset(
         NOT_DECLARED,
         UUID_MATCHES,
         UUID_DIFFERS,
+        TAKEN_OVER,
         NOT_BOUND,
         NO_API_ERROR,
         OVERLOADED,

@@ -13,8 +13,11 @@ pid and trusts only the UUID it finds in the pane.
 grows by one with every claim and never goes back (the next epoch is computed from the
 record *and* the status, so even a deleted record cannot lower it). Its pane breaks a tie
 between panes carrying the same UUID; its UUID, after a takeover, replaces the expected
-one as the UUID the leader controller looks for. Writers serialise on `leader.lock`
-(`flock`), so two concurrent claims produce two epochs, never one twice.
+one as the UUID the leader controller looks for (`owner_uuid`). Each record also keeps the
+derived UUID of its time (`expectedUuid`), so a claim of the derived UUID stops pinning it
+once that changes (identity drift is reported, not owned).
+Writers serialise on `leader.lock` (`flock`), so two concurrent claims produce two epochs,
+never one twice.
 
 Both files are written atomically (status.json's discipline) and read without a lock.
 An unreadable or malformed file reads as absent: a hint is only a hint, and a lost owner
@@ -83,6 +86,19 @@ class OwnerRecord(PaneRef):
     epoch: int = Field(ge=1)
     at: Timestamp
     by: ClaimVerb
+    expectedUuid: str | None = None  # the team's derived UUID when the record was written
+
+    @property
+    def pins_uuid(self) -> bool:
+        """Whether the record chose its UUID over the derived one.
+
+        A takeover does, and so does a claim that moves a taken-over UUID to another pane.
+        A claim of the derived UUID does not: when the derived UUID changes later (the team
+        renamed, the workspace moved), the team expects the new one, and the claimed pane
+        carrying the old one is identity drift (`LeaderUUIDMismatch`), not the owner.
+        Records written before `expectedUuid` existed keep their UUID, as they always did.
+        """
+        return self.expectedUuid is None or self.uuid != self.expectedUuid
 
 
 _Record = TypeVar("_Record", LeaderHint, OwnerRecord)
@@ -109,6 +125,11 @@ def write_hint(state_dir: Path, hint: LeaderHint) -> None:
 
 def write_owner(state_dir: Path, record: OwnerRecord) -> None:
     write_atomically(state_dir / OWNER_FILE, record.model_dump_json(indent=2).encode() + b"\n")
+
+
+def owner_uuid(owner: OwnerRecord | None, expected: str) -> str:
+    """The UUID that owns the team: the record's when it pins one, else the derived one."""
+    return owner.uuid if owner is not None and owner.pins_uuid else expected
 
 
 def next_epoch(current: OwnerRecord | None, status_epoch: int) -> int:

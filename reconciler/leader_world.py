@@ -40,13 +40,21 @@ from reconciler.errors import TmuxUnavailable
 from reconciler.identity import (
     ENV_LEADER_PROVIDER,
     ENV_LEADER_UUID,
+    ENV_MACHINE_FINGERPRINT,
     FingerprintSource,
     Identity,
     IdentityError,
     resolve_identity,
 )
 from reconciler.ids import PaneId
-from reconciler.leader_records import LeaderHint, OwnerRecord, read_hint, read_owner
+from reconciler.launch import ENV_TEAM_ID, ENV_WORKSPACE
+from reconciler.leader_records import (
+    LeaderHint,
+    OwnerRecord,
+    owner_uuid,
+    read_hint,
+    read_owner,
+)
 from reconciler.procs import CREATE_TIME_TOLERANCE, ProcessInfo, ProcessTable
 from reconciler.screens import capture_commands, parse_capture
 from reconciler.spec import Spec
@@ -83,6 +91,20 @@ def never_leader(pane: Pane) -> bool:
 
 
 @dataclass(frozen=True)
+class LeaderOrigin:
+    """The identity inputs `team-agent leader` put in the leader's environment.
+
+    Compared with the team's inputs they say why a leader carries another UUID (the team
+    renamed, the workspace moved, another machine fingerprint). Only from an environment
+    that could be read; the fingerprint is compared, never printed.
+    """
+
+    team_id: str | None = None
+    workspace: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
 class PaneEvidence:
     """One pane of the leader's server and what in it says "I am a leader"."""
 
@@ -91,7 +113,10 @@ class PaneEvidence:
     env_provider: str | None = None  # TEAM_AGENT_LEADER_PROVIDER next to it
     option_pid: int | None = None  # the live process the pane option vouches for
     process: ProcessInfo | None = None  # the leader process (env carrier, else vouched for)
-    shaped: bool = False  # that process, or one below it, runs a leader program
+    # That process, or one below it, runs a leader program; with no UUID evidence, any
+    # process in the pane does (a leader without a UUID, or the drifted leader's rival).
+    shaped: bool = False
+    origin: LeaderOrigin | None = None  # the identity inputs next to env_uuid
 
     @property
     def uuid(self) -> str | None:
@@ -120,18 +145,26 @@ def pane_evidence(
     shaped = [p for p in tree if leader_shaped(p.name, extra)]
     carrier: ProcessInfo | None = None
     env_uuid = env_provider = None
+    origin: LeaderOrigin | None = None
     for proc in shaped:
         env = environ(proc.pid)
         if env and env.get(ENV_LEADER_UUID):
             carrier, env_uuid = proc, env[ENV_LEADER_UUID]
             env_provider = env.get(ENV_LEADER_PROVIDER)
+            origin = LeaderOrigin(
+                team_id=env.get(ENV_TEAM_ID),
+                workspace=env.get(ENV_WORKSPACE),
+                fingerprint=env.get(ENV_MACHINE_FINGERPRINT),
+            )
             break
     vouched = _vouched_process(pane, tree)
     process = carrier or vouched
-    runs_leader = process is not None and (
-        leader_shaped(process.name, extra)
-        or any(leader_shaped(d.name, extra) for d in table.descendants(process.pid))
-    )
+    if process is None:  # no UUID evidence: does the pane run a leader program at all?
+        runs_leader = bool(shaped)
+    else:
+        runs_leader = leader_shaped(process.name, extra) or any(
+            leader_shaped(d.name, extra) for d in table.descendants(process.pid)
+        )
     return PaneEvidence(
         pane=pane,
         env_uuid=env_uuid,
@@ -139,6 +172,7 @@ def pane_evidence(
         option_pid=vouched.pid if vouched is not None else None,
         process=process or (shaped[0] if shaped else None),
         shaped=runs_leader,
+        origin=origin,
     )
 
 
@@ -174,9 +208,9 @@ class LeaderWorld:
     @property
     def owner_uuid(self) -> str | None:
         """The UUID that owns the team: a claim's (after a takeover), else the expected."""
-        if self.owner is not None:
-            return self.owner.uuid
-        return self.identity.uuid if self.identity is not None else None
+        if self.identity is None:
+            return self.owner.uuid if self.owner is not None else None
+        return owner_uuid(self.owner, self.identity.uuid)
 
 
 def server_socket_path(tmux: Tmux) -> str:

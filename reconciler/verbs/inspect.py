@@ -53,7 +53,8 @@ def status(ctx: click.Context, fmt: OutputFormat) -> None:
     "--for",
     "condition",
     required=True,
-    help="condition=TYPE[=STATUS], e.g. condition=Ready or condition=Ready=False.",
+    help="condition=TYPE[=STATUS], e.g. condition=Ready or condition=Ready=False; "
+    "the team's types and the leader's (condition=LeaderUUIDMismatch=False).",
 )
 @click.option("--agent", default=None, help="An agent's condition instead of the team's.")
 @click.option("--timeout", default="60s", show_default=True)
@@ -70,7 +71,9 @@ def wait(ctx: click.Context, condition: str, agent: str | None, timeout: str) ->
     while True:
         current = read_status(t)
         if current is not None:
-            conds = current.conditions
+            # The leader's types (LeaderBound, LeaderUUIDMismatch, ...) are the team's too:
+            # a monitor waits for `condition=LeaderUUIDMismatch=False` like for `Ready`.
+            conds = [*current.conditions, *current.leader.conditions]
             if agent is not None:
                 entry = current.agents.get(agent)
                 conds = entry.conditions if entry is not None else []

@@ -42,7 +42,13 @@ from reconciler.identity import (
     short_uuid,
 )
 from reconciler.interpreter import module_argv
-from reconciler.leader_records import LeaderHint, read_hint, read_owner, write_hint
+from reconciler.leader_records import (
+    LeaderHint,
+    owner_uuid,
+    read_hint,
+    read_owner,
+    write_hint,
+)
 from reconciler.specfile import LoadedSpec
 from reconciler.status import ensure_state_dir
 from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
@@ -216,7 +222,7 @@ def _exec_here(
     except StateUnwritable as err:
         fail(str(err), EXIT_UNUSABLE)
     owner = read_owner(state)
-    if owner is not None and owner.uuid != ident.uuid:
+    if owner is not None and owner_uuid(owner, ident.uuid) != ident.uuid:
         click.echo(
             f"warning: ownership was taken over by UUID {short_uuid(owner.uuid)} (epoch "
             f"{owner.epoch}); this leader is not bound until `team-agent takeover --confirm` "

@@ -45,6 +45,7 @@ from reconciler.leader_records import (
     OwnerRecord,
     next_epoch,
     owner_lock,
+    owner_uuid,
     read_owner,
     write_hint,
     write_owner,
@@ -85,9 +86,9 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
     view = observe_caller(ref) if ref is not None else None
     with owner_lock(state):
         owner = read_owner(state)
-        owner_uuid = owner.uuid if owner is not None else ident.uuid
+        owner_now = owner_uuid(owner, ident.uuid)
         check = claim_refusal if verb == "claim-leader" else takeover_refusal
-        refusal = check(view, owner_uuid=owner_uuid)
+        refusal = check(view, owner_uuid=owner_now)
         if refusal is not None:
             _refuse(refusal)
         assert view is not None and view.evidence is not None and ref is not None
@@ -104,7 +105,7 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
             "socket": ref.socket,
             "epoch": epoch,
         }
-        if owner is not None and owner.uuid == uuid and owner.names(pane):
+        if owner is not None and owner_now == owner.uuid == uuid and owner.names(pane):
             click.echo(json.dumps({**result, "unchanged": True}, indent=2))
             return
         new_epoch = next_epoch(owner, status.leader.epoch if status else 0)
@@ -122,6 +123,7 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
             epoch=new_epoch,
             at=now,
             by=verb,
+            expectedUuid=ident.uuid,
         )
         hint = LeaderHint(
             socket=ref.socket,
@@ -187,8 +189,9 @@ def claim_leader(ctx: click.Context, confirm: bool) -> None:
 def takeover(ctx: click.Context, confirm: bool) -> None:
     """Give the team to the calling pane's leader UUID (a different UUID takes ownership).
 
-    The reconciler then looks for that UUID and reports LeaderUUIDMismatch=True while it
-    differs from the team's expected UUID (`team-agent identity`).
+    The reconciler then looks for that UUID instead of the team's derived one
+    (`team-agent identity`): this is how a leader whose UUID drifted (the team renamed,
+    the workspace moved) keeps the team, and LeaderUUIDMismatch turns False (TakenOver).
     """
     _move_ownership(ctx, "takeover", confirm)
 
@@ -201,12 +204,11 @@ def guard_team_action(t: Target, loaded: LoadedSpec, action: str) -> None:
     view = observe_caller(ref)
     state = state_of(t)
     owner = read_owner(state)
-    owner_uuid = owner.uuid if owner is not None else identity_of(loaded).uuid
     refusal = team_action_refusal(
         view,
         team_id=loaded.spec.team_id,
         workspace=str(loaded.workspace),
-        owner_uuid=owner_uuid,
+        owner_uuid=owner_uuid(owner, identity_of(loaded).uuid),
         claimed=claimed_pane(owner, view) if view.evidence is not None else None,
         action=action,
     )

@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from reconciler import conditions as C
+from reconciler.conditions import Condition
 from reconciler.engine import PassResult
 from reconciler.events import EventLog
 from reconciler.identity import resolve_identity
@@ -176,7 +177,9 @@ def test_another_teams_uuid_is_never_bound_until_taken_over(
 ) -> None:
     """A pane carrying another team's UUID, and a leader-shaped pane carrying none, on the
     workers' server → never bound (not by command name); `claim-leader` from it is refused
-    (another UUID); `takeover --confirm` → bound, LeaderUUIDMismatch=True, epoch + 1."""
+    (another UUID); `takeover --confirm` → bound, epoch + 1, LeaderUUIDMismatch=False
+    with TakenOver (the other UUID was chosen). Before it, the mismatch is False too: two
+    leader CLIs run in the workspace, so neither is evidently the team's leader."""
     team.write_spec(SPEC)
     other = team.root / "other"
     other.mkdir()
@@ -208,11 +211,102 @@ def test_another_teams_uuid_is_never_bound_until_taken_over(
     assert bound(leader) == (C.TRUE, C.BOUND)
     assert leader.paneId == foreign
     mismatch = C.find_condition(leader.conditions, C.LEADER_UUID_MISMATCH)
-    assert mismatch is not None and (mismatch.status, mismatch.reason) == (C.TRUE, C.UUID_DIFFERS)
+    assert mismatch is not None and (mismatch.status, mismatch.reason) == (C.FALSE, C.TAKEN_OVER)
     other_uuid = resolve_identity("other", other, env=os.environ).uuid
     assert (leader.uuid, leader.expectedUuid) == (other_uuid, expected_uuid(team))
+    assert other_uuid in mismatch.message and expected_uuid(team) in mismatch.message
     assert leader.epoch == 1
+    assert C.LEADER_UUID_MISMATCH not in event_reasons(team)
+
+
+LEADER_ONLY = "version: 1\nteam: {name: lead}\nleader: {provider: fake}\nagents: []\n"
+NEW_FINGERPRINT = "another-machine-fingerprint"
+
+
+def mismatch_of(leader: LeaderStatus) -> Condition:
+    found = C.find_condition(leader.conditions, C.LEADER_UUID_MISMATCH)
+    assert found is not None
+    return found
+
+
+def waits_for(team: TeamWorkspace, condition: str, timeout: str = "0.3s") -> bool:
+    """`team-agent wait --for condition=...`, as a monitor runs it: met (exit 0) or not (1)."""
+    proc = team.cli("wait", "--for", f"condition={condition}", "--timeout", timeout)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return proc.returncode == 0
+
+
+@pytest.mark.parametrize("cause", ["team-renamed", "workspace-moved", "fingerprint-changed"])
+def test_identity_drift_under_a_running_leader_is_a_mismatch_until_fixed(
+    team: TeamWorkspace,
+    person_server: PersonServer,
+    monkeypatch: pytest.MonkeyPatch,
+    cause: str,
+) -> None:
+    """No leader: LeaderUUIDMismatch=False. A leader bound; then what its UUID derives from
+    changes while it runs (the team renamed after a claim; the workspace directory moved;
+    the reconciler restarted with another machine fingerprint) → LeaderUUIDMismatch=True
+    naming the pane, both UUIDs, what changed and the fixes, and a monitor's `wait` sees
+    it; after `takeover` (renamed) or a restarted leader (the others) → False again."""
+    team.write_spec(LEADER_ONLY)
+    person_server.start("sh", cwd=team.root)  # keeps the server up when the leader exits
+    assert (mismatch_of(leader_of(team.reconcile())).status) == C.FALSE  # no leader at all
+    pane_id = start_leader(team, person_server)
+    old_uuid = expected_uuid(team)
+    if cause == "team-renamed":  # the claim pins nothing: it claimed the derived UUID
+        claimed = team.cli("claim-leader", "--confirm", env=person_server.caller_env(pane_id))
+        assert claimed.returncode == 0, claimed.stderr
+    leader = leader_of(team.reconcile())
+    assert (bound(leader), leader.paneId) == ((C.TRUE, C.BOUND), pane_id)
+    assert (mismatch_of(leader).status, mismatch_of(leader).reason) == (C.FALSE, C.UUID_MATCHES)
+
+    if cause == "team-renamed":
+        team.write_spec(LEADER_ONLY.replace("name: lead", "name: crew"))
+        new_uuid, drift = resolve_identity("crew", team.root, env=os.environ).uuid, "team id"
+    elif cause == "workspace-moved":
+        moved = team.root.with_name("moved")
+        team.root.rename(moved)
+        team.root, team.engine_ = moved, None  # `team-agent run` in its new place
+        new_uuid, drift = expected_uuid(team), f"workspace moved from {moved.with_name('ws')}"
+    else:
+        monkeypatch.setenv("TEAM_AGENT_MACHINE_FINGERPRINT", NEW_FINGERPRINT)
+        team.engine_ = None  # `team-agent run` restarted without the leader's fingerprint
+        new_uuid, drift = expected_uuid(team), "machine fingerprint changed"
+    assert new_uuid != old_uuid
+
+    leader = leader_of(team.reconcile())
+    mismatch = mismatch_of(leader)
+    assert (mismatch.status, mismatch.reason) == (C.TRUE, C.UUID_DIFFERS), mismatch.message
+    assert f"pane {pane_id}" in mismatch.message
+    assert old_uuid in mismatch.message and new_uuid in mismatch.message
+    assert drift in mismatch.message
+    assert "takeover --confirm" in mismatch.message
+    assert "`team-agent leader fake`" in mismatch.message
+    assert bound(leader) == (C.FALSE, C.LEADER_PANE_MISSING)  # never bound to the old UUID
+    assert leader.expectedUuid == new_uuid
     assert event_reasons(team).count(C.LEADER_UUID_MISMATCH) == 1
+    assert waits_for(team, "LeaderUUIDMismatch=True", timeout="5s")
+    assert not waits_for(team, "LeaderUUIDMismatch=False")
+    assert f"LeaderUUIDMismatch: UUIDDiffers pane {pane_id}" in team.cli("status").stdout
+
+    if cause == "team-renamed":
+        refused = team.cli("claim-leader", "--confirm", env=person_server.caller_env(pane_id))
+        assert refused.returncode == 8, refused.stdout + refused.stderr  # OtherLeaderUUID
+        taken = team.cli("takeover", "--confirm", env=person_server.caller_env(pane_id))
+        assert taken.returncode == 0, taken.stderr
+        leader = leader_of(team.reconcile())
+        assert (bound(leader), leader.paneId, leader.uuid) == ((C.TRUE, C.BOUND), pane_id, old_uuid)
+        fixed = (C.FALSE, C.TAKEN_OVER)
+    else:
+        person_server.tmux.run("kill-pane", "-t", pane_id)
+        env = {"TEAM_AGENT_MACHINE_FINGERPRINT": NEW_FINGERPRINT}
+        restarted = start_leader(team, person_server, env=env if "fingerprint" in cause else None)
+        leader = leader_of(team.reconcile())
+        assert (bound(leader), leader.paneId) == ((C.TRUE, C.BOUND), restarted)
+        assert leader.uuid == new_uuid
+        fixed = (C.FALSE, C.UUID_MATCHES)
+    assert (mismatch_of(leader).status, mismatch_of(leader).reason) == fixed
+    assert waits_for(team, "LeaderUUIDMismatch=False", timeout="5s")
 
 
 def test_unreadable_environment_binds_through_the_pane_option(

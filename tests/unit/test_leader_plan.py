@@ -21,8 +21,14 @@ from reconciler import conditions as C
 from reconciler.clock import format_time
 from reconciler.identity import Identity, IdentityInputs
 from reconciler.ids import PaneId
-from reconciler.leader_records import LeaderHint, OwnerRecord
-from reconciler.leader_world import LeaderWorld, PaneEvidence, leader_shaped, pane_evidence
+from reconciler.leader_records import LeaderHint, OwnerRecord, owner_uuid
+from reconciler.leader_world import (
+    LeaderOrigin,
+    LeaderWorld,
+    PaneEvidence,
+    leader_shaped,
+    pane_evidence,
+)
 from reconciler.procs import ProcessInfo
 from reconciler.status import LeaderStatus
 from tests.unit.builders import NOW, SERVER_PID, ago, pane, process_table, ts
@@ -90,15 +96,24 @@ def ref_fields(evidence: PaneEvidence, **changes: object) -> dict[str, object]:
 
 
 def claim(
-    evidence: PaneEvidence, *, uuid: str = EXPECTED, epoch: int = 1, **changes: object
+    evidence: PaneEvidence,
+    *,
+    uuid: str = EXPECTED,
+    epoch: int = 1,
+    by: str | None = None,
+    derived: str | None = EXPECTED,
+    **changes: object,
 ) -> OwnerRecord:
+    """An owner record for `evidence`; `derived` is the team's UUID when it was written
+    (None: a record from before `expectedUuid` existed)."""
     return OwnerRecord.model_validate(
         {
             **ref_fields(evidence, **changes),
             "uuid": uuid,
             "epoch": epoch,
             "at": format_time(ago(60)),
-            "by": "claim-leader" if uuid == EXPECTED else "takeover",
+            "by": by or ("claim-leader" if uuid == EXPECTED else "takeover"),
+            "expectedUuid": derived,
         }
     )
 
@@ -292,16 +307,171 @@ def test_moving_to_another_pane_is_announced() -> None:
     assert [n.reason for n in moved.notes] == [C.LEADER_BOUND]
 
 
-def test_takeover_reports_the_mismatch_once() -> None:
+def test_takeover_is_a_chosen_uuid_not_a_mismatch() -> None:
+    """After `takeover` the difference from the derived UUID was chosen: False, TakenOver,
+    naming both UUIDs and the epoch, and no warning."""
     taken = lead("%5", uuid=OTHER)
     world = leader_world(taken, owner=claim(taken, uuid=OTHER, epoch=3))
     first = plan(world)
-    assert conds(first.status)[C.LEADER_UUID_MISMATCH] == (C.TRUE, C.UUID_DIFFERS)
+    mismatch = C.find_condition(first.status.conditions, C.LEADER_UUID_MISMATCH)
+    assert mismatch is not None
+    assert (mismatch.status, mismatch.reason) == (C.FALSE, C.TAKEN_OVER)
+    assert OTHER in mismatch.message and EXPECTED in mismatch.message
+    assert "epoch 3" in mismatch.message
     assert first.status.uuid == OTHER and first.status.expectedUuid == EXPECTED
     assert first.status.epoch == 3
-    assert C.LEADER_UUID_MISMATCH in [n.reason for n in first.notes]
-    again = plan(world, first.status)
-    assert C.LEADER_UUID_MISMATCH not in [n.reason for n in again.notes]
+    assert C.LEADER_UUID_MISMATCH not in [n.reason for n in first.notes]
+
+
+# --- identity drift: LeaderUUIDMismatch -------------------------------------------------
+
+STALE = lead("%5", uuid=OTHER)  # a leader started before the team's identity changed
+
+
+class Drift(NamedTuple):
+    world: LeaderWorld
+    status: str
+    reason: str
+
+
+DRIFT = {
+    "hinted-pane-carries-an-old-uuid": Drift(
+        leader_world(STALE, hint=hint_for(STALE)), C.TRUE, C.UUID_DIFFERS
+    ),
+    "hinted-pane-outside-the-workspace-still-counts": Drift(
+        leader_world(lead("%5", uuid=OTHER, cwd="/moved"), hint=hint_for(STALE)),
+        C.TRUE,
+        C.UUID_DIFFERS,
+    ),
+    "claimed-pane-carries-the-old-derived-uuid": Drift(
+        leader_world(STALE, owner=claim(STALE, uuid=OTHER, by="claim-leader", derived=OTHER)),
+        C.TRUE,
+        C.UUID_DIFFERS,
+    ),
+    "only-leader-cli-in-the-workspace": Drift(leader_world(STALE), C.TRUE, C.UUID_DIFFERS),
+    "two-leader-clis-in-the-workspace": Drift(
+        leader_world(STALE, lead("%6", uuid=None)), C.FALSE, C.NOT_BOUND
+    ),
+    "only-leader-cli-outside-the-workspace": Drift(
+        leader_world(lead("%5", uuid=OTHER, cwd="/elsewhere")), C.FALSE, C.NOT_BOUND
+    ),
+    "hinted-pane-runs-a-shell-now": Drift(
+        leader_world(lead("%5", uuid=OTHER, shaped=False), hint=hint_for(STALE)),
+        C.FALSE,
+        C.NOT_BOUND,
+    ),
+    "hint-of-a-replaced-server-outside-the-workspace": Drift(
+        leader_world(
+            lead("%5", uuid=OTHER, cwd="/elsewhere"),
+            hint=hint_for(STALE, serverPid=SERVER_PID + 7),
+        ),
+        C.FALSE,
+        C.NOT_BOUND,
+    ),
+    "hinted-pane-carries-no-uuid": Drift(
+        leader_world(lead("%5", uuid=None), hint=hint_for(lead("%5", uuid=None))),
+        C.FALSE,
+        C.NOT_BOUND,
+    ),
+    "a-leader-carrying-the-expected-uuid-is-bound": Drift(
+        leader_world(A, lead("%6", uuid=OTHER), hint=hint_for(lead("%6", uuid=OTHER))),
+        C.FALSE,
+        C.UUID_MATCHES,
+    ),
+    "ambiguous-panes-carry-the-expected-uuid": Drift(
+        leader_world(A, B, lead("%7", uuid=OTHER), hint=hint_for(lead("%7", uuid=OTHER))),
+        C.FALSE,
+        C.NOT_BOUND,
+    ),
+    "no-leader-at-all": Drift(leader_world(), C.FALSE, C.NOT_BOUND),
+    "server-not-running": Drift(leader_world(running=False), C.FALSE, C.NOT_BOUND),
+    "server-unusable-is-unknown": Drift(
+        leader_world(STALE, unreachable="permission denied"), C.UNKNOWN, C.TMUX_UNAVAILABLE
+    ),
+    "no-derivable-uuid-is-unknown": Drift(
+        replace(leader_world(STALE), identity=None, identity_error="the team id contains NUL"),
+        C.UNKNOWN,
+        C.LEADER_UUID_MISSING,
+    ),
+    "takeover-then-claim-keeps-the-taken-uuid": Drift(
+        leader_world(STALE, owner=claim(STALE, uuid=OTHER, by="claim-leader", epoch=2)),
+        C.FALSE,
+        C.TAKEN_OVER,
+    ),
+    "record-from-before-expected-uuid-keeps-its-uuid": Drift(
+        leader_world(STALE, owner=claim(STALE, uuid=OTHER, by="claim-leader", derived=None)),
+        C.FALSE,
+        C.TAKEN_OVER,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DRIFT.values(), ids=DRIFT.keys())
+def test_uuid_mismatch(case: Drift) -> None:
+    found = C.find_condition(plan(case.world).status.conditions, C.LEADER_UUID_MISMATCH)
+    assert found is not None
+    assert (found.status, found.reason) == (case.status, case.reason), found.message
+
+
+def test_mismatch_names_the_pane_both_uuids_and_the_fixes() -> None:
+    message = uuid_mismatch_message(leader_world(STALE, hint=hint_for(STALE)))
+    assert "pane %5" in message and ".team/leader.json" in message
+    assert OTHER in message and EXPECTED in message  # in full: the status has no other copy
+    assert "`team-agent leader claude`" in message
+    assert "`team-agent takeover --confirm` in pane %5" in message
+
+
+def test_mismatch_against_a_taken_over_uuid_offers_takeover_only() -> None:
+    """Owned by a taken-over UUID X; the hinted leader carries the derived one: a restart
+    would carry the derived UUID again, so only a takeover fixes it."""
+    taken = lead("%6", uuid="f" * 32)
+    derived = lead("%5", uuid=EXPECTED)
+    world = leader_world(
+        derived, owner=claim(taken, uuid="f" * 32, epoch=4), hint=hint_for(derived)
+    )
+    message = uuid_mismatch_message(world)
+    assert "owned by " + "f" * 32 in message and "epoch 4" in message
+    assert "takeover --confirm" in message and "team-agent leader" not in message
+
+
+def test_mismatch_says_what_drifted_without_printing_the_fingerprint() -> None:
+    origin = LeaderOrigin(team_id="old-name", workspace="/old", fingerprint="fp-before")
+    world = leader_world(replace(STALE, origin=origin), hint=hint_for(STALE))
+    message = uuid_mismatch_message(world)
+    assert "team id changed from 'old-name' to 'demo'" in message
+    assert "workspace moved from /old to /ws" in message
+    assert "machine fingerprint changed" in message and "fp-before" not in message
+    same = LeaderOrigin(team_id="demo", workspace=WS, fingerprint="fp")
+    quiet = uuid_mismatch_message(leader_world(replace(STALE, origin=same), hint=hint_for(STALE)))
+    assert "since that leader started" not in quiet  # the override or the OS user changed
+
+
+def uuid_mismatch_message(world: LeaderWorld) -> str:
+    found = C.find_condition(plan(world).status.conditions, C.LEADER_UUID_MISMATCH)
+    assert found is not None and found.status == C.TRUE, found
+    return found.message
+
+
+def test_drift_warns_once_and_clears_when_the_leader_restarts() -> None:
+    drifted = leader_world(STALE, hint=hint_for(STALE))
+    first = plan(drifted)
+    assert [n.reason for n in first.notes] == [C.LEADER_PANE_MISSING, C.LEADER_UUID_MISMATCH]
+    again = plan(drifted, first.status, at=NOW.replace(minute=5))
+    assert again.notes == ()
+    restarted = lead("%6")
+    fixed = plan(leader_world(STALE, restarted, hint=hint_for(restarted)), again.status)
+    assert conds(fixed.status)[C.LEADER_UUID_MISMATCH] == (C.FALSE, C.UUID_MATCHES)
+    assert conds(fixed.status)[C.LEADER_BOUND] == (C.TRUE, C.BOUND)
+    assert fixed.status.paneId == "%6"
+
+
+def test_only_a_chosen_uuid_pins_ownership() -> None:
+    assert owner_uuid(None, EXPECTED) == EXPECTED
+    assert owner_uuid(claim(A), EXPECTED) == EXPECTED
+    assert owner_uuid(claim(A, uuid=OTHER), EXPECTED) == OTHER  # a takeover
+    drifted_claim = claim(STALE, uuid=OTHER, by="claim-leader", derived=OTHER)
+    assert owner_uuid(drifted_claim, EXPECTED) == EXPECTED
+    assert owner_uuid(claim(STALE, uuid=OTHER, derived=None), EXPECTED) == OTHER
 
 
 def test_epoch_never_goes_back() -> None:
@@ -400,9 +570,28 @@ def test_uuid_in_a_leader_child_of_the_shell() -> None:
     assert found.shaped and found.process is not None and found.process.pid == 901
 
 
+def test_the_identity_inputs_next_to_the_uuid_are_kept() -> None:
+    env = {
+        **UUID_ENV,
+        "TEAM_AGENT_TEAM_ID": "old",
+        "TEAM_AGENT_WORKSPACE": "/old",
+        "TEAM_AGENT_MACHINE_FINGERPRINT": "fp0",
+    }
+    found = evidence(900, {900: {}, 901: env})
+    assert found.origin == LeaderOrigin(team_id="old", workspace="/old", fingerprint="fp0")
+    assert evidence(920, {920: {}}, option=EXPECTED, mark=f"920:{CREATED!r}").origin is None
+
+
 def test_a_shell_environment_is_never_read() -> None:
     found = evidence(910, {910: UUID_ENV})
     assert found.uuid is None
+
+
+def test_a_leader_program_without_uuid_still_counts_as_one() -> None:
+    """The hinted pane running a leader CLI without a UUID (LeaderUUIDMissing), and a rival
+    that keeps a drifted leader from being "the one leader CLI in the workspace"."""
+    assert evidence(900, {900: {}, 901: {}}).shaped
+    assert not evidence(910, {910: {}}).shaped
 
 
 def test_option_counts_only_while_its_process_lives_in_the_pane() -> None:

@@ -26,10 +26,13 @@ machine fingerprint changed while the leader runs). Such a pane is never bound (
 the derived UUID stops pinning it once that changes: `OwnerRecord.pins_uuid`), so the
 evidence is the pane the owner record or the hint names (all three ids still matching)
 while it still runs a leader program, else the one pane running a leader program in the
-workspace. It is False when a pane carrying the owner UUID runs a leader program (bound,
-or ambiguous), when nothing evident carries another UUID, and after a `takeover`
-(`TakenOver`: the difference from the derived UUID was chosen); Unknown while the leader's
-server cannot be read or no UUID derives, because False would claim an observation.
+workspace. After a `takeover` the bound pane carries a UUID other than the derived one on
+purpose: still True (DESIGN: "not only after a takeover"), with reason `TakenOver`, so a
+monitor sees the team runs under a chosen UUID until the leader is restarted with the
+derived one. It is False when the bound pane carries the derived UUID, when a pane carrying
+the owner UUID runs a leader program (ambiguous), and when nothing evident carries another
+UUID; Unknown while the leader's server cannot be read or no UUID derives, because False
+would claim an observation.
 `LeaderAPIError` is True while the bound pane's text shows provider failures; each
 distinct (kind, code) is reported by one event while it stays visible.
 """
@@ -194,11 +197,14 @@ def uuid_mismatch(
         if owner_uuid == expected:
             return C.FALSE, C.UUID_MATCHES, f"pane {pane_id} carries the expected UUID {expected}"
         epoch = leader.owner.epoch if leader.owner is not None else 0
+        provider = leader.hint.provider if leader.hint is not None else None
         return (
-            C.FALSE,
+            C.TRUE,
             C.TAKEN_OVER,
             f"pane {pane_id} carries UUID {owner_uuid}, which took the team over at epoch "
-            f"{epoch}; the derived UUID is {expected}",
+            f"{epoch}; the derived UUID is {expected}: restart the leader with "
+            f"`team-agent leader {provider or leader.spec_provider or '<provider>'}` "
+            f"to carry {expected}",
         )
     if any(e.shaped and e.uuid == owner_uuid for e in leader.panes):
         return C.FALSE, C.NOT_BOUND, "a leader CLI carries the owner UUID (see LeaderBound)"
@@ -231,7 +237,10 @@ def _mismatch_message(leader: LeaderWorld, found: PaneEvidence, why: str, expect
         or leader.spec_provider
         or "<provider>"
     )
-    keep = f"run `team-agent takeover --confirm` in pane {pane_id} to give the team its UUID"
+    keep = (
+        f"run `team-agent takeover --confirm` in pane {pane_id} to bind it as it is "
+        "(the mismatch then stays True as TakenOver)"
+    )
     if owner_uuid != expected:
         return f"{message}: {keep}"
     restart = f"restart the leader with `team-agent leader {provider}` to carry {expected}"
@@ -386,7 +395,9 @@ def _notes(
     mismatch = C.find_condition(status.conditions, C.LEADER_UUID_MISMATCH)
     was_mismatched = C.is_true(previous.conditions, C.LEADER_UUID_MISMATCH)
     if mismatch is not None and mismatch.status == C.TRUE and not was_mismatched:
-        notes.append(Note(WARNING, C.LEADER_UUID_MISMATCH, OBJECT, mismatch.message))
+        # A takeover chose the other UUID: worth one event, not a warning.
+        severity = NORMAL if mismatch.reason == C.TAKEN_OVER else WARNING
+        notes.append(Note(severity, C.LEADER_UUID_MISMATCH, OBJECT, mismatch.message))
     for error in new_errors:
         notes.append(
             Note(

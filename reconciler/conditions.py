@@ -117,7 +117,7 @@ NOT_DECLARED: Final = "NotDeclared"
 # Leader LeaderUUIDMismatch (and LeaderAPIError while no leader is bound).
 UUID_MATCHES: Final = "UUIDMatches"
 UUID_DIFFERS: Final = "UUIDDiffers"
-TAKEN_OVER: Final = "TakenOver"  # False: the bound pane's UUID took the team over on purpose
+TAKEN_OVER: Final = "TakenOver"  # True: the bound pane's UUID took the team over on purpose
 NOT_BOUND: Final = "NotBound"
 # Leader LeaderAPIError: the kind of provider failure seen in the leader pane.
 NO_API_ERROR: Final = "NoAPIError"

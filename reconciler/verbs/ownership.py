@@ -191,7 +191,8 @@ def takeover(ctx: click.Context, confirm: bool) -> None:
 
     The reconciler then looks for that UUID instead of the team's derived one
     (`team-agent identity`): this is how a leader whose UUID drifted (the team renamed,
-    the workspace moved) keeps the team, and LeaderUUIDMismatch turns False (TakenOver).
+    the workspace moved) keeps the team; LeaderUUIDMismatch stays True with reason
+    TakenOver until the leader runs with the derived UUID again.
     """
     _move_ownership(ctx, "takeover", confirm)
 

@@ -19,6 +19,7 @@ from controllers.leader import LeaderResult, leader_pane_to_capture, plan_leader
 from controllers.leader_api_errors import APIError, classify, find_api_errors
 from reconciler import conditions as C
 from reconciler.clock import format_time
+from reconciler.events import NORMAL
 from reconciler.identity import Identity, IdentityInputs
 from reconciler.ids import PaneId
 from reconciler.leader_records import LeaderHint, OwnerRecord, owner_uuid
@@ -307,20 +308,22 @@ def test_moving_to_another_pane_is_announced() -> None:
     assert [n.reason for n in moved.notes] == [C.LEADER_BOUND]
 
 
-def test_takeover_is_a_chosen_uuid_not_a_mismatch() -> None:
-    """After `takeover` the difference from the derived UUID was chosen: False, TakenOver,
-    naming both UUIDs and the epoch, and no warning."""
+def test_takeover_is_a_chosen_mismatch() -> None:
+    """After `takeover` the difference from the derived UUID was chosen: still True (the
+    leader does not carry the derived UUID; DESIGN), reason TakenOver, naming both UUIDs,
+    the epoch and the way back, and a normal event, not a warning."""
     taken = lead("%5", uuid=OTHER)
     world = leader_world(taken, owner=claim(taken, uuid=OTHER, epoch=3))
     first = plan(world)
     mismatch = C.find_condition(first.status.conditions, C.LEADER_UUID_MISMATCH)
     assert mismatch is not None
-    assert (mismatch.status, mismatch.reason) == (C.FALSE, C.TAKEN_OVER)
+    assert (mismatch.status, mismatch.reason) == (C.TRUE, C.TAKEN_OVER)
     assert OTHER in mismatch.message and EXPECTED in mismatch.message
-    assert "epoch 3" in mismatch.message
+    assert "epoch 3" in mismatch.message and "team-agent leader" in mismatch.message
     assert first.status.uuid == OTHER and first.status.expectedUuid == EXPECTED
     assert first.status.epoch == 3
-    assert C.LEADER_UUID_MISMATCH not in [n.reason for n in first.notes]
+    notes = [(n.type, n.reason) for n in first.notes if n.reason == C.LEADER_UUID_MISMATCH]
+    assert notes == [(NORMAL, C.LEADER_UUID_MISMATCH)]
 
 
 # --- identity drift: LeaderUUIDMismatch -------------------------------------------------
@@ -395,12 +398,12 @@ DRIFT = {
     ),
     "takeover-then-claim-keeps-the-taken-uuid": Drift(
         leader_world(STALE, owner=claim(STALE, uuid=OTHER, by="claim-leader", epoch=2)),
-        C.FALSE,
+        C.TRUE,
         C.TAKEN_OVER,
     ),
     "record-from-before-expected-uuid-keeps-its-uuid": Drift(
         leader_world(STALE, owner=claim(STALE, uuid=OTHER, by="claim-leader", derived=None)),
-        C.FALSE,
+        C.TRUE,
         C.TAKEN_OVER,
     ),
 }

@@ -396,8 +396,10 @@ def _notes(
     was_mismatched = C.is_true(previous.conditions, C.LEADER_UUID_MISMATCH)
     if mismatch is not None and mismatch.status == C.TRUE and not was_mismatched:
         # A takeover chose the other UUID: worth one event, not a warning.
-        severity = NORMAL if mismatch.reason == C.TAKEN_OVER else WARNING
-        notes.append(Note(severity, C.LEADER_UUID_MISMATCH, OBJECT, mismatch.message))
+        chosen = mismatch.reason == C.TAKEN_OVER
+        notes.append(
+            Note(NORMAL if chosen else WARNING, C.LEADER_UUID_MISMATCH, OBJECT, mismatch.message)
+        )
     for error in new_errors:
         notes.append(
             Note(

@@ -13,6 +13,7 @@ import shlex
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -30,6 +31,7 @@ from reconciler.engine import (
     PassResult,
 )
 from reconciler.errors import LockHeld, SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
+from reconciler.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 from reconciler.procs import is_same_process
 from reconciler.specfile import LoadedSpec, find_spec, load_spec
@@ -133,6 +135,29 @@ def running_reconciler(workspace: Path) -> LockHolder | None:
     if holder.createTime is None:
         return holder if psutil.pid_exists(holder.pid) else None
     return holder if is_same_process(holder.pid, holder.createTime) else None
+
+
+def reconciler_holder(workspace: Path) -> ReconcilerHolder | None:
+    """`running_reconciler` as the `observation` printed beside a status names it."""
+    holder = running_reconciler(workspace)
+    if holder is None:
+        return None
+    return ReconcilerHolder(pid=holder.pid, acquiredAt=holder.acquiredAt)
+
+
+def resync_interval(t: Target) -> float:
+    """The spec's `runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
+    return t.loaded.spec.runtime.resync_interval_sec if t.loaded else DEFAULT_RESYNC_SEC
+
+
+def observation_of(t: Target, status: TeamStatus, now: datetime) -> Observation:
+    """How current `status` (read from the file) is at `now`; reads the lock's record only."""
+    return assess(
+        status,
+        now=now,
+        resync_sec=resync_interval(t),
+        reconciler=reconciler_holder(t.workspace),
+    )
 
 
 def target(ctx: click.Context) -> Target:

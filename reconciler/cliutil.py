@@ -15,22 +15,15 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import psutil
 from rich.console import Console
 
 from reconciler.durations import parse_duration
-from reconciler.engine import (
-    EXIT_LOCKED,
-    EXIT_NOT_READY,
-    EXIT_SPEC_INVALID,
-    EXIT_UNUSABLE,
-    Engine,
-    PassResult,
-)
 from reconciler.errors import LockHeld, SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
+from reconciler.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 from reconciler.procs import is_same_process
@@ -38,6 +31,9 @@ from reconciler.specfile import LoadedSpec, find_spec, load_spec
 from reconciler.status import STATE_DIR, StatusCorrupt, StatusStore, TeamStatus, ensure_state_dir
 from reconciler.tmux import Tmux
 from reconciler.world import Pane, observe
+
+if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
+    from reconciler.engine import Engine, PassResult
 
 OUTPUT = click.Choice(["table", "json", "yaml"])
 
@@ -70,6 +66,11 @@ class Target:
         return self.loaded
 
     def engine(self) -> Engine:
+        """An engine for this spec. Imported here, not at the top: the engine pulls in every
+        controller and provider (about half of a `reconcile --once`'s start-up), which
+        `status`, `wait` and the other verbs that only read must not pay for."""
+        from reconciler.engine import Engine
+
         return Engine(
             spec_path=self.spec_path,
             workspace=self.workspace,

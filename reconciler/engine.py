@@ -47,6 +47,11 @@ from reconciler.clock import Clock, SystemClock, format_time
 from reconciler.controller import Controller, ControllerResult, Note, PassInputs, Report
 from reconciler.errors import SpecError, SpecNotFound, TmuxUnavailable
 from reconciler.events import WARNING, Event, EventLog
+from reconciler.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
+from reconciler.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
+from reconciler.exitcodes import EXIT_READY as EXIT_READY
+from reconciler.exitcodes import EXIT_SPEC_INVALID as EXIT_SPEC_INVALID
+from reconciler.exitcodes import EXIT_UNUSABLE as EXIT_UNUSABLE
 from reconciler.hooks import APPLIED_ALL, LOADED, OBSERVED, PLANNED, WRITTEN, PassHooks, PassPoint
 from reconciler.identity import FingerprintSource, machine_fingerprint
 from reconciler.isolation import (
@@ -80,11 +85,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("team_agent.engine")
 
-EXIT_READY = 0
-EXIT_NOT_READY = 1
-EXIT_SPEC_INVALID = 2
-EXIT_LOCKED = 3
-EXIT_UNUSABLE = 4
 
 OBSERVE_AFTER_ACTION_SEC = 0.1
 RETRY_FAILED_SEC = 2.0

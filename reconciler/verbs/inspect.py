@@ -28,14 +28,9 @@ from reconciler.cliutil import (
 )
 from reconciler.clock import format_time
 from reconciler.durations import parse_duration
-from reconciler.engine import (
-    EXIT_NOT_READY,
-    EXIT_READY,
-    EXIT_SPEC_INVALID,
-    EXIT_UNUSABLE,
-)
 from reconciler.errors import SpecError, TmuxUnavailable
 from reconciler.events import EventLog
+from reconciler.exitcodes import EXIT_NOT_READY, EXIT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.freshness import (
     REFRESH_SOURCE,
     Observation,

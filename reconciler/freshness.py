@@ -22,13 +22,12 @@ Everything here is pure (time and the lock holder are inputs) and cheap to impor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from reconciler import conditions as C
-from reconciler.clock import Timestamp, format_time, parse_time
+from reconciler.clock import format_time, parse_time
 from reconciler.conditions import Condition
 from reconciler.status import TeamStatus
 
@@ -39,30 +38,34 @@ NO_RECONCILER: Final = "no reconciler holds the workspace"
 DEFAULT_RESYNC_SEC: Final = 30.0
 
 
-class ReconcilerHolder(BaseModel):
+@dataclass(frozen=True)
+class ReconcilerHolder:
     """The live process holding the workspace lock (from the lock file's record)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     pid: int
-    acquiredAt: str | None = None
+    acquiredAt: str | None = None  # camelCase: the JSON keys, as in status.json
 
 
-class Observation(BaseModel):
+@dataclass(frozen=True)
+class Observation:
     """When what is shown was observed, and whether that may still read as current.
 
-    Printed beside the status by `status -o json|yaml` (key `observation`) so monitors
-    decide on the same facts the table shows; never written into `status.json`.
+    Printed beside the status by `status -o json|yaml` (key `observation`, `to_json`) so
+    monitors decide on the same facts the table shows; never written into `status.json`.
+    A dataclass, not a pydantic model: `reconcile --once` imports this module through
+    the renderer, and a model class costs milliseconds to build at import.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     source: Literal["status.json", "refresh"]
-    observedAt: Timestamp | None  # when the last pass started (it observes right away)
+    observedAt: str | None  # when the last pass started; it observes right away
     ageSec: int | None  # seconds between observedAt and this reading
     resyncIntervalSec: float  # the longest a running `run` goes without a pass
     reconciler: ReconcilerHolder | None  # who holds the workspace lock now, if anyone
     stale: bool  # older than resyncIntervalSec with no reconciler: conditions read Unknown
+
+    def to_json(self) -> dict[str, object]:
+        """The `observation` object of `status -o json`, keys as the attributes."""
+        return asdict(self)
 
 
 def assess(

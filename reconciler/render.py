@@ -50,7 +50,7 @@ def render_status(
     """
     data = status.model_dump(mode="json", by_alias=True)
     if observation is not None:
-        data["observation"] = observation.model_dump(mode="json")
+        data["observation"] = observation.to_json()
     if fmt == "json":
         console.file.write(json.dumps(data, indent=2) + "\n")
         return

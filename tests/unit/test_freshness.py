@@ -6,6 +6,7 @@ tmux server killed under a converged team) is tests/e2e/test_status_freshness.py
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -14,7 +15,6 @@ import pytest
 from reconciler import conditions as C
 from reconciler.clock import format_time
 from reconciler.freshness import (
-    Observation,
     ReconcilerHolder,
     as_previewed,
     as_seen,
@@ -127,7 +127,7 @@ def test_the_observation_is_json_for_monitors() -> None:
     seen = assess(
         _status(), now=OBSERVED + timedelta(seconds=45), resync_sec=RESYNC, reconciler=RUN
     )
-    assert seen.model_dump(mode="json") == {
+    assert json.loads(json.dumps(seen.to_json())) == {
         "source": "status.json",
         "observedAt": "2026-11-25T09:00:00Z",
         "ageSec": 45,
@@ -135,7 +135,6 @@ def test_the_observation_is_json_for_monitors() -> None:
         "reconciler": {"pid": 4242, "acquiredAt": "2026-11-25T08:00:00Z"},
         "stale": False,
     }
-    assert Observation.model_validate(seen.model_dump(mode="json")) == seen
 
 
 def _preview() -> TeamStatus:

@@ -108,7 +108,11 @@ def _refresh(t: Target, fmt: OutputFormat) -> None:
 @click.option("--timeout", default="60s", show_default=True)
 @click.pass_context
 def wait(ctx: click.Context, condition: str, agent: str | None, timeout: str) -> None:
-    """Wait until a condition holds (as kubectl wait): exit 0 met, 1 timed out."""
+    """Wait until a condition holds (as kubectl wait): exit 0 met, 1 timed out.
+
+    The status is read as `status` shows it: a stale one (no reconciler, observed longer
+    ago than the resync interval) reads Unknown, so it meets only `=Unknown`.
+    """
     kind, _, rest = condition.partition("=")
     if kind != "condition" or not rest:
         fail("--for takes condition=TYPE or condition=TYPE=STATUS", EXIT_SPEC_INVALID)

@@ -13,29 +13,27 @@ import shlex
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import psutil
 from rich.console import Console
 
 from reconciler.durations import parse_duration
-from reconciler.engine import (
-    EXIT_LOCKED,
-    EXIT_NOT_READY,
-    EXIT_SPEC_INVALID,
-    EXIT_UNUSABLE,
-    Engine,
-    PassResult,
-)
 from reconciler.errors import LockHeld, SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
+from reconciler.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
+from reconciler.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 from reconciler.procs import is_same_process
 from reconciler.specfile import LoadedSpec, find_spec, load_spec
 from reconciler.status import STATE_DIR, StatusCorrupt, StatusStore, TeamStatus, ensure_state_dir
 from reconciler.tmux import Tmux
 from reconciler.world import Pane, observe
+
+if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
+    from reconciler.engine import Engine, PassResult
 
 OUTPUT = click.Choice(["table", "json", "yaml"])
 
@@ -68,6 +66,11 @@ class Target:
         return self.loaded
 
     def engine(self) -> Engine:
+        """An engine for this spec. Imported here, not at the top: the engine pulls in every
+        controller and provider (about half of a `reconcile --once`'s start-up), which
+        `status`, `wait` and the other verbs that only read must not pay for."""
+        from reconciler.engine import Engine
+
         return Engine(
             spec_path=self.spec_path,
             workspace=self.workspace,
@@ -133,6 +136,29 @@ def running_reconciler(workspace: Path) -> LockHolder | None:
     if holder.createTime is None:
         return holder if psutil.pid_exists(holder.pid) else None
     return holder if is_same_process(holder.pid, holder.createTime) else None
+
+
+def reconciler_holder(workspace: Path) -> ReconcilerHolder | None:
+    """`running_reconciler` as the `observation` printed beside a status names it."""
+    holder = running_reconciler(workspace)
+    if holder is None:
+        return None
+    return ReconcilerHolder(pid=holder.pid, acquiredAt=holder.acquiredAt)
+
+
+def resync_interval(t: Target) -> float:
+    """The spec's `runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
+    return t.loaded.spec.runtime.resync_interval_sec if t.loaded else DEFAULT_RESYNC_SEC
+
+
+def observation_of(t: Target, status: TeamStatus, now: datetime) -> Observation:
+    """How current `status` (read from the file) is at `now`; reads the lock's record only."""
+    return assess(
+        status,
+        now=now,
+        resync_sec=resync_interval(t),
+        reconciler=reconciler_holder(t.workspace),
+    )
 
 
 def target(ctx: click.Context) -> Target:

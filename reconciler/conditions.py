@@ -132,6 +132,10 @@ AS_EXPECTED: Final = "AsExpected"  # every controller ran
 # Agent Stalled (issue #6): its pane has not changed while it has open work.
 STUCK: Final = "Stuck"
 PROGRESSING: Final = "Progressing"
+# Any condition, as a reader shows it (never written to status.json): the pass that set it
+# observed the world longer ago than the resync interval and no reconciler holds the
+# workspace, so it may no longer hold (reconciler.freshness; Kubernetes' NodeStatusUnknown).
+STATUS_STALE: Final = "StatusStale"
 
 REASONS: Final = frozenset(
     {
@@ -148,6 +152,7 @@ REASONS: Final = frozenset(
         AWAITING_APPROVAL,
         STUCK,
         PROGRESSING,
+        STATUS_STALE,
         PROVIDER_NOT_INSTALLED,
         LAUNCH_INVALID,
         READINESS_TIMEOUT,

@@ -44,9 +44,14 @@ from reconciler import conditions as C
 from reconciler.actions import Plan, merge_plans
 from reconciler.apply import ApplyContext, Outcome, apply_plan
 from reconciler.clock import Clock, SystemClock, format_time
-from reconciler.controller import Controller, Note, PassInputs, Report
+from reconciler.controller import Controller, ControllerResult, Note, PassInputs, Report
 from reconciler.errors import SpecError, SpecNotFound, TmuxUnavailable
 from reconciler.events import WARNING, Event, EventLog
+from reconciler.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
+from reconciler.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
+from reconciler.exitcodes import EXIT_READY as EXIT_READY
+from reconciler.exitcodes import EXIT_SPEC_INVALID as EXIT_SPEC_INVALID
+from reconciler.exitcodes import EXIT_UNUSABLE as EXIT_UNUSABLE
 from reconciler.hooks import APPLIED_ALL, LOADED, OBSERVED, PLANNED, WRITTEN, PassHooks, PassPoint
 from reconciler.identity import FingerprintSource, machine_fingerprint
 from reconciler.isolation import (
@@ -80,11 +85,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("team_agent.engine")
 
-EXIT_READY = 0
-EXIT_NOT_READY = 1
-EXIT_SPEC_INVALID = 2
-EXIT_LOCKED = 3
-EXIT_UNUSABLE = 4
 
 OBSERVE_AFTER_ACTION_SEC = 0.1
 RETRY_FAILED_SEC = 2.0
@@ -104,6 +104,27 @@ class PassResult:
     @property
     def ready(self) -> bool:
         return self.exit_code == EXIT_READY
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A status observed now and computed in memory (`Engine.preview`), never written."""
+
+    status: TeamStatus
+    plan: Plan  # what a pass would do from this observation
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class _DryRun:
+    """What `plan` and `preview` share: a pass's inputs and its controllers' results."""
+
+    previous: TeamStatus
+    inputs: PassInputs
+    failures: tuple[ControllerFailure, ...]
+    results: tuple[ControllerResult, ...]
+    plan: Plan
+    stall: Stall | None
 
 
 def default_controllers() -> tuple[Controller, ...]:
@@ -289,6 +310,47 @@ class Engine:
         Takes no lock and writes nothing. Raises `SpecError` for an invalid spec and
         `TmuxUnavailable` when tmux cannot be used.
         """
+        dry = self._dry_run()
+        return dry.plan, dry.stall
+
+    def preview(self) -> Preview:
+        """One observation now and the status this pass would report, changing nothing.
+
+        `team-agent status --refresh`: the same load, observation (one tmux call, one
+        process scan) and controllers as a pass, the reports merged over the stored
+        status in memory; no lock, no apply, no status or event written, no pane touched.
+        Agents' conditions say what is there now, before any action (an agent whose pane
+        is gone reads `Starting` with no pid: the plan that would start it is returned
+        beside it). Raises `SpecError` and `TmuxUnavailable` as `plan` does.
+        """
+        dry = self._dry_run()
+        inputs = dry.inputs
+        status = _merge_reports(dry.previous, [r.report for r in dry.results])
+        paused = frozenset(a.agent.id for a in inputs.team.agents if a.agent.paused)
+        conditions = team_conditions(
+            status.conditions,
+            status.agents,
+            paused=paused,
+            acted=False,
+            stall=dry.stall,
+            now=inputs.now,
+            generation=inputs.generation,
+        )
+        degraded = degraded_condition(dry.failures, now=inputs.now, generation=inputs.generation)
+        conditions, _ = C.set_condition(conditions, degraded)
+        status = status.model_copy(
+            update={
+                "team": inputs.loaded.spec.team_id,
+                "generation": inputs.generation,
+                "specHash": inputs.loaded.content_hash,
+                "specError": None,
+                "conditions": conditions,
+            }
+        )
+        return Preview(status=status, plan=dry.plan, observed_at=inputs.now)
+
+    def _dry_run(self) -> _DryRun:
+        """Load, observe and plan as a pass does, with no lock, no apply and no write."""
         loaded = self.load()
         try:
             previous = StatusStore(self.state_dir).read() or TeamStatus.empty(loaded.spec.team_id)
@@ -298,7 +360,14 @@ class Engine:
         _, inputs, failures = self.gather(loaded, previous, generation)
         results = run_controllers(self.controllers, inputs, failures)
         stall = next((r.report.stall for r in results if r.report.stall is not None), None)
-        return merge_plans([r.plan for r in results]), stall
+        return _DryRun(
+            previous=previous,
+            inputs=inputs,
+            failures=tuple(failures),
+            results=tuple(results),
+            plan=merge_plans([r.plan for r in results]),
+            stall=stall,
+        )
 
     def reconcile(self) -> PassResult:
         """One full pass (see the module docstring). Never raises for a failed action."""

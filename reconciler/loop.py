@@ -38,11 +38,11 @@ from reconciler import markers
 from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
+from reconciler.freshness import DEFAULT_RESYNC_SEC
 from reconciler.wake import wake_path
 
 log = logging.getLogger("team_agent.loop")
 
-DEFAULT_RESYNC_SEC = 30.0
 SPEC_DEBOUNCE_MS = 50
 WAIT_FOR_RETRY_SEC = 1.0
 

@@ -1,7 +1,9 @@
 """Output for people and for machines: rich tables on a TTY, stable JSON/YAML otherwise.
 
-`-o json` is the machine contract (the status model dumped as is); the table is for
-people and may change.
+`-o json` is the machine contract (the status model dumped as is, plus, from `status`, an
+`observation` object: when it was observed, how old it is, whether a reconciler holds the
+workspace and whether it is stale; reconciler.freshness); the table is for people and may
+change.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ruamel.yaml import YAML
 from reconciler import conditions as C
 from reconciler.clock import parse_time
 from reconciler.events import Event
+from reconciler.freshness import Observation, describe_age, stale_reason
 from reconciler.status import TeamStatus
 
 OutputFormat = Literal["table", "json", "yaml"]
@@ -32,8 +35,22 @@ def to_yaml(data: object) -> str:
     return stream.getvalue()
 
 
-def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> None:
+def render_status(
+    status: TeamStatus,
+    fmt: OutputFormat,
+    console: Console,
+    observation: Observation | None = None,
+    would: Sequence[str] = (),
+) -> None:
+    """Print a status; with `observation` (the `status` verb), how current it is.
+
+    `status` must already be as a reader may show it (`freshness.as_seen`): a stale
+    status arrives here with its conditions Unknown. `would` lists the actions a pass
+    would take (`status --refresh`, which applies none).
+    """
     data = status.model_dump(mode="json", by_alias=True)
+    if observation is not None:
+        data["observation"] = observation.to_json()
     if fmt == "json":
         console.file.write(json.dumps(data, indent=2) + "\n")
         return
@@ -45,6 +62,10 @@ def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> No
     if ready is not None:
         head += f"  Ready={ready.status} ({ready.reason})"
     console.print(head, highlight=False)
+    if observation is not None:
+        console.print(f"  {_observed(observation)}", highlight=False, markup=False)
+    for line in would:
+        console.print(f"  a pass would: {line}", highlight=False, markup=False)
     leader = C.find_condition(status.leader.conditions, C.LEADER_BOUND)
     if leader is not None and leader.reason != C.NOT_DECLARED:
         console.print(
@@ -68,6 +89,7 @@ def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> No
     for column in ("AGENT", "READY", "REASON", "PANE", "PID", "RESTARTS", "AGE", "MESSAGE"):
         table.add_column(column, no_wrap=column != "MESSAGE")
     now = datetime.now(timezone.utc)
+    stale = observation is not None and observation.stale  # a pid not seen lately has no age
     for name, agent in sorted(status.agents.items()):
         agent_ready = C.find_condition(agent.conditions, C.READY)
         backoff = C.find_condition(agent.conditions, C.CRASH_LOOP_BACK_OFF)
@@ -82,7 +104,7 @@ def render_status(status: TeamStatus, fmt: OutputFormat, console: Console) -> No
             agent.paneId or "-",
             str(agent.pid) if agent.pid else "-",
             str(agent.restartCount),
-            _age(agent.startedAt, now) if agent.pid else "-",
+            _age(agent.startedAt, now) if agent.pid and not stale else "-",
             message,
         )
     console.print(table)
@@ -107,9 +129,20 @@ def render_events(events: Sequence[Event], fmt: OutputFormat, console: Console) 
 def _age(started_at: str | None, now: datetime) -> str:
     if not started_at:
         return "-"
-    seconds = max(0, int((now - parse_time(started_at)).total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"
+    return describe_age(max(0, int((now - parse_time(started_at)).total_seconds())))
+
+
+def _observed(observation: Observation) -> str:
+    """One line: how old the observation is and who keeps it current (or STALE: why not)."""
+    if observation.stale:
+        return f"STALE: {stale_reason(observation)}"
+    if observation.source == "refresh":
+        when = "observed now (--refresh: nothing acted on, nothing written)"
+    elif observation.ageSec is None:
+        when = "never observed by a pass"
+    else:
+        when = f"observed {describe_age(observation.ageSec)} ago"
+    holder = observation.reconciler
+    if holder is None:
+        return f"{when}; no reconciler holds the workspace"
+    return f"{when}; reconciler pid {holder.pid} holds the workspace"

@@ -17,9 +17,16 @@ from click.testing import CliRunner
 from reconciler import conditions as C
 from reconciler.cli import cli, package_version
 from reconciler.cliutil import running_reconciler
+from reconciler.clock import format_time
 from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock
 from reconciler.packaged import TEAM_SCHEMA
-from reconciler.status import AgentStatus, StatusStore, TeamStatus, ensure_state_dir
+from reconciler.status import (
+    AgentStatus,
+    LastReconcile,
+    StatusStore,
+    TeamStatus,
+    ensure_state_dir,
+)
 
 SPEC = "version: 1\nteam: {name: cli}\nagents:\n  - id: impl\n    provider: fake\n"
 
@@ -60,6 +67,8 @@ def test_status_table_does_not_wrap_when_piped(tmp_path: Path) -> None:
     now = datetime.now(timezone.utc)
     ready = C.condition(C.READY, C.FALSE, "Starting", message, now=now, generation=1)
     status.agents = {"impl": AgentStatus(paneId="%1", pid=4242, conditions=[ready])}
+    # Observed just now, as a pass writes it (a status never observed would read stale).
+    status.lastReconcile = LastReconcile(id="p", startedAt=format_time(now), durationMs=1)
     StatusStore(ensure_state_dir(tmp_path)).write(status)
 
     code, out = invoke("-f", str(spec), "status", env={"COLUMNS": "80"})

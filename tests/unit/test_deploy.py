@@ -235,9 +235,12 @@ def _status(
     crash_loop: str = "False",
     started: datetime | None = None,
     agent: tuple[dict[str, Any], ...] = (),
+    observation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     started = started or datetime.now(timezone.utc)
+    seen = {"observation": observation} if observation is not None else {}
     return {
+        **seen,
         "apiVersion": "team-agent/v1",
         "kind": "TeamStatus",
         "team": "demo",
@@ -269,6 +272,7 @@ class CheckCase(NamedTuple):
     args: tuple[str, ...]
     code: int
     line: str  # the start of the check's one line
+    status_args: tuple[str, ...] = ("status", "-o", "json")  # how the check runs team-agent
 
 
 def _json(*, age: timedelta | None = None, **kwargs: Any) -> Callable[[datetime], str]:
@@ -285,6 +289,12 @@ def _text(output: str) -> Callable[[datetime], str]:
 
 
 STALE = timedelta(hours=1)
+# `status -o json`'s `observation` (reconciler.freshness): as of a file nobody keeps current,
+# and as of `status --refresh` with no reconciler (its plan will not be carried out).
+STALE_SEEN = {"source": "status.json", "ageSec": 3600, "reconciler": None, "stale": True}
+REFRESHED = {"source": "refresh", "ageSec": 0, "reconciler": None, "stale": False}
+RUN_HOLDS = {"pid": 4242, "acquiredAt": "2026-11-25T09:00:00Z"}
+REFRESH_ARGS = ("status", "--refresh", "-o", "json")
 CHECK_CASES = [
     CheckCase("ready", _json(), 0, (), 0, "TEAM OK - demo: Ready=True (AllAgentsReady)"),
     CheckCase(
@@ -338,6 +348,44 @@ CHECK_CASES = [
     CheckCase("fresh", _json(), 0, ("--max-age", "300"), 0, "TEAM OK - demo"),
     CheckCase("stale", _json(age=STALE), 0, ("--max-age", "300"), 1, "TEAM WARNING - demo"),
     CheckCase("stale-unchecked", _json(age=STALE), 0, (), 0, "TEAM OK - demo"),
+    CheckCase(
+        "stale-status",
+        _json(ready="Unknown", observation=STALE_SEEN),
+        0,
+        (),
+        1,
+        "TEAM WARNING - demo: status is stale (observed 3600s ago, no reconciler holds the "
+        "workspace): is `team-agent run` running?",
+    ),
+    CheckCase(
+        "refresh-nothing-running",
+        _json(ready="False", reconciling="True", observation=REFRESHED),
+        0,
+        ("--refresh",),
+        2,
+        "TEAM CRITICAL - demo: Ready=False (AgentsNotReady); nothing in flight (no reconciler",
+        REFRESH_ARGS,
+    ),
+    CheckCase(
+        "refresh-under-run",
+        _json(
+            ready="False", reconciling="True", observation={**REFRESHED, "reconciler": RUN_HOLDS}
+        ),
+        0,
+        ("--refresh",),
+        1,
+        "TEAM WARNING - demo: Reconciling=True (Applying)",
+        REFRESH_ARGS,
+    ),
+    CheckCase(
+        "refresh-ready",
+        _json(observation=REFRESHED),
+        0,
+        ("--refresh",),
+        0,
+        "TEAM OK - demo",
+        REFRESH_ARGS,
+    ),
     CheckCase("no-status", _text(""), 1, (), 3, "TEAM UNKNOWN - team-agent status failed (exit 1)"),
     CheckCase("not-json", _text("<html>"), 0, (), 3, "TEAM UNKNOWN - cannot read the status JSON"),
     CheckCase(
@@ -390,6 +438,6 @@ def test_check_team_exit_code(tmp_path: Path, case: CheckCase) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 1, done.stdout
     assert lines[0].startswith(case.line), lines[0]
-    # Options other than --max-age reach team-agent, before `status -o json`.
+    # Options other than --max-age and --refresh reach team-agent, before `status -o json`.
     args = (bin_dir / "args").read_text(encoding="utf-8").split()
-    assert args == ["-f", "/srv/ws/team.spec.yaml", "status", "-o", "json"]
+    assert args == ["-f", "/srv/ws/team.spec.yaml", *case.status_args]

@@ -156,6 +156,7 @@ def _report(t: Target, agent_id: str, edit: AgentEdit | None, what: str, fmt: st
                     "changed": edit is not None,
                     "key": edit.key if edit is not None else None,
                     "value": json.loads(edit.text) if edit is not None else None,
+                    "message": what,
                     "spec": str(t.spec_path),
                     "reconcilerPid": holder.pid if holder is not None else None,
                 }

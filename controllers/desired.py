@@ -6,10 +6,9 @@ its hash) keeps the controllers' plans free of spec interpretation and of I/O.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controllers.providers.base import ProviderProfile
@@ -94,7 +93,7 @@ def with_restart_request(launch: LaunchConfig, agent: Agent) -> LaunchConfig:
     each provider adapter: it is the same for every CLI, and its only effect is the hash."""
     if agent.restarted_at is None:
         return launch
-    return dataclasses.replace(launch, restart_token=restart_token(agent.restarted_at))
+    return replace(launch, restart_token=restart_token(agent.restarted_at))
 
 
 def installed_executables(launches: Iterable[LaunchConfig | None]) -> Mapping[str, bool]:

@@ -8,7 +8,15 @@ code) is waited for; a missing executable is reported rather than restarted into
 
 from __future__ import annotations
 
-from controllers.agent_status import StartContext, StatusBuilder, held, session_start
+from controllers.agent_status import (
+    RESTART_REQUESTED,
+    StartContext,
+    StatusBuilder,
+    applied_restart,
+    held,
+    restart_requested,
+    session_start,
+)
 from controllers.backoff import next_restart, wants_restart
 from controllers.desired import DesiredAgent
 from reconciler import conditions as C
@@ -73,14 +81,15 @@ def plan_exited(
         start = session_start(desired, b, starts.view, starts.team)
         if start.hold:
             return [], held(b, **exit_fields), None
-        b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: starting it")
+        cause = RESTART_REQUESTED if restart_requested(desired, prev) else "config changed"
+        b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: starting it")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         restart = RestartAgent(
             agent=desired.id,
             pane=pane.pane_id,
             launch=desired.launch,
             config_hash=config_hash,
-            cause="config changed",
+            cause=cause,
             provider_session=start.start,
         )
         return (
@@ -92,6 +101,7 @@ def plan_exited(
                 backoffUntil=None,
                 startedAt=format_time(b.now),
                 **start.fields,
+                **applied_restart(desired),
             ),
             None,
         )
@@ -141,6 +151,7 @@ def plan_exited(
             backoffUntil=None,
             startedAt=format_time(b.now),
             **start.fields,
+            **applied_restart(desired),
         ),
         None,
     )

@@ -75,6 +75,25 @@ def session_start(
     return start
 
 
+RESTART_REQUESTED = "restart requested"
+
+
+def restart_requested(desired: DesiredAgent, prev: AgentStatus) -> bool:
+    """The spec asks for a restart this agent's process was not started under.
+
+    Only the cause a plan names and the condition message depend on it: the decision to
+    recreate is the config hash's, which holds the request (`LaunchConfig.restart_token`).
+    """
+    token = desired.launch.restart_token if desired.launch is not None else None
+    return token is not None and token != prev.restartedAt
+
+
+def applied_restart(desired: DesiredAgent) -> dict[str, object]:
+    """The status field saying which restart request the process now running was started
+    under, for a start planned or a process observed with the spec's config hash."""
+    return {"restartedAt": desired.launch.restart_token if desired.launch is not None else None}
+
+
 def held(b: StatusBuilder, **fields: object) -> AgentStatus:
     """Not started: its session is lost and `session.on_lost` is hold (a person decides)."""
     held = C.find_condition(b.conditions, C.SESSION_CAPTURED)

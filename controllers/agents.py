@@ -33,7 +33,15 @@ from controllers.agent_panes import (
     session_conflict,
     stop_pane,
 )
-from controllers.agent_status import StartContext, StatusBuilder, held, session_start
+from controllers.agent_status import (
+    RESTART_REQUESTED,
+    StartContext,
+    StatusBuilder,
+    applied_restart,
+    held,
+    restart_requested,
+    session_start,
+)
 from controllers.approvals import APPROVAL_POLL_SEC, plan_approval
 from controllers.desired import DesiredAgent, DesiredTeam
 from controllers.dialogs import plan_dialog
@@ -191,7 +199,13 @@ def _plan_one(
         start = session_start(desired, b, view, team)
         if start.hold:
             return [], held(b, configHash=config_hash, provider=provider, paneId=None), None
-        b.set(C.READY, C.FALSE, C.STARTING, "creating its window")
+        resumed = _was_paused(b.previous)
+        b.set(
+            C.READY,
+            C.FALSE,
+            C.STARTING,
+            "resumed: creating its window" if resumed else "creating its window",
+        )
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
         create = CreateAgent(
             agent=desired.id,
@@ -199,6 +213,7 @@ def _plan_one(
             launch=launch,
             config_hash=config_hash,
             new_session=not session_exists,
+            cause="resumed" if resumed else "missing",
             provider_session=start.start,
         )
         return (
@@ -213,6 +228,7 @@ def _plan_one(
                 startedAt=format_time(b.now),
                 backoffUntil=None,
                 **start.fields,
+                **applied_restart(desired),
             ),
             None,
         )
@@ -234,7 +250,8 @@ def _plan_one(
         if start.hold:  # the old configuration keeps running until a person decides
             running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
             return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
-        b.set(C.READY, C.FALSE, C.STARTING, "configuration changed: recreating")
+        cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
+        b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: recreating")
         recreate = RecreateAgent(
             agent=desired.id,
             pane=pane.pane_id,
@@ -242,6 +259,7 @@ def _plan_one(
             launch=launch,
             config_hash=config_hash,
             grace_sec=team.stop_grace_sec,
+            cause=cause,
             provider_session=start.start,
         )
         return (
@@ -257,6 +275,7 @@ def _plan_one(
                 backoffSec=0.0,
                 backoffUntil=None,
                 **start.fields,
+                **applied_restart(desired),
             ),
             None,
         )
@@ -339,9 +358,16 @@ def _plan_one(
             backoffUntil=None,
             **capture.fields,
             **answered,
+            **applied_restart(desired),
         ),
         requeue,
     )
+
+
+def _was_paused(prev: AgentStatus) -> bool:
+    """The last pass reported the agent paused: a start now is its resume, and says so."""
+    ready = C.find_condition(prev.conditions, C.READY)
+    return ready is not None and ready.reason == C.PAUSED
 
 
 class AgentsController:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controllers.providers.base import ProviderProfile
 from controllers.providers.registry import provider_for
 from reconciler.ids import AgentId
 from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import Agent, Spec
+from reconciler.spec import Agent, Spec, restart_token
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def desired_team(spec: Spec, workspace: Path, *, python: str) -> DesiredTeam:
             )
             continue
         try:
-            launch = provider.launch(agent, ctx)
+            launch = with_restart_request(provider.launch(agent, ctx), agent)
             profile = provider.profile(agent, ctx, launch)
         except ValueError as err:
             resolved.append(
@@ -86,6 +86,14 @@ def desired_team(spec: Spec, workspace: Path, *, python: str) -> DesiredTeam:
         agents=tuple(resolved),
         stop_grace_sec=spec.runtime.stop_grace_sec,
     )
+
+
+def with_restart_request(launch: LaunchConfig, agent: Agent) -> LaunchConfig:
+    """Fold the agent's restart request into its launch configuration, here rather than in
+    each provider adapter: it is the same for every CLI, and its only effect is the hash."""
+    if agent.restarted_at is None:
+        return launch
+    return replace(launch, restart_token=restart_token(agent.restarted_at))
 
 
 def installed_executables(launches: Iterable[LaunchConfig | None]) -> Mapping[str, bool]:

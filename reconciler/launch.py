@@ -42,21 +42,29 @@ class LaunchConfig:
     cwd: str
     env: Mapping[str, str] = field(default_factory=dict)
     readiness_pattern: str | None = None
+    # The spec's `restarted_at` (`team-agent restart`): launches nothing, but a new value
+    # is a new configuration, so the agent is recreated exactly once per request.
+    restart_token: str | None = None
 
     def config_hash(self) -> str:
         """sha256 over everything that, changed, must recreate the agent.
 
         Env values are part of it (a changed API key must restart the agent) but only as
-        input to the digest: the hash reveals nothing about them.
+        input to the digest: the hash reveals nothing about them. The restart token joins
+        the digest only when there is one, so an agent never restarted keeps the hash it
+        had before restart requests existed (upgrading team-agent recreates nobody).
         """
+        fields: dict[str, object] = {
+            "provider": self.provider,
+            "argv": list(self.argv),
+            "cwd": self.cwd,
+            "env": dict(sorted(self.env.items())),
+            "readiness": self.readiness_pattern,
+        }
+        if self.restart_token is not None:
+            fields["restart"] = self.restart_token
         payload = json.dumps(
-            {
-                "provider": self.provider,
-                "argv": list(self.argv),
-                "cwd": self.cwd,
-                "env": dict(sorted(self.env.items())),
-                "readiness": self.readiness_pattern,
-            },
+            fields,
             sort_keys=True,
             separators=(",", ":"),
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Annotated, Any, Final, Literal, NoReturn
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -34,6 +35,23 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_ENV_PREFIX = "TEAM_AGENT_"
 LEADER = "leader"
 LOCATED_ERROR_TYPE = "spec_located"
+
+
+def _utc(value: datetime) -> datetime:
+    """A restart request's time in UTC; YAML reads a time without an offset as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+RestartRequest = Annotated[datetime, AfterValidator(_utc)]
+
+
+def restart_token(value: datetime) -> str:
+    """The text a restart request stands for (`2026-12-07T14:30:30Z`): the same instant
+    written differently is the same request, so rewriting it never restarts anybody."""
+    return _utc(value).isoformat().replace("+00:00", "Z")
+
 
 ProviderName = Literal["claude", "codex", "gemini", "copilot", "opencode", "shell", "fake"]
 Loc = tuple[str | int, ...]
@@ -267,6 +285,11 @@ class Agent(_Model):
         default="Always", description="When an exited agent is restarted (as Kubernetes pods)."
     )
     paused: bool = Field(default=False, description="Keep the agent stopped without removing it.")
+    restarted_at: RestartRequest | None = Field(
+        default=None,
+        description="A restart request (`team-agent restart` writes the time): each new "
+        "value recreates the agent once, resuming its session, as kubectl's restartedAt.",
+    )
     readiness: Readiness | None = Field(default=None, description="How to tell the agent is Ready.")
     initial_prompt: str | None = Field(
         default=None, description="Prompt sent once the agent is Ready."

@@ -96,6 +96,9 @@ class AgentStatus(_Model):
     approval: ApprovalStatus | None = None  # set while Ready=False, reason=AwaitingApproval
     lastOutputAt: Timestamp | None = None  # the pane's last output (tmux window_activity)
     inputSeenAt: Timestamp | None = None  # this process's input box first seen (settling)
+    # The spec's `restarted_at` this process was started under: a spec value that differs
+    # is a restart not yet done (`team-agent restart`; the pane's config hash decides).
+    restartedAt: str | None = None
 
 
 class LeaderAPIErrorStatus(_Model):

@@ -256,6 +256,93 @@ def test_paused_agent_without_a_pane_plans_nothing() -> None:
     assert ready(result.agents["impl"]).reason == C.PAUSED
 
 
+def test_resumed_agent_is_created_and_the_plan_says_resumed() -> None:
+    """The pass after `resume`: the status still says Paused, the spec no longer does."""
+    team = desired(fake("impl"))
+    paused = AgentStatus(conditions=[cond(C.READY, C.FALSE, C.PAUSED, "paused in the spec")])
+
+    result = plan(team, world(), team_status({"impl": paused}))
+
+    assert result.plan.render() == "create  agent/impl in new session team-demo (resumed)"
+    assert (ready(result.agents["impl"]).reason, ready(result.agents["impl"]).message) == (
+        C.STARTING,
+        "resumed: creating its window",
+    )
+
+
+# --- restart requests (`team-agent restart`, spec `restarted_at`) -----------------------
+
+REQUESTED = "2026-11-25T08:59:00Z"
+
+
+def test_restart_request_recreates_a_running_agent_once() -> None:
+    """A new `restarted_at` is a new config hash: one recreate, then the pane's hash
+    matches and the next pass does nothing (as kubectl's restartedAt annotation)."""
+    before = desired(fake("impl"))
+    after = desired(fake("impl", restarted_at=REQUESTED))
+    running = agent_pane(before, "impl", "%1")
+    previous = team_status({"impl": running_status(before, "impl", "%1")})
+
+    first = plan(after, world(running), previous)
+
+    assert first.plan.render() == "recreate agent/impl pane %1 (restart requested)"
+    (action,) = first.plan.actions
+    assert isinstance(action, RecreateAgent)
+    assert action.config_hash == hash_of(after, "impl") != hash_of(before, "impl")
+    assert action.process == ProcessRef(1001, ts(STARTED))
+    impl = first.agents["impl"]
+    assert (impl.restartedAt, ready(impl).message) == (REQUESTED, "restart requested: recreating")
+
+    restarted = agent_pane(after, "impl", "%1", pid=2001)
+    again = plan(after, world(restarted, started=NOW), team_status({"impl": impl}))
+
+    assert again.plan.render() == NO_CHANGES
+    assert again.agents["impl"].restartedAt == REQUESTED
+
+
+def test_restart_request_written_differently_restarts_nothing() -> None:
+    """The same instant with another offset is the same request: the hash is unchanged."""
+    first = desired(fake("impl", restarted_at=REQUESTED))
+    rewritten = desired(fake("impl", restarted_at="2026-11-25T09:59:00+01:00"))
+
+    assert hash_of(first, "impl") == hash_of(rewritten, "impl")
+
+
+def test_a_changed_config_without_a_new_request_says_config_changed() -> None:
+    requested = desired(fake("impl", restarted_at=REQUESTED))
+    edited = desired(fake("impl", restarted_at=REQUESTED, args=["--verbose"]))
+    previous = team_status({"impl": running_status(requested, "impl", "%1", restartedAt=REQUESTED)})
+
+    result = plan(edited, world(agent_pane(requested, "impl", "%1")), previous)
+
+    assert result.plan.render() == "recreate agent/impl pane %1 (config changed)"
+
+
+def test_restart_request_starts_an_agent_in_backoff_now() -> None:
+    """A restart request is a new start, like a config change: no backoff wait."""
+    before = desired(shell("impl", "false"))
+    after = desired(shell("impl", "false", restarted_at=REQUESTED))
+    dead = agent_pane(before, "impl", "%1", dead=True, dead_status=1, dead_time=ago(2))
+    previous = team_status(
+        {"impl": running_status(before, "impl", "%1", started=ago(5), backoffSec=80)}
+    )
+    assert plan(before, world(dead), previous).plan.render() == NO_CHANGES  # backing off
+
+    result = plan(after, world(dead), previous)
+
+    assert result.plan.render() == "restart agent/impl pane %1 (restart requested)"
+    assert result.agents["impl"].restartedAt == REQUESTED
+
+
+def test_restart_request_of_a_paused_agent_stops_it_all_the_same() -> None:
+    team = desired(fake("impl", paused=True, restarted_at=REQUESTED))
+    previous = team_status({"impl": running_status(TEAM, "impl", "%2")})
+
+    result = plan(team, world(agent_pane(TEAM, "impl", "%2")), previous)
+
+    assert result.plan.render() == "stop    agent/impl window @2 (paused)"
+
+
 # --- exits, restart policy and crash-loop backoff ---------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -52,6 +54,7 @@ HASH_CASES = [
     HashCase("readiness", replace(BASE, readiness_pattern=r"^\$ "), True),
     HashCase("readiness-removed", replace(BASE, readiness_pattern=None), True),
     HashCase("provider", replace(BASE, provider="fake"), True),
+    HashCase("restart-requested", replace(BASE, restart_token="2026-12-07T14:30:30Z"), True),
 ]
 
 
@@ -67,6 +70,30 @@ def test_config_hash_is_stable_across_calls_and_shaped() -> None:
     assert first.startswith("sha256:")
     assert len(first) == len("sha256:") + 32
     int(first.removeprefix("sha256:"), 16)  # hex
+
+
+def test_a_new_restart_request_changes_the_hash_and_the_same_one_does_not() -> None:
+    first = replace(BASE, restart_token="2026-12-07T14:30:30Z")
+
+    assert replace(BASE, restart_token="2026-12-07T14:30:30Z").config_hash() == first.config_hash()
+    assert replace(BASE, restart_token="2026-12-07T14:30:31Z").config_hash() != first.config_hash()
+
+
+def test_no_restart_request_keeps_the_hash_agents_had_before_requests_existed() -> None:
+    """The token joins the digest only when set: upgrading team-agent recreates nobody."""
+    payload = json.dumps(
+        {
+            "argv": list(BASE.argv),
+            "cwd": BASE.cwd,
+            "env": dict(sorted(BASE.env.items())),
+            "provider": BASE.provider,
+            "readiness": BASE.readiness_pattern,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+    assert BASE.config_hash() == "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def test_config_hash_reveals_no_env_value() -> None:

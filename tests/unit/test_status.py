@@ -118,6 +118,7 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "approval",
         "lastOutputAt",
         "inputSeenAt",
+        "restartedAt",
     ]
     assert list(dumped["leader"]) == [
         "conditions",

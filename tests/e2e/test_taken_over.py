@@ -13,8 +13,11 @@ by pid and create time if it is still running.
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +153,27 @@ def test_down_never_stops_a_taken_over_pane(team: TeamWorkspace, people: list[Pr
     assert proc.returncode == 0, proc.stderr
     assert_left_alone(team, pane_id, person)
     assert not [p for p in team.agent_panes() if not p.dead]
+
+
+def test_orphan_reaping_never_kills_a_taken_over_pane(
+    team: TeamWorkspace, tmp_path: Path, people: list[ProcessRef]
+) -> None:
+    """A team whose workspace was deleted is reaped by another team's `orphans --reap`,
+    except the pane a person took over: their process runs on in it."""
+    gone = TeamWorkspace(root=tmp_path / "ws-gone", socket=team.socket)
+    gone.root.mkdir()
+    gone.write_spec(SPEC.replace("{name: taken}", "{name: gone}"))
+    gone.converge()
+    team.write_spec(SPEC)
+    team.converge()
+    pane_id, person = take_over(gone, "alpha", people)
+    shutil.rmtree(gone.root)
+
+    done = team.cli("orphans", "--reap", "-o", "json")
+
+    assert done.returncode == 0, done.stderr
+    reaped = [r["resource"] for r in json.loads(done.stdout)["reaped"]]
+    assert len(reaped) == 1 and reaped[0].startswith("orphan/window/"), reaped
+    assert_left_alone(team, pane_id, person)
+    sessions = team.tmux.run("list-sessions", "-F", "#{session_name}")
+    assert "team-gone" in sessions  # it still holds the person's pane

@@ -16,15 +16,19 @@ import contextlib
 import json
 import shutil
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from controllers.agent_panes import stop_pane
 from reconciler import conditions as C
 from reconciler import markers
 from reconciler.actions import ProcessRef
+from reconciler.apply import ApplyContext, apply_plan
 from reconciler.procs import create_time_of, is_same_process, signal_process
+from reconciler.world import observe
 from tests.conftest import TeamWorkspace
 
 pytestmark = pytest.mark.e2e
@@ -177,3 +181,30 @@ def test_orphan_reaping_never_kills_a_taken_over_pane(
     assert_left_alone(team, pane_id, person)
     sessions = team.tmux.run("list-sessions", "-F", "#{session_name}")
     assert "team-gone" in sessions  # it still holds the person's pane
+
+
+def test_a_stop_planned_before_the_takeover_is_refused_when_applied(
+    team: TeamWorkspace, people: list[ProcessRef]
+) -> None:
+    """The person respawns the pane between our snapshot and the stop: the executor's
+    re-check sees a process we did not start and neither signals it nor kills the pane."""
+    team.write_spec(SPEC)
+    team.converge()
+    before = observe(team.tmux)
+    ours = next(p for p in before.owned_panes("taken", str(team.root.resolve())) if p.agent)
+    stop = stop_pane(ours, before, grace_sec=1.0, cause="test")
+    assert stop.process is not None
+    pane_id, person = take_over(team, ours.agent, people)
+    ctx = ApplyContext(
+        tmux=team.tmux,
+        world=before,
+        team_id="taken",
+        workspace=str(team.root.resolve()),
+        state_dir=team.root / ".team",
+        python=sys.executable,
+    )
+
+    (outcome,) = apply_plan([stop], ctx)
+
+    assert not outcome.ok and "did not start" in outcome.message, outcome
+    assert_left_alone(team, pane_id, person)

@@ -1,8 +1,10 @@
 """Which panes are an agent's, which one *is* the agent, and how one of them is stopped.
 
-Ownership is the markers (`Pane.owned_by`: team id and workspace, never a leader pane);
-among an agent's panes the one the status points to wins, else a live one, else the
-oldest, so two passes over the same world keep the same pane.
+Ownership is the markers (`Pane.owned_by`: team id and workspace, never a leader pane)
+and the process we started in the pane: a pane a person respawned with their own command
+keeps our markers but is not the agent (`Pane.taken_over`); it is only ever released
+(`release_pane`). Among an agent's panes the one the status points to wins, else a live
+one, else the oldest, so two passes over the same world keep the same pane.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from controllers.providers.inputs import input_profile
 from reconciler import conditions as C
 from reconciler.actions import (
     ProcessRef,
+    ReleasePane,
     StopAgent,
 )
 from reconciler.clock import parse_time
@@ -144,6 +147,32 @@ def stop_pane(pane: Pane, world: World, *, grace_sec: float, cause: str) -> Stop
         kill_window=pane.window_agent == pane.agent and pane.window_panes == 1,
         grace_sec=grace_sec,
         cause=cause,
+    )
+
+
+def taken_over_message(pane: Pane) -> str:
+    """What the status says about a pane a person took over: which pane, which process."""
+    command = f" ({pane.current_command})" if pane.current_command else ""
+    return (
+        f"pane {pane.pane_id} runs pid {pane.pane_pid}{command}, which team-agent did not "
+        "start: the pane is left to it, unmarked, and the agent starts in a new window"
+    )
+
+
+def release_pane(pane: Pane, world: World) -> ReleasePane:
+    """Give a taken-over pane up: unmark it, never signal or kill what runs there.
+
+    The window's own options go too when the window was made for this agent and holds
+    nothing else, so it no longer keeps a dead pane or wakes our loop.
+    """
+    info = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
+    own_window = pane.window_agent == pane.agent and pane.window_panes == 1
+    return ReleasePane(
+        agent=AgentId(pane.agent),
+        pane=pane.pane_id,
+        window=pane.window_id if own_window else None,
+        process=ProcessRef(info.pid, info.create_time) if info is not None else None,
+        cause=f"runs pid {pane.pane_pid}, which team-agent did not start",
     )
 
 

@@ -13,6 +13,16 @@ on every pass, whatever `orphans.policy` says. Everything else that carries our 
 (other team ids or workspaces, processes that outlived their pane, daemons, locks) is
 the orphans controller's (`controllers.orphans`), which never acts on these panes.
 
+A pane a person respawned with their own command (`respawn-pane -k`) still carries our
+markers but runs a process we did not start (`Pane.taken_over`). It is never the agent,
+never signalled and never killed: the agent is reported `Ready=False, PaneTakenOver`
+(pane and pid), the pane is released (unmarked: the person's from now on, out of reach of
+`down` and orphan reaping) and the agent is created in a new window, in the same pass,
+the way a Deployment replaces a pod it lost rather than wait for it: holding the agent
+until the person's command exits would leave the team not Ready for as long as they keep
+a shell open there, and `paused: true` is the way to keep an agent down. There is never
+a second agent: the person's process is not one, and the released pane is no longer ours.
+
 Pure: `plan_agents` reads no clock and does no I/O; the snapshot, the previous status,
 `now` and the executables found on PATH are its inputs. Its output is data (a `Plan` and
 agent statuses), which is what `team-agent plan` prints and what the unit tests compare.
@@ -30,8 +40,10 @@ from controllers.agent_panes import (
     pane_key,
     panes_by_agent,
     primary_pane,
+    release_pane,
     session_conflict,
     stop_pane,
+    taken_over_message,
 )
 from controllers.agent_status import (
     RESTART_REQUESTED,
@@ -93,6 +105,10 @@ def plan_agents(
     session_exists = world.session_exists(team.session)
     declared = {d.agent.id for d in team.agents}
     grouped = panes_by_agent(team, world)
+    taken: dict[str, Pane] = {}
+    for pane in sorted(world.taken_over_panes(team.team_id, team.workspace_marker), key=pane_key):
+        actions.append(release_pane(pane, world))
+        taken.setdefault(pane.agent, pane)
 
     for desired in team.agents:
         prev = previous.agents.get(desired.id) or AgentStatus()
@@ -118,6 +134,7 @@ def plan_agents(
             session_exists=session_exists,
             installed=installed,
             view=provider_view,
+            taken=taken.get(desired.id),
         )
         if any(isinstance(a, CreateAgent) for a in agent_actions):
             session_exists = True
@@ -157,6 +174,7 @@ def _plan_one(
     session_exists: bool,
     installed: Mapping[str, bool],
     view: ProviderView,
+    taken: Pane | None = None,
 ) -> tuple[list[Action], AgentStatus, float | None]:
     agent = desired.agent
     launch = desired.launch
@@ -207,13 +225,23 @@ def _plan_one(
             "resumed: creating its window" if resumed else "creating its window",
         )
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
+        restarts: dict[str, object] = {}
+        if taken is not None:  # the person's respawn ended the agent: this is its restart
+            b.set(C.READY, C.FALSE, C.PANE_TAKEN_OVER, taken_over_message(taken))
+            restarts["restartCount"] = b.previous.restartCount + 1
         create = CreateAgent(
             agent=desired.id,
             session=team.session,
             launch=launch,
             config_hash=config_hash,
             new_session=not session_exists,
-            cause="resumed" if resumed else "missing",
+            cause=(
+                f"pane {taken.pane_id} taken over"
+                if taken is not None
+                else "resumed"
+                if resumed
+                else "missing"
+            ),
             provider_session=start.start,
         )
         return (
@@ -229,6 +257,7 @@ def _plan_one(
                 backoffUntil=None,
                 **start.fields,
                 **applied_restart(desired),
+                **restarts,
             ),
             None,
         )

@@ -89,8 +89,16 @@ def orphan(
 
 
 def marked(pane: Pane) -> bool:
-    """Carries an agent's full markers and no leader marker."""
-    return bool(pane.team and pane.agent and pane.workspace) and not pane.leader_uuid
+    """Carries an agent's full markers and no leader marker, and runs what we started.
+
+    A pane a person respawned with their own command keeps the markers but is theirs
+    (`Pane.taken_over`): never an orphan, never reaped, whatever team it was marked for.
+    """
+    return (
+        bool(pane.team and pane.agent and pane.workspace)
+        and not pane.leader_uuid
+        and not pane.taken_over
+    )
 
 
 def verdict(

@@ -138,6 +138,29 @@ class StopAgent(AgentResource):
 
 
 @dataclass(frozen=True)
+class ReleasePane(AgentResource):
+    """Give up a pane a person respawned with their own command: remove our markers.
+
+    Nothing is signalled and nothing is killed: `process`, the person's process as
+    observed, is carried only so the executor can check, right before unmarking, that the
+    pane still runs it.
+    `window` is set when the window was made for this agent (`@team_agent_window`): its
+    marker, our `pane-died` hook and `remain-on-exit` go too, so the person's window
+    behaves as any of theirs. Unmarked, the pane is no team's: no pass, `down` or orphan
+    reaping ever looks at it again.
+    """
+
+    agent: AgentId
+    pane: PaneId
+    window: WindowId | None
+    process: ProcessRef | None
+    cause: str
+
+    def render(self) -> str:
+        return f"release {self.resource} pane {self.pane} ({self.cause})"
+
+
+@dataclass(frozen=True)
 class NudgeServer(AgentResource):
     """Send SIGCHLD to the tmux server so it collects an agent that exited.
 
@@ -302,6 +325,7 @@ Action = (
     | RestartAgent
     | RecreateAgent
     | StopAgent
+    | ReleasePane
     | NudgeServer
     | ReapOrphan
     | SendKeys

@@ -7,7 +7,10 @@ of acting, because the world may have moved since the snapshot:
 * before touching a pane it re-reads that pane's markers and the server pid in one tmux
   call and refuses when they are not ours or the server was replaced (pane ids restart at
   `%0` with a new server, so an old id may name someone else's pane);
-* before a signal, `procs.terminate` re-checks pid and create time.
+* before a signal, `procs.terminate` re-checks pid and create time;
+* a pane is killed only while it runs the process we started in it (or nothing): the
+  condition is evaluated by tmux in the same command (`if-shell -F`), so a person who
+  respawns the pane with their own command a moment before never loses it.
 
 A window is created and marked in one tmux invocation (a `;` sequence at an explicit,
 free window index), so a crash of ours between "create" and "mark" cannot leave an
@@ -44,6 +47,7 @@ from reconciler.actions import (
     RaiseAlert,
     ReapOrphan,
     RecreateAgent,
+    ReleasePane,
     RestartAgent,
     SendKeys,
     SessionStart,
@@ -54,7 +58,7 @@ from reconciler.errors import TeamAgentError, TransientError
 from reconciler.hooks import ACTION, APPLIED, PassHooks, PassPoint
 from reconciler.interpreter import module_argv
 from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.pane_check import Owner, PaneNow, recheck_pane
+from reconciler.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.procs import signal_process, terminate
 from reconciler.reap import reap_orphan
 from reconciler.tmux import Tmux, TmuxCommandError, format_literal
@@ -236,6 +240,23 @@ def _discard_launch_file(argv: Sequence[str]) -> None:
     Path(argv[-1]).unlink(missing_ok=True)
 
 
+def _launched_pid_command(target: str) -> list[str]:
+    """Record, as tmux sees it, the pid of the process just started in `target`.
+
+    `-F` makes tmux expand `#{pane_pid}` itself, in the invocation that spawned the
+    process, so the marker is right from the first instant and costs no extra call.
+    """
+    return ["set-option", "-p", "-F", "-t", target, markers.PANE_PID, "#{pane_pid}"]
+
+
+# True (1) while the target pane runs the process we started in it, or is dead, or was made
+# before `markers.PANE_PID` existed; tmux evaluates it at the moment it kills.
+STILL_OURS = (
+    "#{||:#{pane_dead},#{||:#{==:#{" + markers.PANE_PID + "},},"
+    "#{==:#{pane_pid},#{" + markers.PANE_PID + "}}}}"
+)
+
+
 def _mark_commands(target: str, ctx: ApplyContext, agent: str, config_hash: str) -> list[list[str]]:
     return [
         ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
@@ -246,6 +267,7 @@ def _mark_commands(target: str, ctx: ApplyContext, agent: str, config_hash: str)
         ["set-option", "-p", "-t", target, markers.AGENT, agent],
         ["set-option", "-p", "-t", target, markers.WORKSPACE, ctx.workspace],
         ["set-option", "-p", "-t", target, markers.CONFIG_HASH, config_hash],
+        _launched_pid_command(target),
     ]
 
 
@@ -325,17 +347,22 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
 
 
 def _check_ours(
-    ctx: ApplyContext, pane_id: str, agent: str, process: ProcessRef | None = None
+    ctx: ApplyContext,
+    pane_id: str,
+    agent: str,
+    process: ProcessRef | None = None,
+    *,
+    screen: bool = False,
 ) -> PaneNow:
-    """Re-read the pane's markers and the server pid right before acting on the pane
-    (and its process and screen when the action types into it)."""
+    """Re-read the pane's markers, its process and the server pid right before acting on
+    the pane (and its screen when the action types into it)."""
     return recheck_pane(
         ctx.tmux,
         pane_id,
         server_pid=ctx.world.server_pid,
         owner=Owner(ctx.team_id, agent, ctx.workspace),
         process=process,
-        screen=process is not None,
+        screen=screen,
     )
 
 
@@ -365,6 +392,7 @@ def _respawn(
                     *argv,
                 ],
                 ["set-option", "-p", "-t", pane_id, markers.CONFIG_HASH, config_hash],
+                _launched_pid_command(pane_id),
             ]
         )
     except (TeamAgentError, OSError):
@@ -390,6 +418,8 @@ def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome
     recreate = isinstance(action, RecreateAgent)
     if isinstance(action, RecreateAgent) and action.process is not None:
         _terminate_agent(action.process, action.grace_sec)
+        # The grace period is long enough for a person to respawn the pane meanwhile.
+        _check_ours(ctx, action.pane, action.agent)
     _respawn(
         action.pane,
         ctx,
@@ -402,28 +432,60 @@ def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome
     return Outcome(action=action, ok=True, pane_id=action.pane)
 
 
+LEFT_ALONE = "team-agent: not ours"
+
+
 def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
     _check_ours(ctx, action.pane, action.agent)
     if action.process is not None:
         _terminate_agent(action.process, action.grace_sec)
+    kill = f"kill-pane -t {action.pane}"
+    if action.kill_window:
+        # Decided inside tmux, atomically: a pane split into the window since the
+        # snapshot keeps the window alive and only our pane goes.
+        kill = (
+            f"if-shell -F -t {action.pane} '#{{==:#{{window_panes}},1}}' "
+            f"'kill-window -t {action.window}' '{kill}'"
+        )
     try:
-        if action.kill_window:
-            # Decided inside tmux, atomically: a pane split into the window since the
-            # snapshot keeps the window alive and only our pane goes.
-            ctx.tmux.run(
-                "if-shell",
-                "-F",
-                "-t",
-                action.pane,
-                "#{==:#{window_panes},1}",
-                f"kill-window -t {action.window}",
-                f"kill-pane -t {action.pane}",
-            )
-        else:
-            ctx.tmux.run("kill-pane", "-t", action.pane)
+        lines = ctx.tmux.run(
+            "if-shell",
+            "-F",
+            "-t",
+            action.pane,
+            STILL_OURS,
+            kill,
+            f"display-message -p '{LEFT_ALONE}'",
+        )
     except TmuxCommandError as err:
         if not err.target_gone:
             raise
+        lines = []
+    if LEFT_ALONE in lines:
+        raise PaneNotOurs(f"pane {action.pane} runs a process team-agent did not start; kept")
+    return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
+
+
+def _release(action: ReleasePane, ctx: ApplyContext) -> Outcome:
+    """Unmark a pane a person took over; its process is checked, never signalled."""
+    recheck_pane(
+        ctx.tmux,
+        action.pane,
+        server_pid=ctx.world.server_pid,
+        owner=Owner(ctx.team_id, action.agent, ctx.workspace),
+        process=action.process,
+        foreign=True,
+    )
+    commands = [
+        ["set-option", "-p", "-u", "-t", action.pane, marker] for marker in markers.PANE_MARKERS
+    ]
+    if action.window is not None:
+        commands += [
+            ["set-option", "-w", "-u", "-t", action.window, markers.WINDOW],
+            ["set-hook", "-w", "-u", "-t", action.window, "pane-died"],
+            ["set-option", "-w", "-u", "-t", action.window, "remain-on-exit"],
+        ]
+    ctx.tmux.run_sequence(commands)
     return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
 
 
@@ -439,7 +501,7 @@ class DialogGone(TeamAgentError):
 
 def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
     """Type a dialog's answer, only if the pane still is what the plan saw (see SendKeys)."""
-    text = _check_ours(ctx, action.pane, action.agent, action.process).screen.joined
+    text = _check_ours(ctx, action.pane, action.agent, action.process, screen=True).screen.joined
     if re.search(action.expect, text, re.MULTILINE) is None or action.shows not in text:
         raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
     ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)
@@ -487,4 +549,5 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     RestartAgent: _restart,
     RecreateAgent: _restart,
     StopAgent: _stop,
+    ReleasePane: _release,
 }

@@ -85,6 +85,8 @@ LAUNCH_INVALID: Final = "LaunchInvalid"  # the spec asks the CLI for something i
 READINESS_TIMEOUT: Final = "ReadinessTimeout"
 PATTERN_TOO_SLOW: Final = "PatternTooSlow"  # the readiness pattern backtracks (reconciler.patterns)
 APPLY_FAILED: Final = "ApplyFailed"  # the action that would make it ready failed this pass
+# Its pane runs a process team-agent did not start (a person's `respawn-pane -k`).
+PANE_TAKEN_OVER: Final = "PaneTakenOver"
 # Agent CrashLoopBackOff.
 BACK_OFF: Final = "BackOff"
 # Team Stalled.
@@ -158,6 +160,7 @@ REASONS: Final = frozenset(
         READINESS_TIMEOUT,
         PATTERN_TOO_SLOW,
         APPLY_FAILED,
+        PANE_TAKEN_OVER,
         BACK_OFF,
         SPEC_INVALID,
         TMUX_UNAVAILABLE,

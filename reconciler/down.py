@@ -2,7 +2,9 @@
 
 Ownership is the markers (team id *and* workspace), in any session of the server, so a
 team whose session was renamed is still brought down completely. A pane that carries a
-leader marker is never stopped, even if it also carried agent markers. The status is
+leader marker is never stopped, even if it also carried agent markers. Nor is a pane a
+person respawned with their own command (`Pane.taken_over`): it is only released
+(unmarked), and what runs there is never signalled. The status is
 updated under the same lock, so monitors see the agents as stopped rather than stale.
 
 Then what the agents started outside their panes' process groups, and which would
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from controllers.agent_panes import stop_pane
+from controllers.agent_panes import release_pane, stop_pane
 from controllers.desired import desired_team
 from controllers.orphan_rules import process_orphans
 from reconciler import conditions as C
-from reconciler.actions import ReapOrphan
+from reconciler.actions import Action, ReapOrphan
 from reconciler.apply import ApplyContext, apply_plan
 from reconciler.orphanscan import observe_orphans
 from reconciler.specfile import LoadedSpec
@@ -43,7 +45,11 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         (p for p in world.owned_panes(spec.team_id, workspace) if not p.leader_uuid),
         key=lambda p: (p.agent, p.pane_number),
     )
-    actions = [
+    taken = sorted(
+        world.taken_over_panes(spec.team_id, workspace), key=lambda p: (p.agent, p.pane_number)
+    )
+    actions: list[Action] = [release_pane(p, world) for p in taken]
+    actions += [
         stop_pane(p, world, grace_sec=spec.runtime.stop_grace_sec, cause="down") for p in panes
     ]
     state = ensure_state_dir(loaded.workspace)

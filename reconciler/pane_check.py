@@ -29,8 +29,11 @@ _FORMAT = FIELD_SEPARATOR.join(
         "#{" + markers.TEAM + "}",
         "#{" + markers.AGENT + "}",
         "#{" + markers.WORKSPACE + "}",
+        "#{pane_dead}",
+        "#{" + markers.PANE_PID + "}",
     ]
 )
+_FIELDS = _FORMAT.count(FIELD_SEPARATOR) + 1
 
 
 class PaneNotOurs(TeamAgentError):
@@ -63,11 +66,15 @@ def recheck_pane(
     owner: Owner | None,
     process: ProcessRef | None = None,
     screen: bool = False,
+    foreign: bool = False,
 ) -> PaneNow:
     """Read the pane (one tmux call) and raise `PaneNotOurs` unless it is still ours.
 
     `server_pid`: the server the snapshot saw (None: not checked, e.g. another server).
     `owner`: the markers the pane must carry (None: not checked, e.g. the leader's pane).
+    With `owner`, a live pane must also run the process we started in it
+    (`markers.PANE_PID`; `Pane.taken_over`), unless `foreign`: the one action meant for
+    a pane a person took over only unmarks it.
     `process`: the process it must run, pid and create time (None: not checked).
     """
     commands = [["display-message", "-p", "-t", pane, _FORMAT + RECORD_SEPARATOR]]
@@ -82,10 +89,10 @@ def recheck_pane(
             raise PaneNotOurs(f"pane {pane} is gone") from err
         raise
     head, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
-    found_server, pane_pid, in_mode, team, agent, workspace = [
+    found_server, pane_pid, in_mode, team, agent, workspace, dead, launched = [
         *head.strip().split(FIELD_SEPARATOR),
-        *[""] * 6,
-    ][:6]
+        *[""] * _FIELDS,
+    ][:_FIELDS]
     if server_pid is not None and found_server != str(server_pid):
         raise PaneNotOurs(f"pane {pane}: the tmux server was replaced since the snapshot")
     if owner is not None and (team, agent, workspace) != (
@@ -94,6 +101,8 @@ def recheck_pane(
         owner.workspace,
     ):
         raise PaneNotOurs(f"pane {pane} does not carry agent {owner.agent}'s markers")
+    if owner is not None and not foreign and dead != "1" and launched and launched != pane_pid:
+        raise PaneNotOurs(f"pane {pane} runs pid {pane_pid}, which team-agent did not start")
     if process is not None and (
         pane_pid != str(process.pid) or not is_same_process(process.pid, process.create_time)
     ):

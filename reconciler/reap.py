@@ -10,9 +10,10 @@ moved since. So right before acting this module checks again, and refuses (raisi
   process, see `reconciler.launch.ENV_PANE_PID`) and it still leads that group.
 * panes, windows, sessions: one `list-panes -a` re-reads the server pid and every pane's
   markers; each pane to remove must still carry the markers it was found with and no
-  leader marker, and a window or session must hold exactly the panes that were planned
-  (a pane a person added since makes it not ours to kill). The panes' processes are
-  terminated (re-checked as above) before tmux removes the panes.
+  leader marker, and run the process we started in it (a pane a person respawned with
+  their own command is not ours: `Pane.taken_over`); a window or session must hold
+  exactly the panes that were planned (a pane a person added since makes it not ours).
+  The panes' processes are terminated (re-checked as above) before tmux removes them.
 * a lock record: cleared only by taking the workspace's `flock` (timeout 0) and releasing
   it, which is what any reconciler does; a held lock is not stale and is left alone. The
   lock file is never unlinked (see `reconciler.lock`).
@@ -43,8 +44,12 @@ RECHECK_FORMAT = SEP.join(
         "#{" + markers.AGENT + "}",
         "#{" + markers.WORKSPACE + "}",
         "#{" + markers.LEADER_UUID + "}",
+        "#{pane_pid}",
+        "#{pane_dead}",
+        "#{" + markers.PANE_PID + "}",
     ]
 )
+RECHECK_FIELDS = RECHECK_FORMAT.count(SEP) + 1
 
 
 class NotReaped(TeamAgentError):
@@ -135,7 +140,7 @@ def _recheck_rows(tmux: Tmux, action: ReapOrphan) -> list[list[str]]:
         lines = tmux.run("list-panes", "-a", "-F", RECHECK_FORMAT)
     except ServerNotRunning as err:
         raise NotReaped(f"{action.resource}: the tmux server is gone") from err
-    rows = [line.split(SEP) for line in lines if line.count(SEP) == 7]
+    rows = [line.split(SEP) for line in lines if line.count(SEP) == RECHECK_FIELDS - 1]
     if action.server_pid is not None and any(r[0] != str(action.server_pid) for r in rows):
         raise NotReaped(f"{action.resource}: the tmux server was replaced since the snapshot")
     return rows
@@ -144,8 +149,10 @@ def _recheck_rows(tmux: Tmux, action: ReapOrphan) -> list[list[str]]:
 def _check_marked(owned: OwnedPane, row: list[str] | None) -> None:
     if row is None:
         raise NotReaped(f"pane {owned.pane} is gone")
-    team, agent, workspace, leader = row[4:8]
+    team, agent, workspace, leader, pane_pid, dead, launched = row[4:11]
     if leader:
         raise NotReaped(f"pane {owned.pane} carries a leader marker; never killed")
+    if dead != "1" and launched and launched != pane_pid:
+        raise NotReaped(f"pane {owned.pane} runs pid {pane_pid}, which team-agent did not start")
     if (team, agent, workspace) != (owned.team, owned.agent, owned.workspace):
         raise NotReaped(f"pane {owned.pane} no longer carries the markers it was found with")

@@ -57,6 +57,7 @@ PANE_FIELDS: tuple[tuple[str, str], ...] = (
     ("session_workspace", "#{" + markers.SESSION_WORKSPACE + "}"),
     ("leader_uuid", "#{" + markers.LEADER_UUID + "}"),
     ("leader_pid", "#{" + markers.LEADER_PID + "}"),
+    ("launched_pid", "#{" + markers.PANE_PID + "}"),
 )
 
 LIST_PANES_FORMAT = FIELD_SEPARATOR.join(fmt for _, fmt in PANE_FIELDS) + RECORD_SEPARATOR
@@ -90,9 +91,10 @@ class Pane:
     session_workspace: str
     leader_uuid: str
     leader_pid: str = ""  # "PID:CREATE_TIME" the leader UUID option vouches for
+    launched_pid: str = ""  # the pid we started in it (`markers.PANE_PID`); "" if older
 
-    def owned_by(self, team_id: str, workspace: str) -> bool:
-        """An agent pane of this team and workspace: its markers are the only proof.
+    def marked_by(self, team_id: str, workspace: str) -> bool:
+        """Carries this team's agent markers (team id and workspace), and no leader marker.
 
         A pane carrying a leader marker is never an agent pane, whatever else it carries:
         nothing that acts on agent panes (stop, restart, down, orphans) may reach the leader.
@@ -103,6 +105,28 @@ class Pane:
             and self.team == team_id
             and self.workspace == workspace
         )
+
+    def owned_by(self, team_id: str, workspace: str) -> bool:
+        """An agent pane of this team and workspace: marked, and running what we started.
+
+        Markers are pane options, which a person's `respawn-pane -k` keeps: a pane taken
+        over that way (`taken_over`) is marked but not ours, so nothing that acts on agent
+        panes (restart, recreate, stop, `down`, messages, `logs`) reaches the person's
+        process. The agents controller releases it (`ReleasePane`).
+        """
+        return self.marked_by(team_id, workspace) and not self.taken_over
+
+    @property
+    def taken_over(self) -> bool:
+        """Alive and running a process other than the one team-agent started in it.
+
+        The pid we started is written by tmux in the invocation that starts it
+        (`markers.PANE_PID`), so a launch never looks taken over, even before the pane's
+        first program has exec'd the agent. A pane made before that marker existed has
+        none and is trusted on its markers alone, as before, until its next (re)start.
+        A dead pane runs nothing: it is never taken over, whoever's process last ran there.
+        """
+        return not self.dead and bool(self.launched_pid) and str(self.pane_pid) != self.launched_pid
 
     @property
     def pane_number(self) -> int:
@@ -164,6 +188,7 @@ def parse_pane(record: str) -> Pane | None:
         session_workspace=raw["session_workspace"],
         leader_uuid=raw["leader_uuid"],
         leader_pid=raw["leader_pid"],
+        launched_pid=raw["launched_pid"],
     )
 
 
@@ -202,6 +227,10 @@ class World:
 
     def owned_panes(self, team_id: str, workspace: str) -> tuple[Pane, ...]:
         return tuple(p for p in self.panes if p.owned_by(team_id, workspace))
+
+    def taken_over_panes(self, team_id: str, workspace: str) -> tuple[Pane, ...]:
+        """This team's marked panes that a person respawned with their own command."""
+        return tuple(p for p in self.panes if p.marked_by(team_id, workspace) and p.taken_over)
 
     def pane(self, pane_id: str) -> Pane | None:
         return next((p for p in self.panes if p.pane_id == pane_id), None)

@@ -118,14 +118,20 @@ def pane(
     window_agent: str | None = None,
     session_workspace: str = str(WORKSPACE),
     leader_uuid: str = "",
+    launched_pid: str | None = None,
 ) -> Pane:
     """One pane; by default one of our agent panes, alone in its window, alive.
 
     The window id, index and pid follow the pane number (`%3` -> `@3`, index 3, pid 1003)
     unless given. `marked=False` clears every pane marker (a person's own pane). A dead
     pane died at `NOW` unless `dead_time` says otherwise (None: tmux has not recorded it).
+    `launched_pid` is the pid we started there (`markers.PANE_PID`): the pane's own pid
+    unless given ("" for a pane made before that marker, another pid for a pane a person
+    respawned with their own command).
     """
     number = int(pane_id.lstrip("%"))
+    pane_pid = pid if pid is not None else 1000 + number
+    launched = launched_pid if launched_pid is not None else str(pane_pid)
     return Pane(
         server_pid=server_pid,
         session_id=session_id,
@@ -135,7 +141,7 @@ def pane(
         window_name=window_name if window_name is not None else agent,
         window_panes=window_panes,
         pane_id=PaneId(pane_id),
-        pane_pid=pid if pid is not None else 1000 + number,
+        pane_pid=pane_pid,
         dead=dead,
         dead_status=dead_status if dead else None,
         dead_time=ts(dead_time) if dead and dead_time is not None else None,
@@ -150,6 +156,7 @@ def pane(
         window_agent=(window_agent if window_agent is not None else agent) if marked else "",
         session_workspace=session_workspace,
         leader_uuid=leader_uuid,
+        launched_pid=launched if marked else "",
     )
 
 

@@ -24,6 +24,7 @@ from reconciler.actions import (
     NudgeServer,
     ProcessRef,
     RecreateAgent,
+    ReleasePane,
     RestartAgent,
     StopAgent,
 )
@@ -687,6 +688,129 @@ def test_a_pane_with_the_leader_marker_is_never_stopped() -> None:
     result = plan(TEAM, converged_world(leader), converged_status())
 
     assert result.plan.render() == NO_CHANGES
+
+
+# --- panes a person respawned with their own command ------------------------------------
+
+PERSON_PID = 5000  # what `respawn-pane -k` started in the pane; we started pid 1000 + N
+
+
+def taken_pane(team: DesiredTeam, agent: str, pane_id: str = "%1", **fields: Any) -> Pane:
+    """Our marked pane, alive, now running the person's process instead of ours."""
+    number = int(pane_id.lstrip("%"))
+    return agent_pane(
+        team, agent, pane_id, pid=PERSON_PID, launched_pid=str(1000 + number), **fields
+    )
+
+
+class TakeoverCase(NamedTuple):
+    test_id: str
+    team: DesiredTeam
+    panes: tuple[Pane, ...]
+    previous: dict[str, AgentStatus]
+    want: str
+    reason: str  # the agent's Ready reason after the pass
+
+
+RELEASE = "release agent/impl pane %1 (runs pid 5000, which team-agent did not start)"
+PAUSED_SOLO = desired(fake("impl", paused=True))
+TAKEOVER_CASES = [
+    TakeoverCase(
+        "running-agent-is-released-and-created-anew",
+        SOLO,
+        (taken_pane(SOLO, "impl"),),
+        {"impl": running_status(SOLO, "impl", "%1")},
+        f"{RELEASE}\ncreate  agent/impl in session team-demo (pane %1 taken over)",
+        C.PANE_TAKEN_OVER,
+    ),
+    TakeoverCase(
+        "config-changed-is-never-a-recreate",
+        SOLO,
+        (taken_pane(SOLO, "impl", config_hash="sha256:old"),),
+        {"impl": running_status(SOLO, "impl", "%1")},
+        f"{RELEASE}\ncreate  agent/impl in session team-demo (pane %1 taken over)",
+        C.PANE_TAKEN_OVER,
+    ),
+    TakeoverCase(
+        "paused-is-never-a-stop",
+        PAUSED_SOLO,
+        (taken_pane(PAUSED_SOLO, "impl"),),
+        {"impl": running_status(PAUSED_SOLO, "impl", "%1")},
+        RELEASE,
+        C.PAUSED,
+    ),
+    TakeoverCase(
+        "another-live-pane-is-the-agent-not-a-duplicate-to-stop",
+        SOLO,
+        (taken_pane(SOLO, "impl"), agent_pane(SOLO, "impl", "%5")),
+        {"impl": running_status(SOLO, "impl", "%5")},
+        RELEASE,
+        C.RUNNING,
+    ),
+    TakeoverCase(
+        "removed-from-spec-is-never-a-stop",
+        SOLO,
+        (agent_pane(SOLO, "impl", "%2"), pane("old", "%7", pid=PERSON_PID, launched_pid="1007")),
+        {"impl": running_status(SOLO, "impl", "%2")},
+        "release agent/old pane %7 (runs pid 5000, which team-agent did not start)",
+        C.RUNNING,
+    ),
+    TakeoverCase(
+        "a-pane-made-before-the-pid-marker-is-trusted-as-before",
+        SOLO,
+        (agent_pane(SOLO, "impl", "%1", pid=PERSON_PID, launched_pid=""),),
+        {"impl": running_status(SOLO, "impl", "%1", pid=PERSON_PID)},
+        NO_CHANGES,
+        C.RUNNING,
+    ),
+    TakeoverCase(
+        "a-dead-pane-runs-nothing-and-is-restarted-in-place",
+        SOLO,
+        (taken_pane(SOLO, "impl", dead=True, dead_status=0),),
+        {"impl": running_status(SOLO, "impl", "%1")},
+        "restart agent/impl pane %1 (exited with code 0)",
+        C.STARTING,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", TAKEOVER_CASES, ids=[c.test_id for c in TAKEOVER_CASES])
+def test_a_pane_a_person_took_over_is_released_never_stopped(case: TakeoverCase) -> None:
+    result = plan(case.team, world(*case.panes), team_status(case.previous))
+
+    assert result.plan.render() == case.want
+    assert ready(result.agents["impl"]).reason == case.reason
+    assert result.agents["impl"].pid != PERSON_PID or case.reason == C.RUNNING
+    for action in result.plan.actions:
+        assert not isinstance(action, (StopAgent, RecreateAgent, RestartAgent)) or (
+            action.pane not in {p.pane_id for p in case.panes if p.taken_over}
+        )
+
+
+def test_the_taken_over_status_names_the_pane_and_the_pid_and_counts_a_restart() -> None:
+    taken = taken_pane(SOLO, "impl", current_command="bash")
+    previous = running_status(SOLO, "impl", "%1", restartCount=2)
+
+    result = plan(SOLO, world(taken), team_status({"impl": previous}))
+
+    status = result.agents["impl"]
+    found = ready(status)
+    assert (found.status, found.reason) == (C.FALSE, C.PANE_TAKEN_OVER)
+    assert "pane %1 runs pid 5000 (bash)" in found.message
+    assert (status.pid, status.paneId, status.restartCount) == (None, None, 3)
+    release = result.plan.actions[0]
+    assert isinstance(release, ReleasePane)
+    # Its window was made for impl and holds nothing else: its options go with the markers.
+    assert (release.window, release.process) == ("@1", ProcessRef(PERSON_PID, ts(STARTED)))
+
+
+def test_a_taken_over_pane_in_a_window_the_person_split_keeps_the_windows_options() -> None:
+    taken = taken_pane(SOLO, "impl", window_panes=2)
+
+    result = plan(SOLO, world(taken), team_status())
+
+    release = result.plan.actions[0]
+    assert isinstance(release, ReleasePane) and release.window is None
 
 
 # --- providers and readiness ------------------------------------------------------------

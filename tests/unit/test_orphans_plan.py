@@ -243,6 +243,11 @@ GROUP_CASES = [
         [("pane", "%5")],
     ),
     GroupCase(
+        "a-pane-a-person-respawned-keeps-the-session",
+        (gone_pane("impl", "%5"), gone_pane("docs", "%6", pid=5000, launched_pid="1006")),
+        [("window", "@5")],
+    ),
+    GroupCase(
         "our-session-name-is-never-killed-whole",
         (gone_pane("impl", "%5", session_name="team-demo", session_id="$0"),),
         [("window", "@5")],
@@ -304,6 +309,12 @@ VERDICT_CASES = [
     ),
     VerdictCase("leader-pane-never", other(leader_uuid="u-1"), ws("/b", exists=False), None),
     VerdictCase("unmarked-pane-never", other(marked=False), ws("/b", exists=False), None),
+    VerdictCase(
+        "pane-a-person-respawned-never",
+        other(pid=5000, launched_pid="1007"),
+        ws("/b", exists=False),
+        None,
+    ),
 ]
 
 

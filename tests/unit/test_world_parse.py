@@ -60,6 +60,7 @@ BASE: dict[str, str] = {
     "session_workspace": "/ws",
     "leader_uuid": "",
     "leader_pid": "",
+    "launched_pid": "4242",
     "window_activity": "1795608105",
 }
 
@@ -128,9 +129,11 @@ def test_normal_row() -> None:
         window_agent="impl",
         session_workspace="/ws",
         leader_uuid="",
+        launched_pid="4242",
     )
     assert found.pane_number == 3
     assert found.owned_by("demo", "/ws")
+    assert not found.taken_over
 
 
 def test_several_rows_keep_their_order() -> None:

@@ -4,8 +4,9 @@ Triggers only say "reconcile now" (controller-runtime's requests carry identity,
 events); every pass observes the world afresh, so a lost or duplicated trigger costs at
 most one extra pass, never a wrong action. The triggers:
 
-* the spec file changed (watchfiles on its folder, short debounce, so an editor's
-  write-then-rename counts once);
+* the spec file changed (`reconciler.specwatch`: watchfiles on the folders of the spec
+  path and of every link it goes through, followed again after each change; short
+  debounce, so an editor's write-then-rename counts once);
 * a message was queued or a result reported: `send` and `report` touch `.team/wake`,
   watched the same way, so a message goes out at once rather than at the next resync;
 * an agent's pane died: our session's `pane-died` hook runs `tmux wait-for -S CHANNEL`,
@@ -29,21 +30,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
-
-from watchfiles import watch
 
 from reconciler import markers
 from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
+from reconciler.specwatch import watch_spec
 from reconciler.wake import wake_path
 
 log = logging.getLogger("team_agent.loop")
 
 DEFAULT_RESYNC_SEC = 30.0
-SPEC_DEBOUNCE_MS = 50
 WAIT_FOR_RETRY_SEC = 1.0
 
 
@@ -130,29 +128,14 @@ class Loop:
         return good.spec.runtime.resync_interval_sec if good is not None else DEFAULT_RESYNC_SEC
 
     def _watch_spec(self) -> None:
-        """Wake on a spec edit, or on `send`/`report` touching `.team/wake` (new messages)."""
-        spec = self.engine.spec_path.resolve()
-        wake = wake_path(self.engine.state_dir).resolve()
-        folders = [spec.parent]
-        if not wake.parent.is_relative_to(spec.parent):
-            wake.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folders.append(wake.parent)
-
-        def wanted(change: object, path: str) -> bool:
-            return Path(path).name == spec.name or Path(path) == wake
-
-        for changes in watch(
-            *folders,
-            watch_filter=wanted,
-            debounce=SPEC_DEBOUNCE_MS,
-            step=20,
-            stop_event=self.stop,
-            rust_timeout=1000,
-            yield_on_timeout=False,
-            raise_interrupt=False,
-        ):
-            touched = {Path(path).name for _, path in changes}
-            self.request("spec changed" if spec.name in touched else "message queued")
+        """Wake on a spec change (links followed), or on `send`/`report` touching
+        `.team/wake` (new messages): `reconciler.specwatch`."""
+        watch_spec(
+            self.engine.spec_path,
+            wake_path(self.engine.state_dir).resolve(),
+            stop=self.stop,
+            request=self.request,
+        )
 
     def _agents_were_up(self) -> bool:
         last = self._last

@@ -44,6 +44,7 @@ from reconciler.actions import (
     RaiseAlert,
     ReapOrphan,
     RecreateAgent,
+    RenameSession,
     RestartAgent,
     SendKeys,
     SessionStart,
@@ -57,8 +58,8 @@ from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
 from reconciler.pane_check import Owner, PaneNow, recheck_pane
 from reconciler.procs import signal_process, terminate
 from reconciler.reap import reap_orphan
-from reconciler.tmux import Tmux, TmuxCommandError, format_literal
-from reconciler.world import World
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
+from reconciler.world import FIELD_SEPARATOR, World
 
 if TYPE_CHECKING:
     from reconciler.store import MessageStore
@@ -325,15 +326,21 @@ def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> lis
 
 
 def _check_ours(
-    ctx: ApplyContext, pane_id: str, agent: str, process: ProcessRef | None = None
+    ctx: ApplyContext,
+    pane_id: str,
+    agent: str,
+    process: ProcessRef | None = None,
+    *,
+    team: str | None = None,
 ) -> PaneNow:
     """Re-read the pane's markers and the server pid right before acting on the pane
-    (and its process and screen when the action types into it)."""
+    (and its process and screen when the action types into it). `team`: the team id the
+    pane must carry when it is not this team's (a former incarnation being stopped)."""
     return recheck_pane(
         ctx.tmux,
         pane_id,
         server_pid=ctx.world.server_pid,
-        owner=Owner(ctx.team_id, agent, ctx.workspace),
+        owner=Owner(team or ctx.team_id, agent, ctx.workspace),
         process=process,
         screen=process is not None,
     )
@@ -403,7 +410,7 @@ def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome
 
 
 def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
-    _check_ours(ctx, action.pane, action.agent)
+    _check_ours(ctx, action.pane, action.agent, team=action.team)
     if action.process is not None:
         _terminate_agent(action.process, action.grace_sec)
     try:
@@ -425,6 +432,44 @@ def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
         if not err.target_gone:
             raise
     return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
+
+
+class SessionNotOurs(TeamAgentError):
+    """The session to rename is gone, was renamed, lost our marker, or the server was
+    replaced since the snapshot: hands off."""
+
+
+_SESSION_FORMAT = FIELD_SEPARATOR.join(
+    ["#{pid}", "#{session_name}", "#{" + markers.SESSION_WORKSPACE + "}"]
+)
+
+
+def _rename_session(action: RenameSession, ctx: ApplyContext) -> Outcome:
+    """Rename the team's session by id, after re-reading that it is still the one planned.
+
+    A rename kills nothing, so the short gap between the check and the rename is
+    harmless; the name is an argv element, never part of a tmux command string.
+    """
+    try:
+        (line,) = ctx.tmux.run("display-message", "-p", "-t", f"{action.session}:", _SESSION_FORMAT)
+    except ServerNotRunning as err:
+        raise SessionNotOurs(f"session {action.old}: the tmux server is gone") from err
+    except TmuxCommandError as err:
+        if err.target_gone:
+            raise SessionNotOurs(f"session {action.old} is gone") from err
+        raise
+    server, name, workspace = [*line.split(FIELD_SEPARATOR), "", "", ""][:3]
+    if action.server_pid is not None and server != str(action.server_pid):
+        raise SessionNotOurs(f"session {action.old}: the tmux server was replaced")
+    if (name, workspace) != (action.old, action.workspace):
+        raise SessionNotOurs(
+            f"session {action.session} is no longer {action.old} of {action.workspace}"
+        )
+    ctx.tmux.run("rename-session", "-t", action.session, action.new)
+    # Windows created later in this pass go after the ones the session already holds.
+    for pane in ctx.world.session_panes(action.old):
+        ctx.saw_index(action.new, pane.window_index)
+    return Outcome(action=action, ok=True)
 
 
 def _nudge(action: NudgeServer, ctx: ApplyContext) -> Outcome:
@@ -487,4 +532,5 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     RestartAgent: _restart,
     RecreateAgent: _restart,
     StopAgent: _stop,
+    RenameSession: _rename_session,
 }

@@ -104,6 +104,19 @@ class Pane:
             and self.workspace == workspace
         )
 
+    def of_workspace(self, workspace: str) -> bool:
+        """An agent pane of this workspace, whatever its team id, never a leader pane.
+
+        A workspace holds one team (one spec, one `.team`), so an agent pane marked with
+        this workspace and another team id is that team before a rename changed its id.
+        """
+        return (
+            bool(self.agent)
+            and bool(self.team)
+            and not self.leader_uuid
+            and self.workspace == workspace
+        )
+
     @property
     def pane_number(self) -> int:
         return int(self.pane_id.lstrip("%") or 0)

@@ -55,6 +55,7 @@ class Loop:
     _wake: threading.Event = field(default_factory=threading.Event)
     _why: str = "start"
     _waiter: subprocess.Popen[bytes] | None = None
+    _waiting_on: str | None = None  # the wake channel the waiter sits on
     _last: PassResult | None = None  # the last completed pass (read by the exit waiter)
     _exits: ExitWatch = field(default_factory=ExitWatch)  # agent pids, for exits tmux misses
 
@@ -120,6 +121,7 @@ class Loop:
             return None
         self._last = result
         self._exits.watch(agent_processes(result.status))
+        self._follow_channel()
         self.on_pass(result, why)
         return result
 
@@ -137,6 +139,19 @@ class Loop:
             request=self.request,
         )
 
+    def _channel(self) -> str | None:
+        """The wake channel of the spec in force (it follows the team id)."""
+        good = self.engine.last_good
+        if good is None:
+            return None
+        return markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
+
+    def _follow_channel(self) -> None:
+        """A renamed team's new windows signal another channel: move the waiter to it."""
+        waiter = self._waiter
+        if waiter is not None and waiter.poll() is None and self._waiting_on != self._channel():
+            waiter.terminate()
+
     def _agents_were_up(self) -> bool:
         last = self._last
         return last is not None and any(a.paneId for a in last.status.agents.values())
@@ -150,6 +165,7 @@ class Loop:
                 continue
             tmux = self.engine.tmux_for(good.spec.runtime.tmux_socket)
             channel = markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
+            self._waiting_on = channel
             self._waiter = subprocess.Popen(
                 [*tmux.base_argv(), "wait-for", channel],
                 stdout=subprocess.DEVNULL,
@@ -160,6 +176,8 @@ class Loop:
             code = self._waiter.wait()
             if self.stop.is_set():
                 return
+            if channel != self._channel():
+                continue  # moved to the renamed team's channel (`_follow_channel`)
             if code == 0:
                 self.request("agent exited")
                 continue

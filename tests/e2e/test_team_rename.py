@@ -168,3 +168,16 @@ def test_replaced_agent_resumes_its_provider_session(
     assert [p.team for p in panes] == ["beta"]
     assert resumed(env.starts("claude")[-1], "claude", first.sessionId)
     assert done.status.agents["worker"].sessionId == first.sessionId
+
+
+def test_down_after_a_rename_stops_the_former_agents_too(team: TeamWorkspace) -> None:
+    """Renamed with no pass since: `down` stops this workspace's agents under either id."""
+    team.write_spec(spec("alpha"))
+    team.converge()
+    team.write_spec(spec("beta"))
+
+    done = team.cli("down")
+
+    assert done.returncode == 0, done.stderr
+    workspace = str(team.root.resolve())
+    assert [p.agent for p in team.agent_panes() if p.workspace == workspace] == []

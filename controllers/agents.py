@@ -56,9 +56,6 @@ from reconciler.screens import Screen
 from reconciler.status import AgentStatus, TeamStatus
 from reconciler.world import Pane, World
 
-# A replaced agent is created on the pass right after its former self was stopped.
-REPLACE_POLL_SEC = 0.0
-
 
 @dataclass(frozen=True)
 class AgentsResult:
@@ -116,8 +113,9 @@ def plan_agents(
         old = replacing.get(desired.id)
         if primary is None and old is not None and not desired.agent.paused:
             # Created on the next pass, once the former agent is gone: never two at once.
+            # No requeue of its own: the engine looks again soon after the stop (and
+            # later if it failed, rather than spinning on it).
             statuses[desired.id] = _replacing(builder, old, desired)
-            requeues.append(REPLACE_POLL_SEC)
             continue
         for extra in panes:
             if primary is not None and extra.pane_id != primary.pane_id:

@@ -403,7 +403,6 @@ def test_dead_pane_without_an_exit_code_yet(case: UncollectedCase) -> None:
     result = plan(team, world(dead, processes=case.rows), previous)
 
     assert result.plan.render() == case.want
-    assert result.plan.requeue_after == case.requeue
     impl = result.agents["impl"]
     assert (ready(impl).status, ready(impl).reason) == (C.FALSE, C.EXITED)
     assert impl.restartCount == 2
@@ -597,7 +596,6 @@ class RenameCase(NamedTuple):
     panes: tuple[Pane, ...]
     agents: dict[str, AgentStatus]
     want: str
-    requeue: float | None
 
 
 STOP_IMPL = "stop    agent/impl window @7 (team renamed: other is now demo)\n"
@@ -608,7 +606,6 @@ RENAME_CASES = [
         {},
         STOP_IMPL + "stop    agent/api window @8 (team renamed: other is now demo)\n"
         "create  agent/logs in new session team-demo (missing)",
-        0.0,
     ),
     RenameCase(
         "a-former-pane-beside-the-converged-team-is-only-stopped",
@@ -619,7 +616,6 @@ RENAME_CASES = [
             "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
         },
         STOP_IMPL.rstrip("\n"),
-        None,
     ),
     RenameCase(
         "a-former-agent-the-spec-dropped-is-stopped",
@@ -630,7 +626,6 @@ RENAME_CASES = [
             "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
         },
         "stop    agent/old window @7 (team renamed: other is now demo)",
-        None,
     ),
     RenameCase(
         # `team.id` changed, session name kept: the session goes with its last window.
@@ -639,7 +634,6 @@ RENAME_CASES = [
         {},
         STOP_IMPL + "create  agent/api in new session team-demo (missing)\n"
         "create  agent/logs in session team-demo (missing)",
-        0.0,
     ),
     RenameCase(
         "same-session-kept-by-a-persons-pane",
@@ -650,7 +644,6 @@ RENAME_CASES = [
         {},
         STOP_IMPL + "create  agent/api in session team-demo (missing)\n"
         "create  agent/logs in session team-demo (missing)",
-        0.0,
     ),
     RenameCase(
         # `team.id` kept, `team.name` changed: nothing restarts, the session is renamed.
@@ -662,7 +655,6 @@ RENAME_CASES = [
             "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
         },
         "rename  session/team-old to team-demo (the team's session name changed)",
-        None,
     ),
     RenameCase(
         "id-kept-session-renamed-and-an-added-agent-created-in-it",
@@ -676,7 +668,6 @@ RENAME_CASES = [
         },
         "rename  session/team-old to team-demo (the team's session name changed)\n"
         "create  agent/logs in session team-demo (missing)",
-        None,
     ),
     RenameCase(
         "session-of-another-workspace-is-never-renamed",
@@ -692,7 +683,6 @@ RENAME_CASES = [
         "stop    agent/api window @1 (left in session team-old)\n"
         "stop    agent/impl window @2 (left in session team-old)\n"
         "stop    agent/logs window @3 (left in session team-old)",
-        None,
     ),
     RenameCase(
         "agents-in-two-sessions-are-not-renamed",
@@ -706,7 +696,6 @@ RENAME_CASES = [
         "create  agent/logs in session team-demo (missing)\n"
         "stop    agent/api window @1 (left in session team-old)\n"
         "stop    agent/impl window @2 (left in session team-older)",
-        None,
     ),
 ]
 
@@ -716,7 +705,6 @@ def test_a_renamed_team(case: RenameCase) -> None:
     result = plan(TEAM, world(*case.panes), team_status(case.agents))
 
     assert result.plan.render() == case.want
-    assert result.plan.requeue_after == case.requeue
 
 
 def test_a_replaced_agent_waits_one_pass_and_keeps_its_session() -> None:

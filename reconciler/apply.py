@@ -451,14 +451,14 @@ def _rename_session(action: RenameSession, ctx: ApplyContext) -> Outcome:
     harmless; the name is an argv element, never part of a tmux command string.
     """
     try:
-        (line,) = ctx.tmux.run("display-message", "-p", "-t", f"{action.session}:", _SESSION_FORMAT)
+        lines = ctx.tmux.run("display-message", "-p", "-t", f"{action.session}:", _SESSION_FORMAT)
     except ServerNotRunning as err:
         raise SessionNotOurs(f"session {action.old}: the tmux server is gone") from err
     except TmuxCommandError as err:
         if err.target_gone:
             raise SessionNotOurs(f"session {action.old} is gone") from err
         raise
-    server, name, workspace = [*line.split(FIELD_SEPARATOR), "", "", ""][:3]
+    server, name, workspace = [*(lines[0] if lines else "").split(FIELD_SEPARATOR), "", ""][:3]
     if action.server_pid is not None and server != str(action.server_pid):
         raise SessionNotOurs(f"session {action.old}: the tmux server was replaced")
     if (name, workspace) != (action.old, action.workspace):

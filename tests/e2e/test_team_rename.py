@@ -22,6 +22,9 @@ import psutil
 import pytest
 
 from reconciler import conditions as C
+from reconciler.actions import RenameSession
+from reconciler.apply import ApplyContext, apply_plan
+from reconciler.world import observe
 from tests.conftest import TeamWorkspace, retry_until
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_sessions import resumed
@@ -181,3 +184,34 @@ def test_down_after_a_rename_stops_the_former_agents_too(team: TeamWorkspace) ->
     assert done.returncode == 0, done.stderr
     workspace = str(team.root.resolve())
     assert [p.agent for p in team.agent_panes() if p.workspace == workspace] == []
+
+
+def test_a_session_renamed_since_the_snapshot_is_not_renamed_again(team: TeamWorkspace) -> None:
+    """The executor re-reads the session right before renaming it: one a person renamed
+    since the snapshot is refused (a failed outcome), and keeps the person's name."""
+    team.write_spec(spec("alpha", team_id="squad"))
+    team.converge()
+    world = observe(team.tmux)
+    session_id = team.agent_panes()[0].session_id
+    workspace = str(team.root.resolve())
+    team.tmux.run("rename-session", "-t", session_id, "persons-name")
+    move = RenameSession(
+        session=session_id,
+        old="team-alpha",
+        new="team-beta",
+        workspace=workspace,
+        server_pid=world.server_pid,
+    )
+    ctx = ApplyContext(
+        tmux=team.tmux,
+        world=world,
+        team_id="squad",
+        workspace=workspace,
+        state_dir=team.root / ".team",
+        python=sys.executable,
+    )
+
+    (outcome,) = apply_plan([move], ctx)
+
+    assert not outcome.ok and "no longer team-alpha" in outcome.message
+    assert {p.session_name for p in team.agent_panes()} == {"persons-name"}

@@ -221,11 +221,20 @@ class World:
 
 
 def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
-    """The one `list-panes -a` call: (server running, panes)."""
+    """The one `list-panes -a` call: (server running, panes).
+
+    A server with no session left answers "no current target" (`-a` still resolves a
+    target): that is an observation, no panes, not an error. It happens right after the
+    last session goes, while the server is on its way out (`down` looks again then).
+    """
     try:
         lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
     except ServerNotRunning:
         return False, ()
+    except TmuxCommandError as err:
+        if "no current target" not in err.stderr:
+            raise
+        return True, ()
     return True, parse_panes(lines)
 
 

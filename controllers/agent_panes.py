@@ -4,7 +4,9 @@ Ownership is the markers (`Pane.owned_by`: team id and workspace, never a leader
 and the process we started in the pane: a pane a person respawned with their own command
 keeps our markers but is not the agent (`Pane.taken_over`); it is only ever released
 (`release_pane`). Among an agent's panes the one the status points to wins, else a live
-one, else the oldest, so two passes over the same world keep the same pane.
+one, else the oldest, so two passes over the same world keep the same pane. Panes of this
+workspace with another team id are this team before a rename (`former_panes`), and a
+session that only changed its name is renamed rather than rebuilt (`session_move`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from reconciler import conditions as C
 from reconciler.actions import (
     ProcessRef,
     ReleasePane,
+    RenameSession,
     StopAgent,
 )
 from reconciler.clock import parse_time
@@ -109,12 +112,62 @@ def output_since_last_look(pane: Pane, seen: str | None, looked: float | None) -
 
 
 def panes_by_agent(team: DesiredTeam, world: World) -> dict[str, list[Pane]]:
-    """Each agent's panes in the team's session, in pane order: one walk of the snapshot."""
+    """Each agent's panes in the team's session, in pane order: one walk of the snapshot.
+
+    The session about to be renamed to the team's session name (`session_move`) counts
+    as the team's session already: its agents keep running through the rename.
+    """
+    move = session_move(team, world)
+    sessions = {team.session, move.old} if move is not None else {team.session}
     grouped: dict[str, list[Pane]] = {}
     for pane in sorted(world.owned_panes(team.team_id, team.workspace_marker), key=pane_key):
-        if pane.session_name == team.session:
+        if pane.session_name in sessions:
             grouped.setdefault(pane.agent, []).append(pane)
     return grouped
+
+
+def former_panes(team: DesiredTeam, world: World) -> list[Pane]:
+    """Agent panes of this workspace marked with another team id, in pane order.
+
+    A workspace holds one team, so these are this team before a rename changed its id
+    (`team.name` without `team.id`): the agents controller replaces them, it never runs
+    the renamed team beside them. Never a leader pane, never another workspace's.
+    """
+    return sorted(
+        (
+            p
+            for p in world.panes
+            if p.of_workspace(team.workspace_marker) and p.team != team.team_id
+        ),
+        key=pane_key,
+    )
+
+
+def session_move(team: DesiredTeam, world: World) -> RenameSession | None:
+    """The rename that gives the team's session its new name, if that is all that changed.
+
+    When the session name changes (`team.name` with `team.id` kept: `team-<name>`; or
+    `runtime.session_name`) and no session has the new name yet, the one session that
+    holds every agent of this team and carries this workspace's session marker is renamed,
+    so nothing restarts. Anything less clear (agents in several sessions, a session of
+    another workspace or none marked) keeps the old way: new panes, old ones stopped.
+    """
+    if world.session_exists(team.session):
+        return None
+    ours = world.owned_panes(team.team_id, team.workspace_marker)
+    sessions = {(p.session_id, p.session_name) for p in ours}
+    if len(sessions) != 1:
+        return None
+    ((session_id, name),) = sessions
+    if any(p.session_workspace != team.workspace_marker for p in world.session_panes(name)):
+        return None
+    return RenameSession(
+        session=session_id,
+        old=name,
+        new=team.session,
+        workspace=team.workspace_marker,
+        server_pid=world.server_pid,
+    )
 
 
 def primary_pane(panes: Sequence[Pane], prev: AgentStatus | None) -> Pane | None:
@@ -136,8 +189,14 @@ def pane_key(pane: Pane) -> tuple[int, int]:
     return (pane.server_pid, pane.pane_number)
 
 
-def stop_pane(pane: Pane, world: World, *, grace_sec: float, cause: str) -> StopAgent:
-    """Stop one of our agent panes (the window too when it holds only that pane)."""
+def stop_pane(
+    pane: Pane, world: World, *, grace_sec: float, cause: str, former: bool = False
+) -> StopAgent:
+    """Stop one of our agent panes (the window too when it holds only that pane).
+
+    `former`: the pane is this team's before a rename (`former_panes`); the executor
+    then checks it still carries that old team id.
+    """
     process = world.processes.get(pane.pane_pid) if pane.pane_pid and not pane.dead else None
     return StopAgent(
         agent=AgentId(pane.agent),
@@ -147,6 +206,7 @@ def stop_pane(pane: Pane, world: World, *, grace_sec: float, cause: str) -> Stop
         kill_window=pane.window_agent == pane.agent and pane.window_panes == 1,
         grace_sec=grace_sec,
         cause=cause,
+        team=pane.team if former else None,
     )
 
 

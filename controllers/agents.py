@@ -37,11 +37,13 @@ from datetime import datetime
 from controllers.agent_exits import plan_exited
 from controllers.agent_live import READINESS_POLL_SEC, plan_readiness
 from controllers.agent_panes import (
+    former_panes,
     pane_key,
     panes_by_agent,
     primary_pane,
     release_pane,
     session_conflict,
+    session_move,
     stop_pane,
     taken_over_message,
 )
@@ -99,10 +101,27 @@ def plan_agents(
     if conflict is not None:
         return AgentsResult(plan=Plan(), agents=dict(previous.agents), session_conflict=conflict)
 
-    actions: list[Action] = []
-    statuses: dict[str, AgentStatus] = {}
     requeues: list[float] = []
-    session_exists = world.session_exists(team.session)
+    former = former_panes(team, world)
+    actions: list[Action] = [
+        stop_pane(
+            pane,
+            world,
+            grace_sec=team.stop_grace_sec,
+            cause=f"team renamed: {pane.team} is now {team.team_id}",
+            former=True,
+        )
+        for pane in former
+    ]
+    replacing = {pane.agent: pane for pane in former}
+    move = session_move(team, world)
+    if move is not None:
+        actions.append(move)
+    stopped = {pane.pane_id for pane in former}
+    session_exists = move is not None or any(
+        pane.pane_id not in stopped for pane in world.session_panes(team.session)
+    )
+    statuses: dict[str, AgentStatus] = {}
     declared = {d.agent.id for d in team.agents}
     grouped = panes_by_agent(team, world)
     taken: dict[str, Pane] = {}
@@ -115,6 +134,13 @@ def plan_agents(
         builder = StatusBuilder(previous=prev, now=now, generation=generation)
         panes = grouped.get(desired.id, [])
         primary = primary_pane(panes, prev)
+        old = replacing.get(desired.id)
+        if primary is None and old is not None and not desired.agent.paused:
+            # Created on the next pass, once the former agent is gone: never two at once.
+            # No requeue of its own: the engine looks again soon after the stop (and
+            # later if it failed, rather than spinning on it).
+            statuses[desired.id] = _replacing(builder, old, desired)
+            continue
         for extra in panes:
             if primary is not None and extra.pane_id != primary.pane_id:
                 actions.append(
@@ -148,7 +174,7 @@ def plan_agents(
             actions.append(
                 stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="removed from spec")
             )
-        elif pane.session_name != team.session:
+        elif pane.session_name != team.session and (move is None or pane.session_name != move.old):
             actions.append(
                 stop_pane(
                     pane,
@@ -161,6 +187,20 @@ def plan_agents(
     return AgentsResult(
         plan=Plan(actions=tuple(actions), requeue_after=min(requeues) if requeues else None),
         agents=statuses,
+    )
+
+
+def _replacing(b: StatusBuilder, old: Pane, desired: DesiredAgent) -> AgentStatus:
+    """Not started yet: the same agent of the team before its rename is being stopped."""
+    b.set(C.READY, C.FALSE, C.STARTING, f"replacing {old.pane_id} of team {old.team}")
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
+    return b.build(
+        paneId=None,
+        windowId=None,
+        pid=None,
+        pidCreateTime=None,
+        provider=desired.agent.provider,
+        backoffUntil=None,
     )
 
 

@@ -10,7 +10,9 @@ workspace) something carries, is any live team still wanting it?
 
 * our workspace and our team id: yes, it is the live team's (its panes are the agents
   controller's; a process of it whose pane is gone is rule (b));
-* our workspace, another team id: no, that team left this workspace;
+* our workspace, another team id: no, that team left this workspace (renamed: its panes
+  are the agents controller's, which replaces them; its processes whose pane is gone
+  are orphans);
 * another workspace that is gone: no;
 * another workspace that is live (its lock holder is alive): yes, whatever else holds;
 * another workspace that exists but is idle: only what its `status.json` shows decides
@@ -136,8 +138,8 @@ def pane_reasons(team: DesiredTeam, world: World, facts: OrphanFacts) -> dict[st
     reasons: dict[str, str] = {}
     same: dict[tuple[str, str, str], list[Pane]] = {}
     for pane in sorted(world.panes, key=lambda p: p.pane_number):
-        if not marked(pane) or pane.owned_by(team.team_id, team.workspace_marker):
-            continue  # not ours at all, or the agents controller's
+        if not marked(pane) or pane.of_workspace(team.workspace_marker):
+            continue  # not ours at all, or the agents controller's (this team, even renamed)
         why = verdict(team, facts, pane.team, pane.agent, pane.workspace)
         if why is not None:
             reasons[pane.pane_id] = why

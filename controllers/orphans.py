@@ -2,19 +2,22 @@
 
 Who acts on what (no two controllers ever act on one pane):
 
-* The **agents controller** owns every pane that carries *this* team's markers (team id
-  and workspace: `Pane.owned_by`). It keeps one pane per declared agent in the team's
-  session, the one the status points to, and stops duplicates, panes left in another
-  session and agents removed from the spec, on every pass and whatever `orphans.policy`
-  says: the spec is explicit about those, so they are convergence, not orphans.
+* The **agents controller** owns every agent pane that carries *this* workspace's
+  marker (`Pane.of_workspace`): this team's (team id and workspace, `Pane.owned_by`) and
+  this team's before a rename changed its id (a workspace holds one team). It keeps one
+  pane per declared agent in the team's session, the one the status points to, and stops
+  duplicates, panes left in another session, agents removed from the spec and the
+  renamed team's former panes, on every pass and whatever `orphans.policy` says: the
+  spec is explicit about those, so they are convergence, not orphans.
 * **This controller** owns everything else that carries our markers and that no live team
   governs (`controllers.orphan_rules`): (a) duplicate panes of an idle team (same team,
   agent and workspace markers; the pane that team's status points to is kept); (b)
   processes whose environment carries this team's `TEAM_AGENT_TEAM_ID` and
   `TEAM_AGENT_WORKSPACE` but whose pane is gone or dead (an agent CLI that caught SIGHUP
-  and outlived its pane); (c) sessions, windows and panes, and processes that outlived
-  them, marked with a workspace that no longer exists, with a team their workspace no
-  longer holds, or with an agent their team no longer declares; (d) `team-agent run`
+  and outlived its pane); (c) sessions, windows and panes of other workspaces, and
+  processes that outlived their pane, marked with a workspace that no longer exists,
+  with a team their workspace no longer holds (this workspace's former team id, for
+  processes only), or with an agent their team no longer declares; (d) `team-agent run`
   daemons holding the lock of a deleted workspace, and lock records whose holder is dead.
   It never plans an action on a pane the agents controller owns.
 
@@ -150,7 +153,7 @@ def allowed(orphan: Orphan, team: DesiredTeam, world: World, facts: OrphanFacts)
             pane = world.pane(owned.pane)
             if pane is None or not marked(pane):
                 return False
-            if pane.owned_by(team.team_id, team.workspace_marker):
+            if pane.of_workspace(team.workspace_marker):
                 return False
     return True
 

@@ -122,7 +122,11 @@ class RecreateAgent(AgentResource):
 
 @dataclass(frozen=True)
 class StopAgent(AgentResource):
-    """Stop an agent and remove its pane (its window too when it holds nothing else)."""
+    """Stop an agent and remove its pane (its window too when it holds nothing else).
+
+    `team` is the team id the pane must still carry when it is not this team's: an agent
+    of this workspace's team before a rename changed its id (`former_panes`).
+    """
 
     agent: AgentId
     pane: PaneId
@@ -131,6 +135,7 @@ class StopAgent(AgentResource):
     kill_window: bool
     grace_sec: float
     cause: str
+    team: str | None = None  # None: this team's id
 
     def render(self) -> str:
         what = f"window {self.window}" if self.kill_window else f"pane {self.pane}"
@@ -158,6 +163,32 @@ class ReleasePane(AgentResource):
 
     def render(self) -> str:
         return f"release {self.resource} pane {self.pane} ({self.cause})"
+
+
+@dataclass(frozen=True)
+class RenameSession:
+    """Give the team's tmux session its new name; every agent in it keeps running.
+
+    Planned when the team's session name changed (`team.name` with `team.id` kept, or
+    `runtime.session_name`) and the team's agents all live in one session of this
+    workspace while none has the new name. Right before renaming, the executor re-reads
+    the session (by id, `$N`) and refuses unless the server, its name and its
+    `@team_agent_session_workspace` marker are still the ones planned for.
+    """
+
+    session: str  # the session id ($N)
+    old: str
+    new: str
+    workspace: str  # the session workspace marker it must carry
+    server_pid: int | None
+    cause: str = "the team's session name changed"
+
+    @property
+    def resource(self) -> str:
+        return f"session/{self.old}"
+
+    def render(self) -> str:
+        return f"rename  {self.resource} to {self.new} ({self.cause})"
 
 
 @dataclass(frozen=True)
@@ -326,6 +357,7 @@ Action = (
     | RecreateAgent
     | StopAgent
     | ReleasePane
+    | RenameSession
     | NudgeServer
     | ReapOrphan
     | SendKeys

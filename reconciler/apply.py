@@ -48,6 +48,7 @@ from reconciler.actions import (
     ReapOrphan,
     RecreateAgent,
     ReleasePane,
+    RenameSession,
     RestartAgent,
     SendKeys,
     SessionStart,
@@ -61,8 +62,8 @@ from reconciler.launch import ENV_CONFIG_HASH, LaunchConfig
 from reconciler.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.procs import signal_process, terminate
 from reconciler.reap import reap_orphan
-from reconciler.tmux import Tmux, TmuxCommandError, format_literal
-from reconciler.world import World
+from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
+from reconciler.world import FIELD_SEPARATOR, World
 
 if TYPE_CHECKING:
     from reconciler.store import MessageStore
@@ -353,14 +354,16 @@ def _check_ours(
     process: ProcessRef | None = None,
     *,
     screen: bool = False,
+    team: str | None = None,
 ) -> PaneNow:
     """Re-read the pane's markers, its process and the server pid right before acting on
-    the pane (and its screen when the action types into it)."""
+    the pane (and its screen when the action types into it). `team`: the team id the pane
+    must carry when it is not this team's (a former incarnation being stopped)."""
     return recheck_pane(
         ctx.tmux,
         pane_id,
         server_pid=ctx.world.server_pid,
-        owner=Owner(ctx.team_id, agent, ctx.workspace),
+        owner=Owner(team or ctx.team_id, agent, ctx.workspace),
         process=process,
         screen=screen,
     )
@@ -436,7 +439,7 @@ LEFT_ALONE = "team-agent: not ours"
 
 
 def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
-    _check_ours(ctx, action.pane, action.agent)
+    _check_ours(ctx, action.pane, action.agent, team=action.team)
     if action.process is not None:
         _terminate_agent(action.process, action.grace_sec)
     kill = f"kill-pane -t {action.pane}"
@@ -487,6 +490,44 @@ def _release(action: ReleasePane, ctx: ApplyContext) -> Outcome:
         ]
     ctx.tmux.run_sequence(commands)
     return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
+
+
+class SessionNotOurs(TeamAgentError):
+    """The session to rename is gone, was renamed, lost our marker, or the server was
+    replaced since the snapshot: hands off."""
+
+
+_SESSION_FORMAT = FIELD_SEPARATOR.join(
+    ["#{pid}", "#{session_name}", "#{" + markers.SESSION_WORKSPACE + "}"]
+)
+
+
+def _rename_session(action: RenameSession, ctx: ApplyContext) -> Outcome:
+    """Rename the team's session by id, after re-reading that it is still the one planned.
+
+    A rename kills nothing, so the short gap between the check and the rename is
+    harmless; the name is an argv element, never part of a tmux command string.
+    """
+    try:
+        lines = ctx.tmux.run("display-message", "-p", "-t", f"{action.session}:", _SESSION_FORMAT)
+    except ServerNotRunning as err:
+        raise SessionNotOurs(f"session {action.old}: the tmux server is gone") from err
+    except TmuxCommandError as err:
+        if err.target_gone:
+            raise SessionNotOurs(f"session {action.old} is gone") from err
+        raise
+    server, name, workspace = [*(lines[0] if lines else "").split(FIELD_SEPARATOR), "", ""][:3]
+    if action.server_pid is not None and server != str(action.server_pid):
+        raise SessionNotOurs(f"session {action.old}: the tmux server was replaced")
+    if (name, workspace) != (action.old, action.workspace):
+        raise SessionNotOurs(
+            f"session {action.session} is no longer {action.old} of {action.workspace}"
+        )
+    ctx.tmux.run("rename-session", "-t", action.session, action.new)
+    # Windows created later in this pass go after the ones the session already holds.
+    for pane in ctx.world.session_panes(action.old):
+        ctx.saw_index(action.new, pane.window_index)
+    return Outcome(action=action, ok=True)
 
 
 def _nudge(action: NudgeServer, ctx: ApplyContext) -> Outcome:
@@ -550,4 +591,5 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     RecreateAgent: _restart,
     StopAgent: _stop,
     ReleasePane: _release,
+    RenameSession: _rename_session,
 }

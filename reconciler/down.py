@@ -1,7 +1,8 @@
 """`team-agent down`: stop every agent pane this team owns, and nothing else.
 
-Ownership is the markers (team id *and* workspace), in any session of the server, so a
-team whose session was renamed is still brought down completely. A pane that carries a
+Ownership is the markers (workspace, with this team id or, for a team renamed since the
+last pass, its former one: a workspace holds one team), in any session of the server, so
+a team whose session was renamed is still brought down completely. A pane that carries a
 leader marker is never stopped, even if it also carried agent markers. Nor is a pane a
 person respawned with their own command (`Pane.taken_over`): it is only released
 (unmarked), and what runs there is never signalled. The status is
@@ -41,8 +42,10 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
     spec = loaded.spec
     workspace = str(loaded.workspace)
     world = observe(tmux)
+    # This workspace's agents under any team id: one renamed since the last pass is still
+    # this team (`former_panes`). Never a leader pane (`Pane.of_workspace`).
     panes = sorted(
-        (p for p in world.owned_panes(spec.team_id, workspace) if not p.leader_uuid),
+        (p for p in world.panes if p.of_workspace(workspace)),
         key=lambda p: (p.agent, p.pane_number),
     )
     taken = sorted(
@@ -50,7 +53,14 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
     )
     actions: list[Action] = [release_pane(p, world) for p in taken]
     actions += [
-        stop_pane(p, world, grace_sec=spec.runtime.stop_grace_sec, cause="down") for p in panes
+        stop_pane(
+            p,
+            world,
+            grace_sec=spec.runtime.stop_grace_sec,
+            cause="down",
+            former=p.team != spec.team_id,
+        )
+        for p in panes
     ]
     state = ensure_state_dir(loaded.workspace)
     ctx = ApplyContext(

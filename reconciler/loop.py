@@ -4,8 +4,9 @@ Triggers only say "reconcile now" (controller-runtime's requests carry identity,
 events); every pass observes the world afresh, so a lost or duplicated trigger costs at
 most one extra pass, never a wrong action. The triggers:
 
-* the spec file changed (watchfiles on its folder, short debounce, so an editor's
-  write-then-rename counts once);
+* the spec file changed (`reconciler.specwatch`: watchfiles on the folders of the spec
+  path and of every link it goes through, followed again after each change; short
+  debounce, so an editor's write-then-rename counts once);
 * a message was queued or a result reported: `send` and `report` touch `.team/wake`,
   watched the same way, so a message goes out at once rather than at the next resync;
 * an agent's pane died: our session's `pane-died` hook runs `tmux wait-for -S CHANNEL`,
@@ -29,21 +30,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
-
-from watchfiles import watch
 
 from reconciler import markers
 from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
 from reconciler.freshness import DEFAULT_RESYNC_SEC
+from reconciler.specwatch import watch_spec
 from reconciler.wake import wake_path
 
 log = logging.getLogger("team_agent.loop")
 
-SPEC_DEBOUNCE_MS = 50
 WAIT_FOR_RETRY_SEC = 1.0
 
 
@@ -57,6 +55,7 @@ class Loop:
     _wake: threading.Event = field(default_factory=threading.Event)
     _why: str = "start"
     _waiter: subprocess.Popen[bytes] | None = None
+    _waiting_on: str | None = None  # the wake channel the waiter sits on
     _last: PassResult | None = None  # the last completed pass (read by the exit waiter)
     _exits: ExitWatch = field(default_factory=ExitWatch)  # agent pids, for exits tmux misses
 
@@ -122,6 +121,7 @@ class Loop:
             return None
         self._last = result
         self._exits.watch(agent_processes(result.status))
+        self._follow_channel()
         self.on_pass(result, why)
         return result
 
@@ -130,29 +130,27 @@ class Loop:
         return good.spec.runtime.resync_interval_sec if good is not None else DEFAULT_RESYNC_SEC
 
     def _watch_spec(self) -> None:
-        """Wake on a spec edit, or on `send`/`report` touching `.team/wake` (new messages)."""
-        spec = self.engine.spec_path.resolve()
-        wake = wake_path(self.engine.state_dir).resolve()
-        folders = [spec.parent]
-        if not wake.parent.is_relative_to(spec.parent):
-            wake.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folders.append(wake.parent)
+        """Wake on a spec change (links followed), or on `send`/`report` touching
+        `.team/wake` (new messages): `reconciler.specwatch`."""
+        watch_spec(
+            self.engine.spec_path,
+            wake_path(self.engine.state_dir).resolve(),
+            stop=self.stop,
+            request=self.request,
+        )
 
-        def wanted(change: object, path: str) -> bool:
-            return Path(path).name == spec.name or Path(path) == wake
+    def _channel(self) -> str | None:
+        """The wake channel of the spec in force (it follows the team id)."""
+        good = self.engine.last_good
+        if good is None:
+            return None
+        return markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
 
-        for changes in watch(
-            *folders,
-            watch_filter=wanted,
-            debounce=SPEC_DEBOUNCE_MS,
-            step=20,
-            stop_event=self.stop,
-            rust_timeout=1000,
-            yield_on_timeout=False,
-            raise_interrupt=False,
-        ):
-            touched = {Path(path).name for _, path in changes}
-            self.request("spec changed" if spec.name in touched else "message queued")
+    def _follow_channel(self) -> None:
+        """A renamed team's new windows signal another channel: move the waiter to it."""
+        waiter = self._waiter
+        if waiter is not None and waiter.poll() is None and self._waiting_on != self._channel():
+            waiter.terminate()
 
     def _agents_were_up(self) -> bool:
         last = self._last
@@ -167,6 +165,7 @@ class Loop:
                 continue
             tmux = self.engine.tmux_for(good.spec.runtime.tmux_socket)
             channel = markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
+            self._waiting_on = channel
             self._waiter = subprocess.Popen(
                 [*tmux.base_argv(), "wait-for", channel],
                 stdout=subprocess.DEVNULL,
@@ -177,6 +176,8 @@ class Loop:
             code = self._waiter.wait()
             if self.stop.is_set():
                 return
+            if channel != self._channel():
+                continue  # moved to the renamed team's channel (`_follow_channel`)
             if code == 0:
                 self.request("agent exited")
                 continue

@@ -128,6 +128,21 @@ class Pane:
         """
         return not self.dead and bool(self.launched_pid) and str(self.pane_pid) != self.launched_pid
 
+    def of_workspace(self, workspace: str) -> bool:
+        """An agent pane of this workspace, whatever its team id, never a leader pane, never
+        one a person took over (`taken_over`: only ever released, by this team id).
+
+        A workspace holds one team (one spec, one `.team`), so an agent pane marked with
+        this workspace and another team id is that team before a rename changed its id.
+        """
+        return (
+            bool(self.agent)
+            and bool(self.team)
+            and not self.leader_uuid
+            and self.workspace == workspace
+            and not self.taken_over
+        )
+
     @property
     def pane_number(self) -> int:
         return int(self.pane_id.lstrip("%") or 0)
@@ -237,11 +252,20 @@ class World:
 
 
 def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
-    """The one `list-panes -a` call: (server running, panes)."""
+    """The one `list-panes -a` call: (server running, panes).
+
+    A server with no session left answers "no current target" (`-a` still resolves a
+    target): that is an observation, no panes, not an error. It happens right after the
+    last session goes, while the server is on its way out (`down` looks again then).
+    """
     try:
         lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
     except ServerNotRunning:
         return False, ()
+    except TmuxCommandError as err:
+        if "no current target" not in err.stderr:
+            raise
+        return True, ()
     return True, parse_panes(lines)
 
 

@@ -491,7 +491,6 @@ def test_dead_pane_without_an_exit_code_yet(case: UncollectedCase) -> None:
     result = plan(team, world(dead, processes=case.rows), previous)
 
     assert result.plan.render() == case.want
-    assert result.plan.requeue_after == case.requeue
     impl = result.agents["impl"]
     assert (ready(impl).status, ready(impl).reason) == (C.FALSE, C.EXITED)
     assert impl.restartCount == 2
@@ -635,8 +634,12 @@ FOREIGN_CASES = [
         pane("old", "%7", workspace="/elsewhere", session_name="team-demo-2"),
     ),
     ForeignCase(
-        "another-team-markers-same-workspace",
-        pane("impl", "%7", team="other", session_name="team-other"),
+        "another-workspace-markers-same-team-id",
+        pane("impl", "%7", workspace="/elsewhere", session_name="team-demo-2"),
+    ),
+    ForeignCase(
+        "leader-pane-of-a-former-team-of-this-workspace",
+        pane("impl", "%7", team="other", session_name="team-other", leader_uuid="u-1"),
     ),
     ForeignCase(
         "pane-marker-without-agent",
@@ -665,6 +668,148 @@ def test_panes_not_ours_are_never_touched(case: ForeignCase, ours: str) -> None:
     assert result.plan.render() == want
     assert "%7" not in pane_ids(result)
     assert all(status.paneId != "%7" for status in result.agents.values())
+
+
+# --- a renamed team: its former panes replaced, or its session renamed -------------------
+
+
+def former(agent: str, pane_id: str, **fields: Any) -> Pane:
+    """A pane of this workspace marked with team "other": this team before a rename."""
+    fields.setdefault("session_name", "team-other")
+    return pane(agent, pane_id, team="other", config_hash="sha256:x", **fields)
+
+
+class RenameCase(NamedTuple):
+    test_id: str
+    panes: tuple[Pane, ...]
+    agents: dict[str, AgentStatus]
+    want: str
+
+
+STOP_IMPL = "stop    agent/impl window @7 (team renamed: other is now demo)\n"
+RENAME_CASES = [
+    RenameCase(
+        "former-panes-stopped-first-their-agents-created-next-pass",
+        (former("impl", "%7"), former("api", "%8")),
+        {},
+        STOP_IMPL + "stop    agent/api window @8 (team renamed: other is now demo)\n"
+        "create  agent/logs in new session team-demo (missing)",
+    ),
+    RenameCase(
+        "a-former-pane-beside-the-converged-team-is-only-stopped",
+        (*converged_world().panes, former("impl", "%7")),
+        {
+            "api": running_status(TEAM, "api", "%1", since=LONG_AGO),
+            "impl": running_status(TEAM, "impl", "%2", since=LONG_AGO),
+            "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
+        },
+        STOP_IMPL.rstrip("\n"),
+    ),
+    RenameCase(
+        "a-former-agent-the-spec-dropped-is-stopped",
+        (*converged_world().panes, former("old", "%7")),
+        {
+            "api": running_status(TEAM, "api", "%1", since=LONG_AGO),
+            "impl": running_status(TEAM, "impl", "%2", since=LONG_AGO),
+            "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
+        },
+        "stop    agent/old window @7 (team renamed: other is now demo)",
+    ),
+    RenameCase(
+        # `team.id` changed, session name kept: the session goes with its last window.
+        "same-session-emptied-by-the-stops-is-made-anew",
+        (former("impl", "%7", session_name="team-demo"),),
+        {},
+        STOP_IMPL + "create  agent/api in new session team-demo (missing)\n"
+        "create  agent/logs in session team-demo (missing)",
+    ),
+    RenameCase(
+        "same-session-kept-by-a-persons-pane",
+        (
+            former("impl", "%7", session_name="team-demo"),
+            pane("", "%9", session_name="team-demo", marked=False),
+        ),
+        {},
+        STOP_IMPL + "create  agent/api in session team-demo (missing)\n"
+        "create  agent/logs in session team-demo (missing)",
+    ),
+    RenameCase(
+        # `team.id` kept, `team.name` changed: nothing restarts, the session is renamed.
+        "id-kept-session-renamed",
+        tuple(replace(p, session_name="team-old") for p in converged_world().panes),
+        {
+            "api": running_status(TEAM, "api", "%1", since=LONG_AGO),
+            "impl": running_status(TEAM, "impl", "%2", since=LONG_AGO),
+            "logs": running_status(TEAM, "logs", "%3", since=LONG_AGO),
+        },
+        "rename  session/team-old to team-demo (the team's session name changed)",
+    ),
+    RenameCase(
+        "id-kept-session-renamed-and-an-added-agent-created-in-it",
+        (
+            agent_pane(TEAM, "api", "%1", session_name="team-old"),
+            agent_pane(TEAM, "impl", "%2", session_name="team-old"),
+        ),
+        {
+            "api": running_status(TEAM, "api", "%1", since=LONG_AGO),
+            "impl": running_status(TEAM, "impl", "%2", since=LONG_AGO),
+        },
+        "rename  session/team-old to team-demo (the team's session name changed)\n"
+        "create  agent/logs in session team-demo (missing)",
+    ),
+    RenameCase(
+        "session-of-another-workspace-is-never-renamed",
+        (
+            agent_pane(TEAM, "api", "%1", session_name="team-old", session_workspace="/b"),
+            agent_pane(TEAM, "impl", "%2", session_name="team-old", session_workspace="/b"),
+            agent_pane(TEAM, "logs", "%3", session_name="team-old", session_workspace="/b"),
+        ),
+        {},
+        "create  agent/api in new session team-demo (missing)\n"
+        "create  agent/impl in session team-demo (missing)\n"
+        "create  agent/logs in session team-demo (missing)\n"
+        "stop    agent/api window @1 (left in session team-old)\n"
+        "stop    agent/impl window @2 (left in session team-old)\n"
+        "stop    agent/logs window @3 (left in session team-old)",
+    ),
+    RenameCase(
+        "agents-in-two-sessions-are-not-renamed",
+        (
+            agent_pane(TEAM, "api", "%1", session_name="team-old"),
+            agent_pane(TEAM, "impl", "%2", session_name="team-older", session_id="$1"),
+        ),
+        {},
+        "create  agent/api in new session team-demo (missing)\n"
+        "create  agent/impl in session team-demo (missing)\n"
+        "create  agent/logs in session team-demo (missing)\n"
+        "stop    agent/api window @1 (left in session team-old)\n"
+        "stop    agent/impl window @2 (left in session team-older)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", RENAME_CASES, ids=[c.test_id for c in RENAME_CASES])
+def test_a_renamed_team(case: RenameCase) -> None:
+    result = plan(TEAM, world(*case.panes), team_status(case.agents))
+
+    assert result.plan.render() == case.want
+
+
+def test_a_replaced_agent_waits_one_pass_and_keeps_its_session() -> None:
+    """The former agent is stopped (its old team id re-checked by the executor); the new
+    one starts on the next pass, resuming the session the status recorded for its id."""
+    previous = {"impl": running_status(TEAM, "impl", "%7", sessionId="s-1")}
+
+    result = plan(TEAM, world(former("impl", "%7")), team_status(previous))
+
+    stop = result.plan.actions[0]
+    assert isinstance(stop, StopAgent) and stop.team == "other" and stop.pane == "%7"
+    impl = result.agents["impl"]
+    assert (ready(impl).reason, ready(impl).message) == (C.STARTING, "replacing %7 of team other")
+    assert (impl.paneId, impl.pid, impl.sessionId) == (None, None, "s-1")
+
+    after = plan(TEAM, world(), team_status(result.agents))
+    assert "create  agent/impl in session team-demo (missing)" in after.plan.render()
 
 
 def test_session_marked_by_another_workspace_is_a_conflict() -> None:

@@ -301,11 +301,12 @@ VERDICT_CASES = [
         "workspace /b now holds team c, not b",
     ),
     VerdictCase("workspace-gone", other(), ws("/b", exists=False), "workspace /b no longer exists"),
+    # This team before a rename: the agents controller replaces it, never the orphans'.
     VerdictCase(
-        "our-workspace-another-team",
+        "our-workspace-another-team-is-the-agents-controllers",
         pane("impl", "%7", team="renamed", session_name="team-renamed", session_id="$2"),
         None,
-        "team renamed left this workspace (its team is now demo)",
+        None,
     ),
     VerdictCase("leader-pane-never", other(leader_uuid="u-1"), ws("/b", exists=False), None),
     VerdictCase("unmarked-pane-never", other(marked=False), ws("/b", exists=False), None),
@@ -407,6 +408,13 @@ PROCESS_CASES = [
         None,
     ),
     ProcessCase("another-user-never", proc(4253, uid=0), (), None),
+    ProcessCase(
+        "our-workspace-former-team-pane-gone",
+        proc(4255, team="renamed"),
+        (),
+        "team renamed left this workspace (its team is now demo); its pane is gone",
+        True,
+    ),
 ]
 
 

@@ -1,4 +1,8 @@
-"""Verbs that change the world: `reconcile`, `run`, `down` (all under the workspace lock)."""
+"""Verbs that change the world: `reconcile`, `run`, `down` (all under the workspace lock).
+
+`down` while `run` holds the lock asks `run` to do it (`reconciler.verbs.handoff`); `run`
+stops the team and exits, so nothing recreates it.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +29,12 @@ from reconciler.engine import (
     PassResult,
 )
 from reconciler.errors import TmuxUnavailable
+from reconciler.lock import describe_holder
 from reconciler.loop import Loop
 from reconciler.render import OutputFormat, render_status
+from reconciler.requests import DOWN, RUN_ACCEPTS, Answer, Request
 from reconciler.tmux import Tmux
+from reconciler.verbs.handoff import await_exit, lock_or_ask
 from reconciler.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
 
 
@@ -49,7 +56,7 @@ def reconcile(
     t = target(ctx)
     deadline = time.monotonic() + (parse_duration(wait_for) if wait_for else 0.0)
     engine = t.engine()
-    with Locked(t, lock_timeout):
+    with Locked(t, lock_timeout, verb="reconcile"):
         result = run_pass(engine)
         while (
             not result.ready and result.exit_code == EXIT_NOT_READY and time.monotonic() < deadline
@@ -92,29 +99,71 @@ def run(ctx: click.Context, lock_timeout: str, quiet: bool) -> None:
         if lines or why != "resync":
             click.echo(f"{stamp} [{why}] {summary}" + "".join(f"\n    {x}" for x in lines))
 
-    with Locked(t, lock_timeout):
-        loop = Loop(engine=engine, on_pass=report)
+    def served(request: Request, reply: Answer) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        asked = f"{stamp} [{request.kind} requested by pid {request.pid}]"
+        if reply.error is not None:
+            click.echo(f"{asked} failed: {reply.error}", err=True)
+            return
+        lines = [f"stopped {x}" for x in reply.stopped] + [f"failed  {x}" for x in reply.failed]
+        lines += [
+            f"{'reaped' if r.ok else 'FAILED'} {r.resource}: {r.message}" for r in reply.reaped
+        ]
+        if reply.runExits:
+            lines.append("the team is down: run exits")
+        click.echo(asked + "".join(f"\n    {x}" for x in lines))
+
+    with Locked(t, lock_timeout, verb="run", accepts=RUN_ACCEPTS):
+        loop = Loop(engine=engine, on_pass=report, on_request=served)
         loop.install_signal_handlers()
         loop.run()
 
 
 @click.command(epilog=TEAM_ACTION_EPILOG)
-@click.option("--lock-timeout", default="10s", show_default=True)
+@click.option(
+    "--lock-timeout",
+    default="10s",
+    show_default=True,
+    help="How long to wait for the lock, or for a running `run` to answer.",
+)
 @click.pass_context
 def down(ctx: click.Context, lock_timeout: str) -> None:
-    """Stop every agent this team owns (never the leader, never anything unmarked)."""
+    """Stop every agent this team owns (never the leader, never anything unmarked).
+
+    While `team-agent run` holds the lock, it stops the team itself and exits.
+    """
     t = target(ctx)
     loaded = t.require_spec()
     guard_team_action(t, loaded, "down")
-    with Locked(t, lock_timeout):
-        try:
-            stopped, failed = down_team(loaded, Tmux(socket_name=t.socket), python=sys.executable)
-        except TmuxUnavailable as err:
-            fail(str(err), EXIT_UNUSABLE)
+    held = lock_or_ask(t, lock_timeout, verb="down", kind=DOWN)
+    if isinstance(held, tuple):
+        holder, reply = held
+        if reply.error is not None:
+            fail(
+                f"{describe_holder(holder)} could not bring the team down: {reply.error}",
+                EXIT_UNUSABLE,
+            )
+        _print_down(reply.stopped, reply.failed)
+        gone = await_exit(holder)
+        click.echo(
+            f"{describe_holder(holder)} stopped the team and "
+            + ("exited" if gone else "is exiting")
+        )
+        sys.exit(1 if reply.failed else 0)
+    try:
+        stopped, failed = down_team(loaded, Tmux(socket_name=t.socket), python=sys.executable)
+    except TmuxUnavailable as err:
+        fail(str(err), EXIT_UNUSABLE)
+    finally:
+        held.release()
+    _print_down(stopped, failed)
+    sys.exit(1 if failed else 0)
+
+
+def _print_down(stopped: list[str], failed: list[str]) -> None:
     for line in stopped:
         click.echo(f"stopped {line}")
     for line in failed:
         click.echo(f"failed  {line}", err=True)
     if not stopped and not failed:
         click.echo("nothing to stop")
-    sys.exit(1 if failed else 0)

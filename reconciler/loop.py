@@ -45,7 +45,7 @@ from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
 from reconciler.request_handlers import perform
-from reconciler.requests import Answer, Request, answer, claim_pending
+from reconciler.requests import DOWN, Answer, Request, answer, claim_pending
 from reconciler.wake import wake_path
 
 log = logging.getLogger("team_agent.loop")
@@ -153,7 +153,11 @@ class Loop:
                 # gets an answer now rather than its timeout.
                 log.exception("request failed", extra={"request": request.kind})
                 reply = Answer(
-                    id=request.id, kind=request.kind, by=os.getpid(), error="see run's log"
+                    id=request.id,
+                    kind=request.kind,
+                    by=os.getpid(),
+                    error="see run's log",
+                    runExits=request.kind == DOWN,
                 )
             try:
                 answer(state, reply)

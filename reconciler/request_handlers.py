@@ -5,7 +5,9 @@ functions: `reconciler.down.down_team`, `reconciler.orphan_sweep.reap_orphans`),
 loop's own tmux server, with the spec as it is now (or, when it is broken, the last good
 one `run` keeps in force), so a `down` under `run` stops the same panes a `down` without
 it would. Errors the verb would report (tmux unusable, state folder unwritable, a corrupt
-status) become the answer's `error`, never an exception that ends the loop.
+status) become the answer's `error`, never an exception. A `down` ends the loop even when
+it failed: the person asked for the team to stay down, and a loop that went on would
+recreate whatever it had already stopped.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def perform(request: Request, engine: Engine) -> Answer:
             kind=request.kind,
             by=by,
             error=f"run has no valid spec to act on yet: fix {engine.spec_path} (see `validate`)",
+            runExits=request.kind == DOWN,
         )
     tmux = engine.tmux_for(loaded.spec.runtime.tmux_socket)
     try:
@@ -48,7 +51,9 @@ def perform(request: Request, engine: Engine) -> Answer:
         current = StatusStore(engine.state_dir).read()
         found, outcomes = reap_orphans(loaded, tmux, current, python=engine.python)
     except (TmuxUnavailable, StateUnwritable, StatusCorrupt) as err:
-        return Answer(id=request.id, kind=request.kind, by=by, error=str(err))
+        return Answer(
+            id=request.id, kind=request.kind, by=by, error=str(err), runExits=request.kind == DOWN
+        )
     return Answer(
         id=request.id,
         kind=request.kind,

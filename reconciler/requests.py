@@ -95,7 +95,8 @@ class Answer(_Model):
     """What the loop did for a request (`by`: its pid), in the verb's own terms.
 
     `error` says why it could not be done at all (tmux unusable, no valid spec); then the
-    other fields are empty. `runExits` is True when `run` ends after answering (`down`).
+    other fields are empty. `runExits` is True when `run` ends after answering (`down`,
+    done or not).
     """
 
     id: str

@@ -207,12 +207,24 @@ class World:
         return next((p for p in self.panes if p.pane_id == pane_id), None)
 
 
+NO_SESSIONS = "no current target"  # tmux's answer to `list-panes -a` with no session
+
+
 def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
-    """The one `list-panes -a` call: (server running, panes)."""
+    """The one `list-panes -a` call: (server running, panes).
+
+    A server whose last session just went answers "no current target" until it exits, and
+    longer while a client such as `run`'s `tmux wait-for` keeps it up (seen right after a
+    `down`): it has no panes, which is an observation, not an error.
+    """
     try:
         lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
     except ServerNotRunning:
         return False, ()
+    except TmuxCommandError as err:
+        if err.stderr.strip() != NO_SESSIONS:
+            raise
+        return True, ()
     return True, parse_panes(lines)
 
 

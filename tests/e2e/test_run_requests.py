@@ -23,6 +23,7 @@ import pytest
 from reconciler import conditions as C
 from reconciler.lock import WorkspaceLock
 from reconciler.status import ensure_state_dir
+from reconciler.tmux import TmuxCommandError
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +74,15 @@ def _agents(team: TeamWorkspace) -> dict[str, int | None]:
     return {p.agent: p.pane_pid for p in team.agent_panes() if p.workspace == ws and not p.dead}
 
 
+def _no_agents(team: TeamWorkspace) -> bool:
+    """No agent pane; a server between its last session and its exit answers `list-panes
+    -a` with "no current target", which is not an answer yet: ask again."""
+    try:
+        return not _agents(team)
+    except TmuxCommandError:
+        return False
+
+
 def _cli(team: TeamWorkspace, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), *args],
@@ -87,10 +97,16 @@ def test_down_under_run_stops_the_team_at_once_and_run_exits(
     team: TeamWorkspace, running: subprocess.Popen[str]
 ) -> None:
     assert set(_agents(team)) == {"one", "two"}
+    requests = team.root / ".team" / "requests"
     invoked = time.monotonic()
     down = _cli(team, "down")
-    retry_until(lambda: not _agents(team), timeout=10, interval=0.01)
-    gone = time.monotonic() - invoked
+    asked: float | None = None  # when the request file showed: the CLI has started
+    while not _no_agents(team):
+        if asked is None and requests.is_dir() and any(requests.iterdir()):
+            asked = time.monotonic()
+        assert time.monotonic() - invoked < 10, "the team is still up 10 s after `down`"
+        time.sleep(0.005)
+    gone = time.monotonic()
     out, err = down.communicate(timeout=20)
 
     assert down.returncode == 0, err
@@ -100,14 +116,17 @@ def test_down_under_run_stops_the_team_at_once_and_run_exits(
         "stopped agent/two",
     ]
     assert lines[-1] == f"`team-agent run` (pid {running.pid}) stopped the team and exited"
-    # About 0.8 s on an idle 2-core machine, most of it the CLI's own start (README); the
-    # bound leaves room for a loaded CI runner. Before requests: 10 s, then exit 3.
-    assert gone < 5.0, f"panes gone {gone:.2f}s after `down` was invoked"
+    # Invocation to panes gone is about 0.8 s on an idle 2-core machine, most of it the
+    # CLI's own start-up (README), and grows with the machine's load; the loop's share,
+    # from the request written to the panes gone, is what requests must keep short.
+    # Before requests the team stayed up: `down` waited 10 s and exited 3.
+    served = gone - (asked or invoked)
+    assert served < 1.5, f"panes gone {served:.2f}s after the request was written"
 
     assert running.wait(timeout=5) == 0  # `run` ended: nothing recreates the team
     log = running.stdout.read() if running.stdout else ""
     assert f"[down requested by pid {down.pid}]" in log and "run exits" in log
-    assert _agents(team) == {}
+    assert _no_agents(team)
     ready = C.find_condition(team.status().conditions, C.READY)
     assert ready is not None and (ready.status, ready.reason) == (C.FALSE, C.STOPPED)
 

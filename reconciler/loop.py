@@ -139,7 +139,7 @@ class Loop:
 
     def _serve_requests(self) -> tuple[bool, str | None]:
         """Perform the pending requests: whether one ends the loop (`down`), and the
-        trigger the next pass reports ("orphans reaped"), None when there were none."""
+        trigger the next pass reports ("reap-orphans served"), None when there were none."""
         state = self.engine.state_dir
         claimed, dropped = claim_pending(state)
         for gone in dropped:

@@ -1,7 +1,8 @@
 """`team-agent`: the command group; the verbs live in `reconciler.verbs`.
 
 Read-only verbs (`status`, `wait`, `plan`, `events`, `logs`) never change the world and
-never take the lock; `reconcile`, `run` and `down` hold the workspace lock while they act.
+never take the lock; `reconcile`, `run`, `down` and `orphans --reap` hold the workspace lock
+while they act (`down` and `orphans --reap` ask a running `run` to act for them).
 
 A verb's module is imported only when that verb runs (`LazyGroup`): `reconcile --once`
 in CI should not pay for the message store's sqlite3 or the leader's identity code.
@@ -18,12 +19,12 @@ import click
 VERBS: dict[str, tuple[str, str]] = {
     "validate": ("setup", "validate"),
     "reconcile": ("converge", "reconcile"),
-    "run": ("converge", "run"),
+    "run": ("lifecycle", "run"),
     "status": ("inspect", "status"),
     "wait": ("inspect", "wait"),
     "plan": ("inspect", "plan_cmd"),
     "diff": ("inspect", "plan_cmd"),
-    "down": ("converge", "down"),
+    "down": ("lifecycle", "down"),
     "pause": ("intent", "pause"),
     "resume": ("intent", "resume"),
     "restart": ("intent", "restart"),

@@ -183,12 +183,16 @@ def run_pass(engine: Engine) -> PassResult:
 class Locked:
     """Hold the workspace lock, or exit 3 naming the holder."""
 
-    def __init__(self, t: Target, timeout: str) -> None:
+    def __init__(
+        self, t: Target, timeout: str, *, verb: str, accepts: tuple[str, ...] = ()
+    ) -> None:
         try:
             state = ensure_state_dir(t.workspace)
         except StateUnwritable as err:
             fail(str(err), EXIT_UNUSABLE)
-        self.lock = WorkspaceLock(state, timeout=parse_duration(timeout))
+        self.lock = WorkspaceLock(
+            state, timeout=parse_duration(timeout), verb=verb, accepts=accepts
+        )
 
     def __enter__(self) -> WorkspaceLock:
         try:

@@ -63,10 +63,11 @@ class TmuxUnavailable(TeamAgentError):
 class LockHeld(TeamAgentError):
     """Another reconciler holds the workspace lock."""
 
-    def __init__(self, path: Path, holder_pid: int | None) -> None:
+    def __init__(self, path: Path, holder_pid: int | None, *, who: str | None = None) -> None:
         self.path = path
         self.holder_pid = holder_pid
-        who = f"pid {holder_pid}" if holder_pid else "another process"
+        if who is None:
+            who = f"pid {holder_pid}" if holder_pid else "another process"
         super().__init__(f"{path} is held by {who}")
 
 

@@ -9,9 +9,11 @@ Why `flock` and not a pid file: the kernel releases an flock when the holder's l
 descriptor closes, including when the process is SIGKILLed or the machine reboots, so
 there is no stale lock to detect, guess about or break. A pid file needs exactly that
 guessing (is pid 4242 still ours, or a recycled number?). The file's contents are only a
-hint for people and tools: the holder writes its pid, its process create time and when it
-acquired the lock, and clears them on release; `read_holder` returns them. Contents left
-behind by a holder that died are harmless: whoever acquires next overwrites them.
+hint for people and tools: the holder writes its pid, its process create time, when it
+acquired the lock, which verb it is and which requests it answers (`team-agent run` answers
+`down` and `orphans --reap` while it runs: `reconciler.requests`), and clears them on
+release; `read_holder` returns them. Contents left behind by a holder that died are
+harmless: whoever acquires next overwrites them.
 
 Details that keep it correct:
 - The file is never unlinked. Unlinking would let a waiter lock the old inode while a
@@ -54,6 +56,17 @@ class LockHolder(BaseModel):
     pid: int
     createTime: float | None = None  # the holder's process create time (psutil)
     acquiredAt: str | None = None
+    verb: str | None = None  # `run`, `reconcile`, `down`, `orphans --reap` (for messages)
+    accepts: tuple[str, ...] = ()  # request kinds it answers while holding the lock
+
+
+def describe_holder(holder: LockHolder | None) -> str:
+    """Who holds a lock, for a message: "`team-agent run` (pid 4242)", or "another process"."""
+    if holder is None:
+        return "another process"
+    if holder.verb is None:
+        return f"pid {holder.pid}"
+    return f"`team-agent {holder.verb}` (pid {holder.pid})"
 
 
 def read_holder(path: Path) -> LockHolder | None:
@@ -79,16 +92,25 @@ class WorkspaceLock:
     """An exclusive `flock` on `<state>/reconciler.lock`.
 
     `timeout` is how long `with lock:` waits; `acquire(timeout)` overrides it per call.
-    `clock` stamps `acquiredAt`; the wait itself uses real monotonic time, because it
+    `verb` and `accepts` go into the holder record (see `LockHolder`). `clock` stamps
+    `acquiredAt`; the wait itself uses real monotonic time, because it
     waits on a real process. Release explicitly or use `with`: a held lock that is merely
     dropped stays held until the process exits.
     """
 
     def __init__(
-        self, state_dir: Path, *, timeout: float = 0.0, clock: Clock | None = None
+        self,
+        state_dir: Path,
+        *,
+        timeout: float = 0.0,
+        clock: Clock | None = None,
+        verb: str | None = None,
+        accepts: tuple[str, ...] = (),
     ) -> None:
         self._path = state_dir / LOCK_FILE
         self._timeout = timeout
+        self._verb = verb
+        self._accepts = accepts
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._fd: int | None = None
 
@@ -121,7 +143,7 @@ class WorkspaceLock:
         if not locked:
             os.close(fd)
             holder = read_holder(self._path)
-            raise LockHeld(self._path, holder.pid if holder else None)
+            raise LockHeld(self._path, holder.pid if holder else None, who=describe_holder(holder))
         self._fd = fd
 
     def release(self) -> None:
@@ -157,7 +179,11 @@ class WorkspaceLock:
     def _record_holder(self, fd: int) -> None:
         me = psutil.Process()
         holder = LockHolder(
-            pid=me.pid, createTime=me.create_time(), acquiredAt=format_time(self._clock.now())
+            pid=me.pid,
+            createTime=me.create_time(),
+            acquiredAt=format_time(self._clock.now()),
+            verb=self._verb,
+            accepts=self._accepts,
         )
         data = holder.model_dump_json().encode() + b"\n"
         try:

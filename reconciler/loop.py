@@ -17,6 +17,11 @@ most one extra pass, never a wrong action. The triggers:
 * the plan asked to look again (`requeue_after`: a backoff expiring, an agent starting);
 * the periodic resync (`runtime.resync_interval_sec`), the safety net for everything else.
 
+Before each pass the loop performs the requests of verbs that need the lock it holds
+(`down`, `orphans --reap`; `reconciler.requests`): `send`-style, they touch `.team/wake`,
+so they are served at once. A `down` ends the loop after it is answered, so nothing
+recreates the team it stopped.
+
 SIGTERM and SIGINT stop the loop between passes and leave every agent running: the loop
 owns the reconciling, not the agents.
 """
@@ -24,6 +29,7 @@ owns the reconciling, not the agents.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -37,6 +43,8 @@ from reconciler.engine import Engine, PassResult
 from reconciler.errors import StateUnwritable
 from reconciler.exits import ExitWatch, agent_processes
 from reconciler.freshness import DEFAULT_RESYNC_SEC
+from reconciler.request_handlers import perform
+from reconciler.requests import DOWN, Answer, Request, answer, claim_pending
 from reconciler.specwatch import watch_spec
 from reconciler.wake import wake_path
 
@@ -51,6 +59,7 @@ class Loop:
 
     engine: Engine
     on_pass: Callable[[PassResult | None, str], None] = lambda result, why: None
+    on_request: Callable[[Request, Answer], None] = lambda request, reply: None
     stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _why: str = "start"
@@ -96,7 +105,10 @@ class Loop:
         while not self.stop.is_set():
             why = self._why
             self._wake.clear()
-            result = self._guarded_pass(why)
+            ends, served = self._serve_requests()
+            if ends:
+                break
+            result = self._guarded_pass(served or why)
             delay = self._resync_interval()
             if result is not None and result.requeue_after is not None:
                 delay = min(delay, max(result.requeue_after, 0.05))
@@ -124,6 +136,36 @@ class Loop:
         self._follow_channel()
         self.on_pass(result, why)
         return result
+
+    def _serve_requests(self) -> tuple[bool, str | None]:
+        """Perform the pending requests: whether one ends the loop (`down`), and the
+        trigger the next pass reports ("reap-orphans served"), None when there were none."""
+        state = self.engine.state_dir
+        claimed, dropped = claim_pending(state)
+        for gone in dropped:
+            log.warning("request dropped", extra={"request": gone.name, "why": gone.why})
+        ends = False
+        for request in claimed:
+            try:
+                reply = perform(request, self.engine)
+            except Exception:
+                # As a pass's guard: a bug must not end the loop, and the verb that waits
+                # gets an answer now rather than its timeout.
+                log.exception("request failed", extra={"request": request.kind})
+                reply = Answer(
+                    id=request.id,
+                    kind=request.kind,
+                    by=os.getpid(),
+                    error="see run's log",
+                    runExits=request.kind == DOWN,
+                )
+            try:
+                answer(state, reply)
+            except StateUnwritable as err:
+                log.error("cannot answer request: %s", err, extra={"request": request.kind})  # noqa: TRY400
+            self.on_request(request, reply)
+            ends = ends or reply.runExits
+        return ends, (f"{claimed[-1].kind} served" if claimed else None)
 
     def _resync_interval(self) -> float:
         good = self.engine.last_good

@@ -251,19 +251,23 @@ class World:
         return next((p for p in self.panes if p.pane_id == pane_id), None)
 
 
+NO_SESSIONS = "no current target"  # tmux's answer to `list-panes -a` with no session
+
+
 def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
     """The one `list-panes -a` call: (server running, panes).
 
-    A server with no session left answers "no current target" (`-a` still resolves a
-    target): that is an observation, no panes, not an error. It happens right after the
-    last session goes, while the server is on its way out (`down` looks again then).
+    A server whose last session just went answers "no current target" (`-a` still
+    resolves a target) until it exits, and longer while a client such as `run`'s
+    `tmux wait-for` keeps it up (seen right after a `down`): it has no panes, which is an
+    observation, not an error.
     """
     try:
         lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
     except ServerNotRunning:
         return False, ()
     except TmuxCommandError as err:
-        if "no current target" not in err.stderr:
+        if NO_SESSIONS not in err.stderr:
             raise
         return True, ()
     return True, parse_panes(lines)

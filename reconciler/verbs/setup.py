@@ -69,7 +69,7 @@ def demo(directory: Path, wait_for: str) -> None:
     deadline = time.monotonic() + parse_duration(wait_for)
     out = console()
     previous = ""
-    with Locked(Target(spec_path, loaded, None, None), "10s"):
+    with Locked(Target(spec_path, loaded, None, None), "10s", verb="demo"):
         number = 0
         while True:
             number += 1

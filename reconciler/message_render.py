@@ -20,6 +20,7 @@ from rich.text import Text
 
 from reconciler import conditions as C
 from reconciler.clock import format_epoch, parse_time
+from reconciler.freshness import describe_age
 from reconciler.status import TeamStatus
 from reconciler.store_records import MessageRecord, ResultRecord
 
@@ -182,11 +183,4 @@ def _cells(*values: str) -> list[Text]:
 
 
 def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    return describe_age(max(0, int(seconds)))

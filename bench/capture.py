@@ -39,9 +39,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.harness import BenchError
 from bench.measure import Benchmark, Config, Figure, Sample, Target, ms
-from reconciler import conditions as C
-from reconciler.engine import Engine, PassResult
-from reconciler.tmux import Tmux
+from reconciler.api import conditions as C
+from reconciler.engine.engine import Engine, PassResult
+from reconciler.observe.tmux import Tmux
 
 REPO = Path(__file__).resolve().parents[1]
 STUBS = REPO / "tests" / "stubs" / "bin"

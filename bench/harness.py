@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler import conditions as C
-from reconciler.engine import Engine, PassResult
-from reconciler.procs import Scanner, scan
-from reconciler.status import StatusCorrupt, StatusStore, TeamStatus
-from reconciler.tmux import Tmux
-from reconciler.world import Pane, list_panes
+from reconciler.api import conditions as C
+from reconciler.api.status import StatusCorrupt, StatusStore, TeamStatus
+from reconciler.engine.engine import Engine, PassResult
+from reconciler.observe.procs import Scanner, scan
+from reconciler.observe.tmux import Tmux
+from reconciler.observe.world import Pane, list_panes
 
 T = TypeVar("T")
 
@@ -149,7 +149,7 @@ class BenchTeam:
         """Let the second of the agents' last output end, then pass once.
 
         A pass reads the screen of an agent that wrote since the last pass looked (an
-        approval prompt may show: `controllers.agent_panes.working_agents`), and tmux
+        approval prompt may show: `controllers.agents.panes.working_agents`), and tmux
         dates output in whole seconds, so output in the second of the last look counts
         as unseen until that second is over. Passes after this one are a quiet team's.
         """

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 from bench.harness import BenchError, BenchTeam, private_team, wait_until
 from bench.measure import Config
-from reconciler.engine import Engine, PassResult
-from reconciler.envelope import ResultEnvelope
-from reconciler.store import LEADER, MessageRecord, MessageStore
-from reconciler.wake import touch_wake
+from reconciler.api.envelope import ResultEnvelope
+from reconciler.engine.engine import Engine, PassResult
+from reconciler.engine.wake import touch_wake
+from reconciler.store.messages import LEADER, MessageRecord, MessageStore
 
 BODY_BYTES = 1024
 POLL_SEC = 0.01

@@ -1,7 +1,7 @@
 """What orphan detection costs a pass: `.venv/bin/python bench/orphans.py [--sizes 10,50,100]`.
 
 The orphans controller runs on every pass (it is in `default_controllers()`), and its
-observation (`reconciler.orphanscan`) reads environments, command lines and lock files of
+observation (`controllers.orphans.observe`) reads environments, command lines and lock files of
 a few candidate processes on top of the pass's one `list-panes` call and one process
 scan. This benchmark converges a team of `shell` agents (`sleep`) at each size on a
 private tmux server, then runs no-op passes in-process with the default controllers and
@@ -39,14 +39,14 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.harness import BenchError
 from bench.measure import Benchmark, Config, Figure, Target
-from controllers.agents import AgentsController
-from controllers.orphans import OrphansController
-from reconciler.controller import ControllerResult, PassInputs
-from reconciler.engine import Engine
-from reconciler.orphanscan import ScanStats
-from reconciler.procs import ProcessTable, create_time_of, scan, signal_process
-from reconciler.tmux import Tmux
-from reconciler.world import list_panes
+from controllers.agents.controller import AgentsController
+from controllers.orphans.controller import OrphansController
+from controllers.orphans.observe import ScanStats
+from reconciler.api.controller import ControllerResult, PassInputs
+from reconciler.engine.engine import Engine
+from reconciler.observe.procs import ProcessTable, create_time_of, scan, signal_process
+from reconciler.observe.tmux import Tmux
+from reconciler.observe.world import list_panes
 
 SIZES = (10, 50, 100)
 PASSES = 7

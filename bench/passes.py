@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bench.harness import BenchError, private_team, shell_agents
 from bench.measure import Benchmark, Config, Figure, Sample, Target, ms
-from reconciler.procs import ProcessTable, scan
+from reconciler.observe.procs import ProcessTable, scan
 
 MAX_TMUX_CALLS = 3
 MAX_SCANS = 1

@@ -29,9 +29,9 @@ from contextlib import contextmanager
 
 from bench.harness import AgentDef, BenchError, BenchTeam, private_team, wait_until
 from bench.measure import Benchmark, Config, Figure, Sample, ms
-from reconciler.engine import Engine
-from reconciler.store import LEADER, MessageStore
-from reconciler.wake import touch_wake
+from reconciler.engine.engine import Engine
+from reconciler.engine.wake import touch_wake
+from reconciler.store.messages import LEADER, MessageStore
 from tests.mockmodel.server import MockModel
 from tests.realcli import homes, install
 

@@ -50,7 +50,7 @@ from bench.report import (
     to_json,
     write_docs,
 )
-from reconciler.errors import TeamAgentError
+from reconciler.api.errors import TeamAgentError
 
 BENCHMARKS: tuple[Benchmark, ...] = (
     passes.BENCHMARK,

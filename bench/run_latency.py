@@ -24,7 +24,7 @@ import time
 
 from bench.harness import AgentDef, BenchError, BenchTeam, private_team, wait_until
 from bench.measure import Benchmark, Config, Figure, Sample, Target, ms
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 
 POLL_SEC = 0.01
 SPEC_TO_PANE_MS = 500.0

@@ -14,8 +14,8 @@ import subprocess
 
 from bench.harness import BenchError, private_team, shell_agents
 from bench.measure import Benchmark, Config, Figure, Sample, interleaved, ms
-from reconciler.procs import scan
-from reconciler.world import list_panes, observe
+from reconciler.observe.procs import scan
+from reconciler.observe.world import list_panes, observe
 
 CONVERGE_TIMEOUT_SEC = 180.0
 
@@ -81,7 +81,7 @@ BENCHMARK = Benchmark(
     name="snapshot",
     title="observe time by team size",
     meaning=(
-        "`reconciler.world.observe` (one `list-panes -a -F` with every field and marker, "
+        "`reconciler.observe.world.observe` (one `list-panes -a -F` with every field and marker, "
         "parsed, plus one psutil process scan) timed at 10, 50, 100 and 200 agent panes "
         "(`shell` agents running `sleep`), median of 21 (7 with `--quick`). Its reference is "
         "a plain `tmux list-panes -a` run as a fresh process on the same server, timed "

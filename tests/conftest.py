@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.actions import NudgeServer
-from reconciler.engine import Engine, PassResult
-from reconciler.status import StatusStore, TeamStatus
-from reconciler.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
-from reconciler.world import Pane, observe
+from reconciler.api.actions import NudgeServer
+from reconciler.api.status import StatusStore, TeamStatus
+from reconciler.engine.engine import Engine, PassResult
+from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
+from reconciler.observe.world import Pane, observe
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from reconciler.launch import (
+from reconciler.api.launch import (
     ENV_AGENT_ID,
     ENV_TEAM_ID,
     ENV_WORKSPACE,
     LaunchConfig,
     LaunchContext,
 )
-from reconciler.spec import Agent
+from reconciler.api.spec import Agent
 
 SESSION_ID_PLACEHOLDER = "{id}"
 NOW_MS_PLACEHOLDER = "{now_ms}"

@@ -59,15 +59,15 @@ from controllers.providers.base import (
     launch_config,
     system_prompt_text,
 )
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import Agent
 
 MEASURED_VERSION = "2.1.197"
 BOX = "❯\u00a0"  # the input box's first row begins with these two characters
 RULE = r"─{20,}[ \t]*"  # the full-width rules above and below the box (and dialogs)
 SANDBOX_ENV = "IS_SANDBOX"  # lets root use bypassPermissions (measured)
 
-# permission_mode -> flags (reconciler.spec.PERMISSION_MODES["claude"] lists the same keys).
+# permission_mode -> flags (reconciler.api.spec.PERMISSION_MODES["claude"] lists the same keys).
 BYPASS = ("--permission-mode", "bypassPermissions")
 PERMISSION_FLAGS: dict[str, tuple[str, ...]] = {
     # Portable modes (team-agent 0.2.3): read-only planning; Claude's own asking default;

@@ -57,8 +57,8 @@ from controllers.providers.base import (
     launch_config,
     system_prompt_text,
 )
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import Agent
 
 MEASURED_VERSION = "0.171.0"
 
@@ -67,7 +67,7 @@ MEASURED_VERSION = "0.171.0"
 # footer's `⚠ N warnings · f2 to view` has no path after its ` · `.
 CODEX_READINESS = r"^› .*\n[ \t]*\n  \S.* · [~/]"
 
-# permission_mode -> flags (reconciler.spec.PERMISSION_MODES["codex"] lists the same keys).
+# permission_mode -> flags (reconciler.api.spec.PERMISSION_MODES["codex"] lists the same keys).
 PERMISSION_FLAGS: dict[str, tuple[str, ...]] = {
     # Portable modes (team-agent 0.2.3).
     "restricted": ("--sandbox", "read-only", "--ask-for-approval", "on-request"),

@@ -39,8 +39,8 @@ from controllers.providers.base import (
     launch_config,
     no_system_prompt,
 )
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import PERMISSION_MODES, Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import PERMISSION_MODES, Agent
 
 # permission_mode -> flags (each accepted by `copilot <flags> --help`, tests/unit).
 # restricted: plan mode blocked a `touch` in the workspace ("Plan mode does not permit

@@ -31,7 +31,7 @@ the mock model with an API key); the screens are the fixtures in
 * The shell tool's prompt: `│ Allow execution of [Shell]?` over `● 1. Allow once`; the
   key `1` picks "Allow once" at once whichever line is highlighted (measured).
 * Stop: the launcher ignores SIGTERM and SIGHUP and its child outlives the pane; the
-  group signal of `reconciler.apply._terminate_agent` ends both.
+  group signal of `reconciler.apply.executor._terminate_agent` ends both.
 
 Gemini has no system-prompt flag: `system_prompt_file` becomes `GEMINI_SYSTEM_MD` (which
 *replaces* Gemini's built-in system prompt), an inline `system_prompt` is refused.
@@ -53,8 +53,8 @@ from controllers.providers.base import (
     command_prefix,
     launch_config,
 )
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import PERMISSION_MODES, Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import PERMISSION_MODES, Agent
 
 # permission_mode -> flags (each accepted by the real CLI's parser, tests/unit).
 # restricted: plan mode, read-only (the shell tool is not offered, writes are denied

@@ -5,7 +5,7 @@ configuration of ours, only a `provider:` name). Each real CLI's table lives in 
 module (`controllers/providers/<cli>.py`), built from that CLI's captured screens
 (`tests/fixtures/screens/<cli>/<version>/`) and unit-tested against every one of them;
 `docs/providers.md` says which version each was verified on. The fake's is exact: the
-fake is ours (`controllers/fake_agent.py`).
+fake is ours (`reconciler/fakeagent/agent.py`).
 
 A CLI without an entry (`shell`) takes no messages: a send to it fails with that reason.
 """

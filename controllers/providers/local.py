@@ -1,6 +1,6 @@
 """The two providers that need no AI CLI: `shell` (any argv) and `fake` (our stand-in agent).
 
-`fake` runs `controllers.fake_agent` with the interpreter that runs team-agent, so the demo
+`fake` runs `reconciler.fakeagent.agent` with the interpreter that runs team-agent, so the demo
 and the tests work on a machine with no agent CLI and no network. Neither declares dialogs
 or sessions: their profile is empty, so no `SessionCaptured` condition is reported.
 """
@@ -13,9 +13,9 @@ from controllers.providers.base import (
     ProviderProfile,
     launch_config,
 )
-from reconciler.interpreter import module_argv
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import Agent
+from reconciler.launcher.interpreter import module_argv
 
 FAKE_READINESS = r"^fake> "
 
@@ -47,7 +47,7 @@ class FakeProvider:
             argv = (*agent.command, *agent.args)
         else:
             # Not `-m`: the pane starts in the workspace, which may hold its own `controllers/`.
-            argv = (*module_argv(ctx.python, "controllers.fake_agent"), *agent.args)
+            argv = (*module_argv(ctx.python, "reconciler.fakeagent.agent"), *agent.args)
         if agent.initial_prompt:
             argv = (*argv, agent.initial_prompt)
         return launch_config(self.name, agent, ctx, argv, readiness=FAKE_READINESS)

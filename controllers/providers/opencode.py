@@ -54,8 +54,8 @@ from controllers.providers.base import (
     launch_config,
     no_system_prompt,
 )
-from reconciler.launch import LaunchConfig, LaunchContext
-from reconciler.spec import Agent
+from reconciler.api.launch import LaunchConfig, LaunchContext
+from reconciler.api.spec import Agent
 
 MEASURED_VERSION = "1.18.33"
 SESSION_PREFIX = "ses_"  # OpenCode refuses ids that do not start with `ses`

@@ -1,6 +1,6 @@
 """Where each CLI keeps its session transcripts: path arithmetic, no I/O but one read.
 
-The observer (`controllers.session_observe`) stats and reads these places; the stubs in
+The observer (`controllers.sessions.observe`) stats and reads these places; the stubs in
 `tests/stubs/` write to them. Both use these functions, so a wrong guess about a real CLI
 is wrong in one place (and `docs/providers.md` says how sure each line is). The one
 read: Gemini's folder name for a project comes from its registry (`gemini_project_slug`).

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from reconciler.actions import Action
-from reconciler.engine import Engine
-from reconciler.hooks import PassPoint
+from reconciler.api.actions import Action
+from reconciler.engine.engine import Engine
+from reconciler.engine.hooks import PassPoint
 
 
 class KillAt:

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from controllers.dialogs import AUTO_TRUST_ENV
-from reconciler import conditions as C
-from reconciler.engine import PassResult
-from reconciler.events import EventLog
-from reconciler.status import AgentStatus
+from controllers.sessions.dialogs import AUTO_TRUST_ENV
+from reconciler.api import conditions as C
+from reconciler.api.events import EventLog
+from reconciler.api.status import AgentStatus
+from reconciler.engine.engine import PassResult
 from tests.conftest import REPO, TeamWorkspace, retry_until
 
 STUBS_BIN = REPO / "tests" / "stubs" / "bin"

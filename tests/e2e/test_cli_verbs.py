@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from controllers.demo import demo_socket
-from reconciler.lock import WorkspaceLock
-from reconciler.status import ensure_state_dir
+from reconciler.api.status import ensure_state_dir
+from reconciler.engine.lock import WorkspaceLock
+from reconciler.fakeagent.demo import demo_socket
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.tmux import Tmux
+from reconciler.api import conditions as C
+from reconciler.observe.tmux import Tmux
 from tests.conftest import PersonServer, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,7 @@ def quiet_for_a_second(team: TeamWorkspace) -> None:
     """Let the second of the agents' last output end, then pass once.
 
     A pass reads the screen of an agent that wrote since the last pass looked, for
-    approval prompts (`controllers.agent_panes.working_agents`); tmux dates output in
+    approval prompts (`controllers.agents.panes.working_agents`); tmux dates output in
     whole seconds, so output in the second of the last look counts as unseen until that
     second is over. After this, a pass over a quiet team reads no screen.
     """

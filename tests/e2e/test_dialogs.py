@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from controllers.dialogs import AUTO_TRUST_ENV
-from reconciler import conditions as C
-from reconciler.actions import ProcessRef, SendKeys
-from reconciler.apply import ApplyContext, apply_plan
-from reconciler.engine import PassResult
-from reconciler.ids import AgentId
-from reconciler.world import observe
+from controllers.sessions.dialogs import AUTO_TRUST_ENV
+from reconciler.api import conditions as C
+from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.ids import AgentId
+from reconciler.apply.executor import ApplyContext, apply_plan
+from reconciler.engine.engine import PassResult
+from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace
 from tests.e2e.stubenv import StubEnv, stub_env
 

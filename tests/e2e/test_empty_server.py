@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.world import observe
+from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace
 
 pytestmark = pytest.mark.e2e

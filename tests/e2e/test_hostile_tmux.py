@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace
 
 pytestmark = pytest.mark.e2e

@@ -17,11 +17,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from reconciler import conditions as C
-from reconciler.spec import restart_token
-from reconciler.specfile import load_spec
-from reconciler.status import AgentStatus
-from reconciler.world import Pane
+from reconciler.api import conditions as C
+from reconciler.api.spec import restart_token
+from reconciler.api.status import AgentStatus
+from reconciler.observe.world import Pane
+from reconciler.specfile.load import load_spec
 from tests.conftest import TeamWorkspace, retry_until
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_sessions import resumed

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.controller import Controller, ControllerResult, PassInputs
-from reconciler.engine import Engine, default_controllers
-from reconciler.status import StatusStore
-from reconciler.store import MessageStore
+from reconciler.api import conditions as C
+from reconciler.api.controller import Controller, ControllerResult, PassInputs
+from reconciler.api.status import StatusStore
+from reconciler.engine.engine import Engine, default_controllers
+from reconciler.store.messages import MessageStore
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

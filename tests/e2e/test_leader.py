@@ -21,12 +21,12 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from reconciler import conditions as C
-from reconciler.conditions import Condition
-from reconciler.engine import PassResult
-from reconciler.events import EventLog
-from reconciler.identity import resolve_identity
-from reconciler.status import LeaderStatus
+from controllers.leader.identity import resolve_identity
+from reconciler.api import conditions as C
+from reconciler.api.conditions import Condition
+from reconciler.api.events import EventLog
+from reconciler.api.status import LeaderStatus
+from reconciler.engine.engine import PassResult
 from tests.conftest import PersonServer, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
@@ -192,7 +192,7 @@ def test_another_teams_uuid_is_never_bound_until_taken_over(
         cwd=team.root,
     )  # fmt: skip
     retry_until(lambda: "fake> " in capture(workers, foreign), timeout=15)
-    plain = workers.start(sys.executable, "-m", "controllers.fake_agent", cwd=team.root)
+    plain = workers.start(sys.executable, "-m", "reconciler.fakeagent.agent", cwd=team.root)
     retry_until(lambda: "fake> " in capture(workers, plain), timeout=15)
 
     leader = leader_of(team.reconcile())
@@ -321,7 +321,7 @@ def test_unreadable_environment_binds_through_the_pane_option(
     team.write_spec(SPEC)
     pane_id = start_leader(
         team, person_server, "shell", "--", "env", "-i", sys.executable, "-m",
-        "controllers.fake_agent",
+        "reconciler.fakeagent.agent",
     )  # fmt: skip
     process = psutil.Process(pane_pid(person_server, pane_id))
     assert "TEAM_AGENT_LEADER_SESSION_UUID" not in process.environ()
@@ -353,7 +353,9 @@ def test_tmux_restart_recycling_pane_ids_leaves_no_stale_binding(
     leader = leader_of(team.reconcile())
     assert bound(leader) == (C.FALSE, C.LEADER_PANE_MISSING)
     assert "is not running" in C.find_condition(leader.conditions, C.LEADER_BOUND).message  # type: ignore[union-attr]
-    recycled = person_server.start(sys.executable, "-m", "controllers.fake_agent", cwd=team.root)
+    recycled = person_server.start(
+        sys.executable, "-m", "reconciler.fakeagent.agent", cwd=team.root
+    )
     assert recycled == "%0"
     retry_until(lambda: "fake> " in capture(person_server, recycled), timeout=15)
     for option, value in zip(

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.conditions import Condition
-from reconciler.envelope import ResultEnvelope, render_result
-from reconciler.status import AgentStatus, ApprovalStatus, StatusStore, TeamStatus
-from reconciler.store import LEADER, MessageRecord, MessageStore
-from reconciler.wake import WAKE_FILE
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.conditions import Condition
+from reconciler.api.envelope import ResultEnvelope, render_result
+from reconciler.api.status import AgentStatus, ApprovalStatus, StatusStore, TeamStatus
+from reconciler.engine.wake import WAKE_FILE
+from reconciler.store.messages import LEADER, MessageRecord, MessageStore
 
 pytestmark = pytest.mark.e2e
 

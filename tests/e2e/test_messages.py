@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.engine import PassResult
-from reconciler.store import MessageRecord, MessageStore
+from reconciler.api import conditions as C
+from reconciler.engine.engine import PassResult
+from reconciler.store.messages import MessageRecord, MessageStore
 from tests.conftest import REPO, PersonServer, TeamWorkspace, retry_until
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_leader import leader_env, start_leader  # noqa: F401 (fixture)

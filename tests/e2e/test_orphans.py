@@ -27,23 +27,23 @@ from typing import Any
 import psutil
 import pytest
 
-from controllers.desired import desired_team
-from controllers.orphans import plan_orphans
-from reconciler import conditions as C
-from reconciler import markers
-from reconciler.actions import ProcessRef, ReapOrphan, StopAgent
-from reconciler.apply import ApplyContext, apply_plan
-from reconciler.events import EventLog
-from reconciler.lock import LOCK_FILE, LockHolder, read_holder
-from reconciler.orphanscan import observe_orphans, tmux_socket_path
-from reconciler.procs import create_time_of, is_same_process, signal_process
-from reconciler.specfile import load_spec
-from reconciler.world import observe
+from controllers.orphans.controller import plan_orphans
+from controllers.orphans.observe import observe_orphans, tmux_socket_path
+from controllers.team.desired import desired_team
+from reconciler.api import conditions as C
+from reconciler.api import markers
+from reconciler.api.actions import ProcessRef, ReapOrphan, StopAgent
+from reconciler.api.events import EventLog
+from reconciler.apply.executor import ApplyContext, apply_plan
+from reconciler.engine.lock import LOCK_FILE, LockHolder, read_holder
+from reconciler.observe.procs import create_time_of, is_same_process, signal_process
+from reconciler.observe.world import observe
+from reconciler.specfile.load import load_spec
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e
 
-FAKE_ARGV = [sys.executable, "-m", "controllers.fake_agent", "--ignore-sighup"]
+FAKE_ARGV = [sys.executable, "-m", "reconciler.fakeagent.agent", "--ignore-sighup"]
 SLEEP = ["sleep", "3600"]
 
 

@@ -85,7 +85,8 @@ def test_fake_takes_a_200_line_paste_as_one_message(tmux_socket: str, tmp_path: 
         "TEAM_AGENT_ID": "impl",
         "TEAM_AGENT_FAKE_REPORT_CMD": json.dumps([sys.executable, "-c", RECORDER, str(reports)]),
     }
-    pane = start(tmux_socket, [sys.executable, "-m", "controllers.fake_agent"], cwd=REPO, env=env)
+    fake = [sys.executable, "-m", "reconciler.fakeagent.agent"]
+    pane = start(tmux_socket, fake, cwd=REPO, env=env)
     retry_until(lambda: "fake> " in screen(tmux_socket, pane))
 
     paste_and_enter(tmux_socket, pane, TEXT)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import pytest
 
 from controllers.providers.codex import session_tag
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace
 from tests.e2e.stubenv import StubEnv, read_jsonl, stub_env
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

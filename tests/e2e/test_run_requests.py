@@ -1,6 +1,6 @@
 """`down` and `orphans --reap` while `team-agent run` (a real process) holds the lock.
 
-Before requests (`reconciler.requests`) both waited `--lock-timeout` for a lock `run`
+Before requests (`reconciler.engine.requests`) both waited `--lock-timeout` for a lock `run`
 never releases and exited 3. Now `run` performs them: `down` stops the team within about
 a second and `run` exits (nothing recreates the team); `orphans --reap` is reaped by the
 loop, which goes on running. A `run` that does not answer (here: SIGSTOPped) makes the
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.lock import WorkspaceLock
-from reconciler.status import ensure_state_dir
-from reconciler.tmux import TmuxCommandError
+from reconciler.api import conditions as C
+from reconciler.api.status import ensure_state_dir
+from reconciler.engine.lock import WorkspaceLock
+from reconciler.observe.tmux import TmuxCommandError
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

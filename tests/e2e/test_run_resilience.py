@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.store import MessageStore
+from reconciler.api import conditions as C
+from reconciler.store.messages import MessageStore
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

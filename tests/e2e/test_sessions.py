@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.engine import PassResult
+from reconciler.api import conditions as C
+from reconciler.engine.engine import PassResult
 from tests.conftest import TeamWorkspace
 from tests.e2e.stubenv import ShiftedClock, StubEnv, read_jsonl, stub_env
 

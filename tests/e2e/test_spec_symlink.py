@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.lock import WorkspaceLock
-from reconciler.status import ensure_state_dir
+from reconciler.api import conditions as C
+from reconciler.api.status import ensure_state_dir
+from reconciler.engine.lock import WorkspaceLock
 from tests.conftest import REPO, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

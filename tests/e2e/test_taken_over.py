@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from controllers.agent_panes import stop_pane
-from reconciler import conditions as C
-from reconciler import markers
-from reconciler.actions import ProcessRef
-from reconciler.apply import ApplyContext, apply_plan
-from reconciler.procs import create_time_of, is_same_process, signal_process
-from reconciler.world import observe
+from controllers.agents.panes import stop_pane
+from reconciler.api import conditions as C
+from reconciler.api import markers
+from reconciler.api.actions import ProcessRef
+from reconciler.apply.executor import ApplyContext, apply_plan
+from reconciler.observe.procs import create_time_of, is_same_process, signal_process
+from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace
 
 pytestmark = pytest.mark.e2e

@@ -21,10 +21,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from reconciler import conditions as C
-from reconciler.actions import RenameSession
-from reconciler.apply import ApplyContext, apply_plan
-from reconciler.world import observe
+from reconciler.api import conditions as C
+from reconciler.api.actions import RenameSession
+from reconciler.apply.executor import ApplyContext, apply_plan
+from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace, retry_until
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_sessions import resumed

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.interpreter import module_argv
+from reconciler.api import conditions as C
+from reconciler.launcher.interpreter import module_argv
 from tests.conftest import TeamWorkspace
 
 pytestmark = pytest.mark.e2e

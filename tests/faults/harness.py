@@ -27,10 +27,10 @@ from typing import Any
 import psutil
 import pytest
 
-from reconciler.engine import Engine, PassResult
-from reconciler.status import StatusStore, TeamStatus
-from reconciler.tmux import Tmux
-from reconciler.world import Pane, observe
+from reconciler.api.status import StatusStore, TeamStatus
+from reconciler.engine.engine import Engine, PassResult
+from reconciler.observe.tmux import Tmux
+from reconciler.observe.world import Pane, observe
 from tests.conftest import REPO
 
 # ---------------------------------------------------------------- run length and seeds

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import read_holder
+from reconciler.engine.lock import read_holder
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -42,8 +42,8 @@ from pathlib import Path
 
 import psutil
 
-from reconciler import conditions as C
-from reconciler.events import EventLog
+from reconciler.api import conditions as C
+from reconciler.api.events import EventLog
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.tmux import TmuxCommandError
+from reconciler.observe.tmux import TmuxCommandError
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

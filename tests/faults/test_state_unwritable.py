@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import WorkspaceLock
-from reconciler.status import ensure_state_dir
+from reconciler.api.status import ensure_state_dir
+from reconciler.engine.lock import WorkspaceLock
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import psutil
 
-from reconciler import conditions as C
-from reconciler.conditions import Condition
-from reconciler.engine import PassResult
-from reconciler.store import MessageStore
-from reconciler.store_records import MessageRecord
+from reconciler.api import conditions as C
+from reconciler.api.conditions import Condition
+from reconciler.engine.engine import PassResult
+from reconciler.store.messages import MessageStore
+from reconciler.store.records import MessageRecord
 from tests.conftest import TeamWorkspace, retry_until
 from tests.mockmodel.server import MockModel
 from tests.realcli import homes

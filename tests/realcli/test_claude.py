@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from controllers.providers import transcripts
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import retry_until
 from tests.mockmodel.replies import Text, ToolCall
 from tests.realcli.clis import CLIS

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.engine import PassResult
+from reconciler.api import conditions as C
+from reconciler.engine.engine import PassResult
 from tests.conftest import PersonServer, retry_until
 from tests.mockmodel.replies import Error, Text
 from tests.realcli import homes

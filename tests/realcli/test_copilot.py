@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import retry_until
 from tests.realcli.team import RealTeam
 from tests.realcli.test_real_clis import exchange

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from reconciler import conditions as C
+from reconciler.api import conditions as C
 from tests.conftest import retry_until
 from tests.mockmodel.replies import Text, ToolCall
 from tests.realcli.clis import CLIS, RealCli

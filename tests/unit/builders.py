@@ -12,17 +12,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from controllers.desired import DesiredTeam, desired_team
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.conditions import Condition
-from reconciler.ids import PaneId, WindowId
-from reconciler.procs import ProcessInfo, ProcessTable
-from reconciler.screens import Screen, as_screen
-from reconciler.spec import Spec
-from reconciler.status import AgentStatus, TeamStatus
-from reconciler.store_records import MessageRecord, MessageState
-from reconciler.world import Pane, World
+from controllers.team.desired import DesiredTeam, desired_team
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.conditions import Condition
+from reconciler.api.ids import PaneId, WindowId
+from reconciler.api.spec import Spec
+from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.observe.procs import ProcessInfo, ProcessTable
+from reconciler.observe.screens import Screen, as_screen
+from reconciler.observe.world import Pane, World
+from reconciler.store.records import MessageRecord, MessageState
 
 NOW = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 WORKSPACE = Path("/ws")

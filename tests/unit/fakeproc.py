@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 5.0
-COMMAND = [sys.executable, "-m", "controllers.fake_agent"]
+COMMAND = [sys.executable, "-m", "reconciler.fakeagent.agent"]
 BANNER_RE = re.compile(
     r"^fake-agent \S+ ready \(agent=(?P<agent>\S+), session=(?P<session>[0-9a-f-]{36})\)$",
     re.MULTILINE,

@@ -14,12 +14,12 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.agent_exits import NUDGE_RETRY_SEC
-from controllers.agent_panes import panes_to_capture
-from controllers.agents import AgentsResult, plan_agents
-from controllers.desired import DesiredTeam
-from reconciler import conditions as C
-from reconciler.actions import (
+from controllers.agents.controller import AgentsResult, plan_agents
+from controllers.agents.exits import NUDGE_RETRY_SEC
+from controllers.agents.panes import panes_to_capture
+from controllers.team.desired import DesiredTeam
+from reconciler.api import conditions as C
+from reconciler.api.actions import (
     CreateAgent,
     NudgeServer,
     ProcessRef,
@@ -28,9 +28,9 @@ from reconciler.actions import (
     RestartAgent,
     StopAgent,
 )
-from reconciler.clock import format_time
-from reconciler.status import AgentStatus, TeamStatus
-from reconciler.world import Pane, World
+from reconciler.api.clock import format_time
+from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.observe.world import Pane, World
 from tests.unit.builders import (
     GENERATION,
     NOW,
@@ -1015,7 +1015,7 @@ READINESS_CASES = [
                   shell("impl", readiness={"pattern": r"^listening on \d+", "timeout_sec": 5}),
                   4, "booting\nlistening on 8080\n", C.RUNNING, False),
     ReadinessCase("no-pattern-is-ready-at-once", shell("impl"), 0, None, C.RUNNING, False),
-    # A pattern that backtracks without end is reported, never waited for (reconciler.patterns).
+    # A pattern that backtracks without end is reported, never waited for (reconciler.api.patterns).
     ReadinessCase("backtracking-pattern-is-reported",
                   shell("impl", readiness={"pattern": r"(a|aa)+$"}),
                   4, "a" * 5000 + "!", C.PATTERN_TOO_SLOW, False),

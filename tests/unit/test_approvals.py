@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from controllers.agents import plan_agents
-from controllers.approvals import APPROVAL_POLL_SEC, ApprovalPlan, plan_approval
-from controllers.desired import DesiredAgent, DesiredTeam
-from reconciler import conditions as C
-from reconciler.actions import ProcessRef, SendKeys
-from reconciler.clock import format_time
-from reconciler.ids import AgentId, PaneId
-from reconciler.status import AgentStatus, ApprovalStatus
+from controllers.agents.controller import plan_agents
+from controllers.messages.approvals import APPROVAL_POLL_SEC, ApprovalPlan, plan_approval
+from controllers.team.desired import DesiredAgent, DesiredTeam
+from reconciler.api import conditions as C
+from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.clock import format_time
+from reconciler.api.ids import AgentId, PaneId
+from reconciler.api.status import AgentStatus, ApprovalStatus
 from tests.unit.builders import (
     CLAUDE_PERMISSION_MENU,
     GENERATION,

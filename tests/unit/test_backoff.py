@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.backoff import (
+from controllers.agents.backoff import (
     INITIAL_BACKOFF_SEC,
     MAX_BACKOFF_SEC,
     RESET_AFTER_SEC,

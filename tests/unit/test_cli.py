@@ -14,19 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from reconciler import conditions as C
-from reconciler.cli import cli, package_version
-from reconciler.cliutil import running_reconciler
-from reconciler.clock import format_time
-from reconciler.lock import LOCK_FILE, LockHolder, WorkspaceLock
-from reconciler.packaged import TEAM_SCHEMA
-from reconciler.status import (
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.status import (
     AgentStatus,
     LastReconcile,
     StatusStore,
     TeamStatus,
     ensure_state_dir,
 )
+from reconciler.cli.main import cli, package_version
+from reconciler.cli.packaged import TEAM_SCHEMA
+from reconciler.cli.util import running_reconciler
+from reconciler.engine.lock import LOCK_FILE, LockHolder, WorkspaceLock
 
 SPEC = "version: 1\nteam: {name: cli}\nagents:\n  - id: impl\n    provider: fake\n"
 

@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 import pytest
 from pydantic import ValidationError
 
-from reconciler import conditions as C
-from reconciler.clock import FakeClock, format_time, parse_time
-from reconciler.conditions import Condition
+from reconciler.api import conditions as C
+from reconciler.api.clock import FakeClock, format_time, parse_time
+from reconciler.api.conditions import Condition
 
 T0 = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 T1 = T0 + timedelta(minutes=5)

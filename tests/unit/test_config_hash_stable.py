@@ -4,6 +4,11 @@ An agent whose launch configuration hash changes is recreated (its pane killed, 
 restarted). A refactor that moves modules or renames fields must therefore leave every
 hash of an unchanged spec as it was. These hashes were recorded from team-agent before
 the package layout of issue 15 and must never change without a migration note.
+
+One did change then, on purpose: the `fake` provider's argv names the module of our
+stand-in agent, which moved out of `controllers/` (it is not a controller). A fake agent
+holds no conversation, so it restarts once on that upgrade; every real CLI's hash (and
+`shell`'s) is as it was.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ RECORDED: dict[str, str] = {
     "claude": "sha256:e1ff81c2da9edc193e36f9c1c02a33ab",
     "codex": "sha256:f88ae5a2d8f8058c3faee2484552810a",
     "copilot": "sha256:9b2e9a3d7c6d838e6cffd514be1d4b05",
-    "fake": "sha256:923e0185fedd608f7d6405f162dc71d5",
+    "fake": "sha256:8705fe6268175cb98991a64b23547e3f",  # was 923e0185…: its module moved,
     "gemini": "sha256:98fcb3c8f5fa3b3e92b59ef65f762227",
     "opencode": "sha256:76a18cdf0766bc579028d517e1b3bdb0",
     "restarted": "sha256:7f9da2c14f48c53507387791767afbac",

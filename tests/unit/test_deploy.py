@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler.specfile import load_spec_text
+from reconciler.specfile.load import load_spec_text
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -289,7 +289,7 @@ def _text(output: str) -> Callable[[datetime], str]:
 
 
 STALE = timedelta(hours=1)
-# `status -o json`'s `observation` (reconciler.freshness): as of a file nobody keeps current,
+# `status -o json`'s `observation` (reconciler.store.freshness): as of a file nobody keeps current,
 # and as of `status --refresh` with no reconciler (its plan will not be carried out).
 STALE_SEEN = {"source": "status.json", "ageSec": 3600, "reconciler": None, "stale": True}
 REFRESHED = {"source": "refresh", "ageSec": 0, "reconciler": None, "stale": False}

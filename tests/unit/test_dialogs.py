@@ -11,14 +11,20 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.agents import plan_agents
-from controllers.dialogs import AUTO_TRUST_ENV, DialogPlan, find_dialog, own_folders, plan_dialog
-from controllers.provider_view import ProviderView
-from reconciler import conditions as C
-from reconciler.actions import ProcessRef, SendKeys
-from reconciler.ids import PaneId
-from reconciler.screens import Screen
-from reconciler.status import AgentStatus
+from controllers.agents.controller import plan_agents
+from controllers.sessions.dialogs import (
+    AUTO_TRUST_ENV,
+    DialogPlan,
+    find_dialog,
+    own_folders,
+    plan_dialog,
+)
+from controllers.sessions.view import ProviderView
+from reconciler.api import conditions as C
+from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.ids import PaneId
+from reconciler.api.status import AgentStatus
+from reconciler.observe.screens import Screen
 from tests.unit.builders import (
     GENERATION,
     NOW,

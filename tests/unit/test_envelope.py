@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import pytest
 from pydantic import ValidationError
 
-from reconciler.envelope import (
+from reconciler.api.envelope import (
     MAX_LINE_CHARS,
     MAX_RENDERED_LINES,
     ResultEnvelope,

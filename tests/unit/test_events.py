@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from reconciler.clock import format_time
-from reconciler.errors import StateUnwritable
-from reconciler.events import Event, EventLog
-from reconciler.status import ensure_state_dir
+from reconciler.api.clock import format_time
+from reconciler.api.errors import StateUnwritable
+from reconciler.api.events import Event, EventLog
+from reconciler.api.status import ensure_state_dir
 
 T0 = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.exec_agent import EXIT_CANNOT_RUN, prepare_env, scrub
+from reconciler.launcher.exec_agent import EXIT_CANNOT_RUN, prepare_env, scrub
 
 REPO = Path(__file__).resolve().parents[2]
 PRINT_ENV_AND_CWD = "import os,json;print(json.dumps({'env':dict(os.environ),'cwd':os.getcwd()}))"
@@ -112,7 +112,7 @@ def run_exec_agent(
     launch_file: Path, *, env: dict[str, str], cwd: Path
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "controllers.exec_agent", str(launch_file)],
+        [sys.executable, "-m", "reconciler.launcher.exec_agent", str(launch_file)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -172,7 +172,7 @@ def test_main_replaces_itself_with_the_agent(tmp_path: Path) -> None:
         },
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "controllers.exec_agent", str(launch)],
+        [sys.executable, "-m", "reconciler.launcher.exec_agent", str(launch)],
         stdout=subprocess.PIPE,
         text=True,
         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)},
@@ -220,7 +220,7 @@ def test_main_unreadable_launch_file_exits_127(tmp_path: Path) -> None:
 
 def test_main_usage() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "controllers.exec_agent"],
+        [sys.executable, "-m", "reconciler.launcher.exec_agent"],
         capture_output=True,
         text=True,
         timeout=30,

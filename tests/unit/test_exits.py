@@ -1,4 +1,4 @@
-"""The agent-exit trigger (`reconciler.exits`) against real processes (`sleep`)."""
+"""The agent-exit trigger (`reconciler.engine.exits`) against real processes (`sleep`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.exits import SUPPORTED, ExitWatch, ProcessKey
-from reconciler.procs import create_time_of
+from reconciler.engine.exits import SUPPORTED, ExitWatch, ProcessKey
+from reconciler.observe.procs import create_time_of
 from tests.conftest import retry_until
 
 pytestmark = pytest.mark.skipif(not SUPPORTED, reason="needs os.pidfd_open (Linux)")

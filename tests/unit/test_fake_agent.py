@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.fake_terminal import PASTE_END, PASTE_OFF, PASTE_ON, PASTE_START, LineReader
+from reconciler.fakeagent.terminal import PASTE_END, PASTE_OFF, PASTE_ON, PASTE_START, LineReader
 from tests.unit.fakeproc import (
     BANNER_RE,
     COMMAND,

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.fake_messages import (
+from reconciler.fakeagent.messages import (
     Directive,
     fingerprint,
     parse_message,
@@ -29,7 +29,7 @@ from controllers.fake_messages import (
     result_envelope,
     send_report,
 )
-from reconciler.store import MessageStore
+from reconciler.store.messages import MessageStore
 from tests.unit.fakeproc import (
     DEADLINE,
     Running,

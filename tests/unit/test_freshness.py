@@ -12,15 +12,15 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.freshness import (
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.status import AgentStatus, LastReconcile, LeaderStatus, TeamStatus
+from reconciler.store.freshness import (
     ReconcilerHolder,
     as_previewed,
     as_seen,
     assess,
 )
-from reconciler.status import AgentStatus, LastReconcile, LeaderStatus, TeamStatus
 
 OBSERVED = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 RESYNC = 30.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.identity import (
+from controllers.leader.identity import (
     IdentityError,
     IdentityInputs,
     leader_uuid,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from reconciler.cli import cli
-from reconciler.specfile import load_spec
+from reconciler.cli.main import cli
+from reconciler.specfile.load import load_spec
 
 SPEC = """\
 # the team

@@ -6,10 +6,10 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler import conditions as C
-from reconciler.deliver import BUSY_RETRY_MAX_SEC, BUSY_RETRY_SEC, deferral_delay
-from reconciler.isolation import ControllerFailure, degraded_condition, degraded_notes
-from reconciler.store_records import MessageRecord
+from controllers.messages.deliver import BUSY_RETRY_MAX_SEC, BUSY_RETRY_SEC, deferral_delay
+from reconciler.api import conditions as C
+from reconciler.engine.isolation import ControllerFailure, degraded_condition, degraded_notes
+from reconciler.store.records import MessageRecord
 from tests.unit.builders import GENERATION, NOW
 
 T0 = 1_780_000_000.123456  # an epoch time whose sums are not exact in binary

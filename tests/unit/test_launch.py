@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler.launch import LaunchConfig
+from reconciler.api.launch import LaunchConfig
 
 SECRET = "sk-ant-very-secret-value-0123456789"
 

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.leader_api_errors import APIError, classify, describe, find_api_errors
-from reconciler import conditions as C
+from controllers.leader.api_errors import APIError, classify, describe, find_api_errors
+from reconciler.api import conditions as C
 from tests.realcli import capture
 
 VERSION = "2.1.197"

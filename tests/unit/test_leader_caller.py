@@ -11,9 +11,7 @@ from typing import NamedTuple
 import pytest
 from click.testing import CliRunner
 
-from controllers.leader_launch import LeaderUsageError, leader_launch
-from reconciler import caller as K
-from reconciler.caller import (
+from controllers.leader.caller import (
     CallerRef,
     CallerView,
     caller_ref,
@@ -21,12 +19,14 @@ from reconciler.caller import (
     takeover_refusal,
     team_action_refusal,
 )
-from reconciler.cli import cli
-from reconciler.identity import Identity, IdentityInputs
-from reconciler.ids import PaneId
-from reconciler.interpreter import module_argv
-from reconciler.leader_world import PaneEvidence
-from reconciler.spec import Leader
+from controllers.leader import caller as K
+from controllers.leader.identity import Identity, IdentityInputs
+from controllers.leader.launch import LeaderUsageError, leader_launch
+from controllers.leader.observe import PaneEvidence
+from reconciler.api.ids import PaneId
+from reconciler.api.spec import Leader
+from reconciler.cli.main import cli
+from reconciler.launcher.interpreter import module_argv
 from tests.unit.builders import pane
 
 OWNER = "e" * 32
@@ -138,7 +138,7 @@ def test_fake_leader_argv_and_identity_env() -> None:
         inherited=INHERITED,
         python="/venv/bin/python",
     )
-    fake = module_argv("/venv/bin/python", "controllers.fake_agent")
+    fake = module_argv("/venv/bin/python", "reconciler.fakeagent.agent")
     assert launch.argv == (*fake, "--banner", "hi")
     assert {k: v for k, v in launch.env.items() if k.startswith("TEAM_AGENT_")} == {
         "TEAM_AGENT_LEADER_SESSION_UUID": OWNER,

@@ -15,23 +15,28 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.leader import LeaderResult, leader_pane_to_capture, plan_leader, select_leader
-from controllers.leader_api_errors import APIError, classify, find_api_errors
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.events import NORMAL
-from reconciler.identity import Identity, IdentityInputs
-from reconciler.ids import PaneId
-from reconciler.leader_records import LeaderHint, OwnerRecord, owner_uuid
-from reconciler.leader_world import (
+from controllers.leader.api_errors import APIError, classify, find_api_errors
+from controllers.leader.controller import (
+    LeaderResult,
+    leader_pane_to_capture,
+    plan_leader,
+    select_leader,
+)
+from controllers.leader.identity import Identity, IdentityInputs
+from controllers.leader.observe import (
     LeaderOrigin,
     LeaderWorld,
     PaneEvidence,
     leader_shaped,
     pane_evidence,
 )
-from reconciler.procs import ProcessInfo
-from reconciler.status import LeaderStatus
+from controllers.leader.records import LeaderHint, OwnerRecord, owner_uuid
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.events import NORMAL
+from reconciler.api.ids import PaneId
+from reconciler.api.status import LeaderStatus
+from reconciler.observe.procs import ProcessInfo
 from tests.unit.builders import NOW, SERVER_PID, ago, pane, process_table, ts
 
 EXPECTED = "e" * 32

@@ -15,10 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from reconciler.clock import FakeClock
-from reconciler.errors import LockHeld, StateUnwritable
-from reconciler.lock import LockHolder, WorkspaceLock, read_holder
-from reconciler.status import ensure_state_dir
+from reconciler.api.clock import FakeClock
+from reconciler.api.errors import LockHeld, StateUnwritable
+from reconciler.api.status import ensure_state_dir
+from reconciler.engine.lock import LockHolder, WorkspaceLock, read_holder
 
 CTX = multiprocessing.get_context("fork")
 

@@ -1,7 +1,7 @@
 """Golden plans of the messages controller: store snapshot + world + previous status.
 
 Each case builds a `PassInputs` in memory (`tests.unit.builders`, records from
-`reconciler.store_records` built directly), runs `MessagesController.reconcile` and
+`reconciler.store.records` built directly), runs `MessagesController.reconcile` and
 compares `plan.render()` with literal text, then the report. No tmux, no SQLite, no clock.
 """
 
@@ -14,19 +14,25 @@ from typing import Any
 
 import pytest
 
-from controllers.agents import AgentsController
-from controllers.messages import WAIT_POLL_SEC, MessagesController
-from reconciler import conditions as C
-from reconciler.actions import DeliverMessage, DeliveryTarget, FailMessage, ProcessRef, RaiseAlert
-from reconciler.clock import format_time
-from reconciler.controller import ControllerResult, PassInputs, Report
-from reconciler.deliver import MAX_ATTEMPTS
-from reconciler.engine import _merge_reports
-from reconciler.ids import PaneId
-from reconciler.specfile import LoadedSpec
-from reconciler.status import AgentStatus, LeaderStatus, MessagesStatus, TeamStatus
-from reconciler.store_records import MessageRecord, OpenTask, StoreSnapshot
-from reconciler.world import Pane
+from controllers.agents.controller import AgentsController
+from controllers.messages.controller import WAIT_POLL_SEC, MessagesController
+from controllers.messages.deliver import MAX_ATTEMPTS
+from reconciler.api import conditions as C
+from reconciler.api.actions import (
+    DeliverMessage,
+    DeliveryTarget,
+    FailMessage,
+    ProcessRef,
+    RaiseAlert,
+)
+from reconciler.api.clock import format_time
+from reconciler.api.controller import ControllerResult, PassInputs, Report
+from reconciler.api.ids import PaneId
+from reconciler.api.status import AgentStatus, LeaderStatus, MessagesStatus, TeamStatus
+from reconciler.engine.engine import _merge_reports
+from reconciler.observe.world import Pane
+from reconciler.specfile.load import LoadedSpec
+from reconciler.store.records import MessageRecord, OpenTask, StoreSnapshot
 from tests.unit.builders import (
     GENERATION,
     NOW,

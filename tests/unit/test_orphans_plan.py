@@ -14,18 +14,18 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.orphans import OrphansController, plan_orphans
-from controllers.orphans import OrphansResult as Result
-from reconciler import conditions as C
-from reconciler.actions import ReapOrphan
-from reconciler.controller import PassInputs
-from reconciler.daemons import Daemon
-from reconciler.lock import LockHolder
-from reconciler.orphanscan import MarkedProcess, OrphanFacts, WorkspaceFacts
-from reconciler.procs import ProcessInfo, ProcessTable
-from reconciler.specfile import LoadedSpec
-from reconciler.status import OrphanStatus, TeamStatus
-from reconciler.world import Pane, World
+from controllers.orphans.controller import OrphansController, plan_orphans
+from controllers.orphans.controller import OrphansResult as Result
+from controllers.orphans.daemons import Daemon
+from controllers.orphans.observe import MarkedProcess, OrphanFacts, WorkspaceFacts
+from reconciler.api import conditions as C
+from reconciler.api.actions import ReapOrphan
+from reconciler.api.controller import PassInputs
+from reconciler.api.status import OrphanStatus, TeamStatus
+from reconciler.engine.lock import LockHolder
+from reconciler.observe.procs import ProcessInfo, ProcessTable
+from reconciler.observe.world import Pane, World
+from reconciler.specfile.load import LoadedSpec
 from tests.unit.builders import (
     GENERATION,
     NOW,

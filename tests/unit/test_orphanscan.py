@@ -13,13 +13,13 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers import exec_agent
-from reconciler import launch
-from reconciler.daemons import is_run_daemon
-from reconciler.orphanscan import observe_orphans
-from reconciler.procs import scan
-from reconciler.status import AgentStatus, TeamStatus
-from reconciler.world import World
+from controllers.orphans.daemons import is_run_daemon
+from controllers.orphans.observe import observe_orphans
+from reconciler.api import launch
+from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.launcher import exec_agent
+from reconciler.observe.procs import scan
+from reconciler.observe.world import World
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_exec_agent_marks_the_pane_process_with_its_own_pid(tmp_path: Path) -> N
         json.dumps({"argv": [sys.executable, "-c", program], "cwd": str(tmp_path), "env": {}})
     )
     done = subprocess.run(
-        [sys.executable, "-m", "controllers.exec_agent", str(path)],
+        [sys.executable, "-m", "reconciler.launcher.exec_agent", str(path)],
         capture_output=True,
         text=True,
         timeout=30,

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from reconciler import patterns
-from reconciler.patterns import MATCH_TIMEOUT_SEC, PatternTooSlow
+from reconciler.api import patterns
+from reconciler.api.patterns import MATCH_TIMEOUT_SEC, PatternTooSlow
 
 SCREEN = "booting\nlistening on 8080\nfake> \n"
 

@@ -18,8 +18,15 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.dialogs import dialog_path, find_dialog
-from controllers.provider_view import TranscriptSeen
+from controllers.messages.screen import (
+    InputState,
+    find_approval,
+    find_box,
+    input_state,
+    is_busy,
+    shows_message,
+    typed_input,
+)
 from controllers.providers import transcripts
 from controllers.providers.claude import (
     BOX,
@@ -31,21 +38,14 @@ from controllers.providers.claude import (
     ClaudeProvider,
     permission_flags,
 )
-from controllers.screen import (
-    InputState,
-    find_approval,
-    find_box,
-    input_state,
-    is_busy,
-    shows_message,
-    typed_input,
-)
-from controllers.session_observe import locate
-from controllers.sessions import plan_start
-from reconciler.launch import LaunchContext
-from reconciler.screens import Screen
-from reconciler.spec import PERMISSION_MODES, Agent
-from reconciler.status import AgentStatus
+from controllers.sessions.dialogs import dialog_path, find_dialog
+from controllers.sessions.observe import locate
+from controllers.sessions.plan import plan_start
+from controllers.sessions.view import TranscriptSeen
+from reconciler.api.launch import LaunchContext
+from reconciler.api.spec import PERMISSION_MODES, Agent
+from reconciler.api.status import AgentStatus
+from reconciler.observe.screens import Screen
 from tests.realcli import capture, install
 from tests.unit.builders import NOW, desired
 

@@ -18,7 +18,15 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.dialogs import dialog_path, find_dialog
+from controllers.messages.screen import (
+    InputState,
+    find_approval,
+    find_box,
+    input_state,
+    is_busy,
+    shows_message,
+    typed_input,
+)
 from controllers.providers.codex import (
     CODEX_DIALOGS,
     CODEX_INPUT,
@@ -28,19 +36,11 @@ from controllers.providers.codex import (
     CodexProvider,
     session_tag,
 )
-from controllers.screen import (
-    InputState,
-    find_approval,
-    find_box,
-    input_state,
-    is_busy,
-    shows_message,
-    typed_input,
-)
-from reconciler import patterns
-from reconciler.launch import LaunchContext
-from reconciler.screens import Screen, parse_capture
-from reconciler.spec import PERMISSION_MODES, Agent
+from controllers.sessions.dialogs import dialog_path, find_dialog
+from reconciler.api import patterns
+from reconciler.api.launch import LaunchContext
+from reconciler.api.spec import PERMISSION_MODES, Agent
+from reconciler.observe.screens import Screen, parse_capture
 from tests.realcli import capture, install
 
 PROFILE = CODEX_INPUT

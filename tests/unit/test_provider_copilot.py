@@ -16,10 +16,7 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.dialogs import dialog_path, find_dialog
-from controllers.providers import transcripts as T
-from controllers.providers.copilot import COPILOT_DIALOGS, COPILOT_INPUT, PERMISSION_FLAGS
-from controllers.screen import (
+from controllers.messages.screen import (
     InputState,
     find_approval,
     find_box,
@@ -28,9 +25,12 @@ from controllers.screen import (
     shows_message,
     typed_input,
 )
-from controllers.session_observe import locate
-from reconciler.screens import Screen
-from reconciler.spec import PERMISSION_MODES
+from controllers.providers import transcripts as T
+from controllers.providers.copilot import COPILOT_DIALOGS, COPILOT_INPUT, PERMISSION_FLAGS
+from controllers.sessions.dialogs import dialog_path, find_dialog
+from controllers.sessions.observe import locate
+from reconciler.api.spec import PERMISSION_MODES
+from reconciler.observe.screens import Screen
 from tests.realcli import capture, install
 from tests.unit.builders import desired
 

@@ -20,13 +20,9 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.agent_live import plan_readiness
-from controllers.agent_status import StatusBuilder
-from controllers.dialogs import dialog_path, find_dialog, plan_dialog
-from controllers.provider_view import TranscriptSeen
-from controllers.providers import transcripts as T
-from controllers.providers.gemini import GEMINI_DIALOGS, GEMINI_INPUT, PERMISSION_FLAGS
-from controllers.screen import (
+from controllers.agents.live import plan_readiness
+from controllers.agents.status import StatusBuilder
+from controllers.messages.screen import (
     InputState,
     find_approval,
     find_box,
@@ -35,15 +31,19 @@ from controllers.screen import (
     shows_message,
     typed_input,
 )
-from controllers.session_observe import locate
-from controllers.sessions import plan_start
-from reconciler import conditions as C
-from reconciler.actions import ProcessRef
-from reconciler.clock import format_time
-from reconciler.ids import PaneId
-from reconciler.screens import CURSOR_MARK, JOINED_MARK, Screen, parse_capture
-from reconciler.spec import PERMISSION_MODES
-from reconciler.status import AgentStatus
+from controllers.providers import transcripts as T
+from controllers.providers.gemini import GEMINI_DIALOGS, GEMINI_INPUT, PERMISSION_FLAGS
+from controllers.sessions.dialogs import dialog_path, find_dialog, plan_dialog
+from controllers.sessions.observe import locate
+from controllers.sessions.plan import plan_start
+from controllers.sessions.view import TranscriptSeen
+from reconciler.api import conditions as C
+from reconciler.api.actions import ProcessRef
+from reconciler.api.clock import format_time
+from reconciler.api.ids import PaneId
+from reconciler.api.spec import PERMISSION_MODES
+from reconciler.api.status import AgentStatus
+from reconciler.observe.screens import CURSOR_MARK, JOINED_MARK, Screen, parse_capture
 from tests.realcli import capture, install
 from tests.unit.builders import NOW, STARTED, agent_pane, desired
 

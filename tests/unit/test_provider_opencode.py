@@ -19,11 +19,7 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.dialogs import find_dialog
-from controllers.providers import transcripts as T
-from controllers.providers.base import SessionSupport
-from controllers.providers.opencode import OPENCODE_INPUT, PERMISSION_FLAGS
-from controllers.screen import (
+from controllers.messages.screen import (
     InputState,
     find_approval,
     find_box,
@@ -32,10 +28,14 @@ from controllers.screen import (
     shows_message,
     typed_input,
 )
-from controllers.session_observe import locate
-from controllers.sessions import new_session_id
-from reconciler.screens import Screen
-from reconciler.spec import PERMISSION_MODES
+from controllers.providers import transcripts as T
+from controllers.providers.base import SessionSupport
+from controllers.providers.opencode import OPENCODE_INPUT, PERMISSION_FLAGS
+from controllers.sessions.dialogs import find_dialog
+from controllers.sessions.observe import locate
+from controllers.sessions.plan import new_session_id
+from reconciler.api.spec import PERMISSION_MODES
+from reconciler.observe.screens import Screen
 from tests.realcli import capture, install
 from tests.unit.builders import desired
 

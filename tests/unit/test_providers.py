@@ -12,11 +12,11 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.desired import DesiredAgent
 from controllers.providers.base import SessionSupport
 from controllers.providers.codex import session_tag
 from controllers.providers.registry import PROVIDERS
-from reconciler.launch import ENV_AGENT_ID
+from controllers.team.desired import DesiredAgent
+from reconciler.api.launch import ENV_AGENT_ID
 from tests.unit.builders import desired
 
 SID = "11111111-2222-4333-8444-555555555555"

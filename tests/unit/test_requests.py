@@ -1,4 +1,4 @@
-"""The request files between a verb and a running `run` (`reconciler.requests`).
+"""The request files between a verb and a running `run` (`reconciler.engine.requests`).
 
 Real files in a temp state folder, real processes as requesters; no tmux. The loop's
 side and the verb's side are called directly, in the orders that matter: answered,
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import LockHolder, WorkspaceLock, describe_holder, read_holder
-from reconciler.requests import (
+from reconciler.engine.lock import LockHolder, WorkspaceLock, describe_holder, read_holder
+from reconciler.engine.requests import (
     DOWN,
     REAP_ORPHANS,
     RUN_ACCEPTS,
@@ -30,7 +30,7 @@ from reconciler.requests import (
     submit,
     withdraw,
 )
-from reconciler.wake import wake_path
+from reconciler.engine.wake import wake_path
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.schema_gen import SCHEMAS, render_schema, write_schemas
+from reconciler.specfile.schema_gen import SCHEMAS, render_schema, write_schemas
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
-REGENERATE = "run `python -m reconciler.schema_gen` and commit the result"
+REGENERATE = "run `python -m reconciler.specfile.schema_gen` and commit the result"
 
 
 @pytest.mark.parametrize(("filename", "generate"), SCHEMAS, ids=[name for name, _ in SCHEMAS])

@@ -15,15 +15,7 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.providers.base import InputProfile
-from controllers.providers.inputs import (
-    CLAUDE_INPUT,
-    CODEX_INPUT,
-    FAKE_INPUT,
-    INPUTS,
-    input_profile,
-)
-from controllers.screen import (
+from controllers.messages.screen import (
     BUSY_LINES,
     InputState,
     find_approval,
@@ -34,6 +26,14 @@ from controllers.screen import (
     shows_message,
     squeeze,
     typed_input,
+)
+from controllers.providers.base import InputProfile
+from controllers.providers.inputs import (
+    CLAUDE_INPUT,
+    CODEX_INPUT,
+    FAKE_INPUT,
+    INPUTS,
+    input_profile,
 )
 from tests.unit.builders import CLAUDE_PERMISSION_MENU
 

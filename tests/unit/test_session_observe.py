@@ -11,13 +11,13 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from controllers.provider_view import TranscriptSeen
 from controllers.providers import transcripts as T
 from controllers.providers.codex import session_tag
-from controllers.session_observe import locate, observe_provider_view
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.status import AgentStatus
+from controllers.sessions.observe import locate, observe_provider_view
+from controllers.sessions.view import TranscriptSeen
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.status import AgentStatus
 from tests.unit.builders import (
     agent_pane,
     cond,

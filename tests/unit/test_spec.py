@@ -10,9 +10,9 @@ from typing import NamedTuple
 import pytest
 from pydantic import ValidationError
 
-from reconciler.errors import SpecError, SpecNotFound
-from reconciler.spec import PERMISSION_MODES, PORTABLE_PERMISSION_MODES, CommunicationEdge, Spec
-from reconciler.specfile import (
+from reconciler.api.errors import SpecError, SpecNotFound
+from reconciler.api.spec import PERMISSION_MODES, PORTABLE_PERMISSION_MODES, CommunicationEdge, Spec
+from reconciler.specfile.load import (
     AUTO_TRUST_DEPRECATION,
     LoadedSpec,
     find_spec,

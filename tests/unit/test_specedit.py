@@ -14,14 +14,14 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler.specedit import (
+from reconciler.specfile.edit import (
     AgentEdit,
     SpecChanged,
     SpecEditError,
     edit_agent,
     write_spec,
 )
-from reconciler.specfile import load_spec_text
+from reconciler.specfile.load import load_spec_text
 
 PAUSE = AgentEdit(agent="impl", key="paused", value=True, text="true")
 RESUME = AgentEdit(agent="impl", key="paused", value=False, text="false")

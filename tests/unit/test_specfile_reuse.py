@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.specfile import load_spec
+from reconciler.specfile.load import load_spec
 
 SPEC = """\
 version: 1

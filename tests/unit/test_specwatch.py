@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reconciler.specwatch import spec_chain
+from reconciler.engine.specwatch import spec_chain
 
 
 def test_a_plain_file_is_its_own_chain(tmp_path: Path) -> None:

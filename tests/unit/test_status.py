@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from reconciler.errors import SpecIssue, StateUnwritable
-from reconciler.status import (
+from reconciler.api.errors import SpecIssue, StateUnwritable
+from reconciler.api.status import (
     AgentStatus,
     SpecErrorStatus,
     StatusCorrupt,

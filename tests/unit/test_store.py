@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from reconciler.envelope import ResultEnvelope, render_result
-from reconciler.status import ensure_state_dir
-from reconciler.store import (
+from reconciler.api.envelope import ResultEnvelope, render_result
+from reconciler.api.status import ensure_state_dir
+from reconciler.store.messages import (
     DB_FILE,
     LEADER,
     SCHEMA_VERSION,
@@ -26,7 +26,7 @@ from reconciler.store import (
     StoreError,
     StoreSnapshot,
 )
-from reconciler.store_schema import MIGRATIONS, migrate, statements
+from reconciler.store.schema import MIGRATIONS, migrate, statements
 
 T0 = 1_800_000_000.0
 

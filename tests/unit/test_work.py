@@ -1,6 +1,6 @@
 """Open work, stuck agents and an idle team, from a store snapshot and the pane snapshot.
 
-Pure functions (`controllers.work`): records are built directly, panes with the builders,
+Pure functions (`controllers.messages.work`): records are built directly, panes with the builders,
 time is `NOW` in epoch seconds.
 """
 
@@ -9,11 +9,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from controllers.work import OpenWork, idle_team, is_stuck, open_work, quiet_since, stuck_message
-from reconciler import conditions as C
-from reconciler.clock import format_time
-from reconciler.status import AgentStatus
-from reconciler.store_records import MessageRecord, OpenTask, StoreSnapshot
+from controllers.messages.work import (
+    OpenWork,
+    idle_team,
+    is_stuck,
+    open_work,
+    quiet_since,
+    stuck_message,
+)
+from reconciler.api import conditions as C
+from reconciler.api.clock import format_time
+from reconciler.api.status import AgentStatus
+from reconciler.store.records import MessageRecord, OpenTask, StoreSnapshot
 from tests.unit.builders import (
     NOW,
     agent_pane,

@@ -2,7 +2,7 @@
 
 A team-agent started from inside a leader's Claude, Codex, Gemini, Copilot or OpenCode
 session inherits that session's variables; the tmux server it starts passes them to every
-pane. `controllers.exec_agent.scrub` removes them right before the agent is exec'd, and
+pane. `reconciler.launcher.exec_agent.scrub` removes them right before the agent is exec'd, and
 keeps the person's configuration. (End to end: tests/e2e/test_providers.py.)
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from controllers.exec_agent import prepare_env
+from reconciler.launcher.exec_agent import prepare_env
 
 LEAKS = {
     "TEAM_AGENT_LEADER_SESSION_UUID": "leader",

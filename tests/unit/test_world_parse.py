@@ -1,6 +1,6 @@
 """Parsing the one `list-panes -a -F` call, and rendering and merging plans.
 
-The output is built here from `PANE_FIELDS` and the separators of `reconciler.world`, then
+The output is built here from `PANE_FIELDS` and the separators of `reconciler.observe.world`, then
 split into lines as libtmux hands it over (`stdout.split("\\n")`, trailing blanks dropped),
 so a change of the format or of the separators shows up as a failing row, not as silence.
 """
@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import pytest
 
-from reconciler import markers
-from reconciler.actions import (
+from reconciler.api import markers
+from reconciler.api.actions import (
     CreateAgent,
     Plan,
     ProcessRef,
@@ -23,9 +23,9 @@ from reconciler.actions import (
     StopAgent,
     merge_plans,
 )
-from reconciler.ids import AgentId, PaneId, WindowId
-from reconciler.launch import LaunchConfig
-from reconciler.world import (
+from reconciler.api.ids import AgentId, PaneId, WindowId
+from reconciler.api.launch import LaunchConfig
+from reconciler.observe.world import (
     FIELD_SEPARATOR,
     LIST_PANES_FORMAT,
     PANE_FIELDS,

@@ -1,0 +1,1 @@
+"""The agents controller: one tmux window per declared agent, restarted with backoff."""

@@ -1,0 +1,1 @@
+"""Messages: delivery of what `send` and `report` queued, open work, stalls and approvals."""

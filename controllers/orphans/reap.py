@@ -1,0 +1,158 @@
+"""How an orphan is reaped: the effects of `ReapOrphan`, with every safety re-check at the edge.
+
+The orphans controller decided *what* is an orphan from the snapshot; the world may have
+moved since. So right before acting this module checks again, and refuses (raising
+`NotReaped`, which the executor turns into a failed outcome) rather than guess:
+
+* a process: same user, and pid plus create time re-checked before *every* signal
+  (`procs.terminate`); a pid that now names another process is never signalled. Its
+  process group is signalled only when the action says we created it (the pane's first
+  process, see `reconciler.api.launch.ENV_PANE_PID`) and it still leads that group.
+* panes, windows, sessions: one `list-panes -a` re-reads the server pid and every pane's
+  markers; each pane to remove must still carry the markers it was found with and no
+  leader marker, and run the process we started in it (a pane a person respawned with
+  their own command is not ours: `Pane.taken_over`); a window or session must hold
+  exactly the panes that were planned (a pane a person added since makes it not ours).
+  The panes' processes are terminated (re-checked as above) before tmux removes them.
+* a lock record: cleared only by taking the workspace's `flock` (timeout 0) and releasing
+  it, which is what any reconciler does; a held lock is not stale and is left alone. The
+  lock file is never unlinked (see `reconciler.lock`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psutil
+
+from reconciler.api import markers
+from reconciler.api.actions import OwnedPane, ProcessRef, ReapOrphan
+from reconciler.api.errors import LockHeld, TeamAgentError
+from reconciler.engine.lock import LOCK_FILE, WorkspaceLock
+from reconciler.observe.procs import create_time_of, is_same_process, terminate
+from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
+
+SEP = "\x1f"
+RECHECK_FORMAT = SEP.join(
+    [
+        "#{pid}",
+        "#{session_id}",
+        "#{window_id}",
+        "#{pane_id}",
+        "#{" + markers.TEAM + "}",
+        "#{" + markers.AGENT + "}",
+        "#{" + markers.WORKSPACE + "}",
+        "#{" + markers.LEADER_UUID + "}",
+        "#{pane_pid}",
+        "#{pane_dead}",
+        "#{" + markers.PANE_PID + "}",
+    ]
+)
+RECHECK_FIELDS = RECHECK_FORMAT.count(SEP) + 1
+
+
+class NotReaped(TeamAgentError):
+    """The orphan could not be reaped safely as planned; nothing (more) was done to it."""
+
+
+def reap_orphan(action: ReapOrphan, tmux: Tmux) -> str:
+    """Reap one orphan; return what was done, or raise `NotReaped`."""
+    if action.kind in ("process", "daemon"):
+        if action.process is None:
+            raise NotReaped(f"{action.resource}: no process identity in the plan")
+        return _reap_process(action.process, group=action.group, grace=action.grace_sec)
+    if action.kind == "lock":
+        return _reap_lock(action)
+    return _reap_tmux(action, tmux)
+
+
+def _reap_process(ref: ProcessRef, *, group: bool, grace: float) -> str:
+    current = create_time_of(ref.pid)
+    if current is None:
+        return f"pid {ref.pid} had already exited"
+    if not is_same_process(ref.pid, ref.create_time):
+        raise NotReaped(
+            f"pid {ref.pid} now names another process (create time changed); not signalled"
+        )
+    try:
+        uid = psutil.Process(ref.pid).uids().real
+    except psutil.Error:
+        return f"pid {ref.pid} had already exited"
+    if uid != os.getuid():
+        raise NotReaped(f"pid {ref.pid} belongs to another user; not signalled")
+    if not terminate(ref.pid, ref.create_time, grace=grace, group=group):
+        raise NotReaped(f"pid {ref.pid} is still running after SIGKILL")
+    what = "its process group" if group else "it"
+    return f"pid {ref.pid}: SIGTERM to {what}, gone"
+
+
+def _reap_lock(action: ReapOrphan) -> str:
+    path = Path(action.lock or "")
+    if path.name != LOCK_FILE or not path.is_file():
+        return f"{path} is gone"
+    lock = WorkspaceLock(path.parent, timeout=0.0)
+    try:
+        lock.acquire()
+    except LockHeld as err:
+        raise NotReaped(f"{path} is held by a live process: not stale") from err
+    lock.release()  # releasing clears the holder record
+    return f"cleared the dead holder's record in {path}"
+
+
+def _reap_tmux(action: ReapOrphan, tmux: Tmux) -> str:
+    rows = _recheck_rows(tmux, action)
+    planned = {p.pane for p in action.panes}
+    if not planned & {r[3] for r in rows}:
+        return f"{action.kind} {action.name} was already gone"
+    if action.kind == "session":
+        present = {r[3] for r in rows if r[1] == action.session}
+        if present != planned:
+            raise NotReaped(f"session {action.name} changed since the snapshot; left alone")
+    elif action.kind == "window":
+        present = {r[3] for r in rows if r[2] == action.window}
+        if present != planned:
+            raise NotReaped(f"window {action.name} changed since the snapshot; left alone")
+    by_pane = {r[3]: r for r in rows}
+    for owned in action.panes:
+        _check_marked(owned, by_pane.get(owned.pane))
+    for owned in action.panes:
+        if owned.process is not None:
+            terminate(owned.process.pid, owned.process.create_time, grace=action.grace_sec)
+    try:
+        if action.kind == "session" and action.session:
+            tmux.run("kill-session", "-t", action.session)
+        elif action.kind == "window" and action.window:
+            tmux.run("kill-window", "-t", action.window)
+        else:
+            for owned in action.panes:
+                tmux.run("kill-pane", "-t", owned.pane)
+    except TmuxCommandError as err:
+        if not err.target_gone:
+            raise
+    count = len(action.panes)
+    return f"killed {action.kind} {action.name} ({count} pane{'s' if count != 1 else ''})"
+
+
+def _recheck_rows(tmux: Tmux, action: ReapOrphan) -> list[list[str]]:
+    """Every pane of the server with its markers, re-read now in one tmux call."""
+    try:
+        lines = tmux.run("list-panes", "-a", "-F", RECHECK_FORMAT)
+    except ServerNotRunning as err:
+        raise NotReaped(f"{action.resource}: the tmux server is gone") from err
+    rows = [line.split(SEP) for line in lines if line.count(SEP) == RECHECK_FIELDS - 1]
+    if action.server_pid is not None and any(r[0] != str(action.server_pid) for r in rows):
+        raise NotReaped(f"{action.resource}: the tmux server was replaced since the snapshot")
+    return rows
+
+
+def _check_marked(owned: OwnedPane, row: list[str] | None) -> None:
+    if row is None:
+        raise NotReaped(f"pane {owned.pane} is gone")
+    team, agent, workspace, leader, pane_pid, dead, launched = row[4:11]
+    if leader:
+        raise NotReaped(f"pane {owned.pane} carries a leader marker; never killed")
+    if dead != "1" and launched and launched != pane_pid:
+        raise NotReaped(f"pane {owned.pane} runs pid {pane_pid}, which team-agent did not start")
+    if (team, agent, workspace) != (owned.team, owned.agent, owned.workspace):
+        raise NotReaped(f"pane {owned.pane} no longer carries the markers it was found with")

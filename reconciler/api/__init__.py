@@ -1,0 +1,3 @@
+"""Pure data every layer shares: the spec and status models, conditions, actions, ids,
+errors, time.
+"""

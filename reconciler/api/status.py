@@ -1,0 +1,351 @@
+"""The status model and its store: what a pass reports, written so it is never half-seen.
+
+`.team/status.json` is the reconciler's only output that other programs rely on
+(DESIGN.md, Status): `team-agent status` and `wait`, CI and monitors read it while the
+reconciler rewrites it every pass. So:
+
+- The models here *are* the file format. Attribute names are the JSON keys (camelCase,
+  no aliases), every model forbids unknown keys, and `model_dump_json` is the only
+  serialiser, so the schema in `schemas/` can be generated from them.
+- `StatusStore.write` is atomic: a temp file in the same folder, fsync, `os.replace`,
+  fsync of the folder. A reader sees the old document or the new one, never a mix, and a
+  crash at any moment leaves one of the two on disk. It calls the `os` functions through
+  the `os` module (`os.replace`, `os.fsync`), which is the seam tests use to inject
+  ENOSPC at each step.
+- The status is an *observation*, not memory: the next pass re-observes the world and
+  recomputes it. What a pass does carry over (restart counts, backoff steps, a captured
+  session id, a pid's create time) is stored in the models explicitly, never recovered
+  from the event log.
+- Files are 0600 in a 0700 folder: messages can name things people consider private.
+
+Only the reconciler that holds the workspace lock writes status (single writer); readers
+need no lock thanks to the atomic replace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.api.clock import Timestamp
+from reconciler.api.conditions import ConditionList
+from reconciler.api.errors import SpecIssue, StateUnwritable, TeamAgentError
+
+API_VERSION: Final = "team-agent/v1"
+STATUS_FILE: Final = "status.json"
+STATE_DIR: Final = ".team"
+# The message store (reconciler/store/messages.py) beside it; named here so a pass can see whether
+# it exists without importing the store (and sqlite3).
+MESSAGES_DB: Final = "messages.db"
+_STATE_DIR_MODE: Final = 0o700
+_FILE_MODE: Final = 0o600
+
+
+class StatusCorrupt(TeamAgentError):
+    """`status.json` exists but cannot be used: unreadable, not JSON, or not a TeamStatus.
+
+    Raised rather than treated as "no status": a reader that silently saw nothing would
+    report a running team as absent.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ApprovalStatus(_Model):
+    """A tool permission prompt on an agent's screen, waiting for a person (or the spec)."""
+
+    tool: str  # the tool the CLI asks to use, as the prompt names it
+    prompt: str  # the prompt's text as seen on screen (a few lines)
+    since: Timestamp
+    answered: bool = False  # team-agent answered it (the tool is in `auto_approve`)
+
+
+class AgentStatus(_Model):
+    """One agent as last observed, plus what a pass carries over (restarts, backoff)."""
+
+    conditions: ConditionList = Field(default_factory=list)
+    paneId: str | None = None  # tmux pane id, `%N`
+    windowId: str | None = None  # tmux window id, `@N`
+    pid: int | None = None  # the agent process (pane's child), not the pane's shell
+    pidCreateTime: float | None = None  # re-checked with pid before any signal
+    configHash: str | None = None
+    restartCount: int = Field(default=0, ge=0)
+    sessionId: str | None = None  # the provider's conversation/session id, once captured
+    sessionFile: str | None = None  # its transcript, once seen on disk (resume needs it there)
+    dialogAnsweredPid: int | None = None  # the agent pid whose trust dialog we answered (once)
+    lastExitCode: int | None = None
+    startedAt: Timestamp | None = None
+    lastExitAt: Timestamp | None = None
+    backoffUntil: Timestamp | None = None  # no restart before this time
+    backoffSec: float = Field(default=0, ge=0)  # current crash-loop backoff step
+    provider: str | None = None
+    approval: ApprovalStatus | None = None  # set while Ready=False, reason=AwaitingApproval
+    lastOutputAt: Timestamp | None = None  # the pane's last output (tmux window_activity)
+    inputSeenAt: Timestamp | None = None  # this process's input box first seen (settling)
+    # The spec's `restarted_at` this process was started under: a spec value that differs
+    # is a restart not yet done (`team-agent restart`; the pane's config hash decides).
+    restartedAt: str | None = None
+
+
+class LeaderAPIErrorStatus(_Model):
+    """A provider API failure seen in the leader pane's recent text (see docs/leader.md).
+
+    One entry per distinct (kind, code) while it stays visible: the pass that first sees it
+    emits the one event, later passes find it here and stay quiet.
+    """
+
+    kind: str  # the LeaderAPIError reason: Overloaded, RateLimited, ServerError, Timeout
+    code: int | None = None  # the HTTP status when the line names one
+    firstSeen: Timestamp
+
+
+class LeaderStatus(_Model):
+    """Where the leader was found and how sure we are it is the team's leader.
+
+    Pane, server and pids are an observation of this pass (re-validated every pass, never
+    carried over); `epoch` and `apiErrors` are what a pass carries over on purpose.
+    """
+
+    conditions: ConditionList = Field(default_factory=list)
+    paneId: str | None = None
+    socket: str | None = None  # the tmux server socket the leader pane lives on
+    serverPid: int | None = None
+    panePid: int | None = None
+    uuid: str | None = None  # the leader UUID the bound pane carries
+    expectedUuid: str | None = None  # the team's leader UUID (`team-agent identity`)
+    boundVia: Literal["env", "option"] | None = None  # where the UUID was read
+    provider: str | None = None
+    epoch: int = Field(default=0, ge=0)  # the owner record's epoch; only grows
+    apiErrors: list[LeaderAPIErrorStatus] = Field(default_factory=list)
+
+
+OrphanKind = Literal["session", "window", "pane", "process", "daemon", "lock"]
+
+
+class OrphanStatus(_Model):
+    """Something carrying our markers that no live team governs any more (see docs/orphans.md).
+
+    `pid` with `pidCreateTime` names a process exactly (a recycled pid never matches);
+    `paneId` names the pane of a `pane`/`window` orphan (the first pane of a `session`);
+    `marker` is the ownership evidence that made it ours (a tmux option, an environment
+    variable's *name and our own id*, an open lock file), never an env value of the spec.
+    """
+
+    kind: OrphanKind
+    pid: int | None = None
+    pidCreateTime: float | None = None  # with pid: the process's identity
+    paneId: str | None = None
+    session: str | None = None  # tmux session name (pane, window and session orphans)
+    workspace: str | None = None  # the workspace its markers name
+    marker: str  # the ownership marker that identified it as ours
+    reason: str
+
+
+class MessagesStatus(_Model):
+    """The message store as the last pass saw it (see `team-agent inbox`, `results`)."""
+
+    queued: int = Field(default=0, ge=0)
+    delivering: int = Field(default=0, ge=0)
+    delivered: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    openTasks: int = Field(default=0, ge=0)  # task messages with no result from their agent
+    idleReminder: str | None = None  # the idle episode the leader was last reminded of
+
+
+class LastReconcile(_Model):
+    """Summary of the last completed pass."""
+
+    id: str  # reconcile id, also logged and stamped on that pass's events
+    startedAt: Timestamp
+    durationMs: int = Field(ge=0)
+    actions: list[str] = Field(default_factory=list)  # rendered plan lines, as `plan` prints
+    error: str | None = None
+
+
+class SpecErrorStatus(_Model):
+    """Where the spec is invalid; set with `Stalled=True, reason=SpecInvalid`."""
+
+    file: str
+    line: int = Field(ge=1)
+    column: int = Field(ge=1)
+    message: str
+
+    @classmethod
+    def from_issue(cls, issue: SpecIssue) -> SpecErrorStatus:
+        return cls(
+            file=str(issue.file), line=issue.line, column=issue.column, message=issue.message
+        )
+
+
+class TeamStatus(_Model):
+    """The whole of `status.json`."""
+
+    apiVersion: Literal["team-agent/v1"] = API_VERSION
+    kind: Literal["TeamStatus"] = "TeamStatus"
+    team: str
+    generation: int = Field(ge=0)  # bumps when the spec's content hash changes
+    observedGeneration: int = Field(ge=0)  # the generation the last completed pass acted on
+    specHash: str
+    conditions: ConditionList = Field(default_factory=list)
+    agents: dict[str, AgentStatus] = Field(default_factory=dict)
+    leader: LeaderStatus = Field(default_factory=LeaderStatus)
+    orphans: list[OrphanStatus] = Field(default_factory=list)
+    messages: MessagesStatus | None = None  # None until the first message is sent
+    lastReconcile: LastReconcile | None = None
+    specError: SpecErrorStatus | None = None
+
+    @classmethod
+    def empty(cls, team: str) -> TeamStatus:
+        """The status of a team no pass has acted on yet (generation 0, nothing known)."""
+        return cls(team=team, generation=0, observedGeneration=0, specHash="")
+
+    def to_json(self) -> str:
+        """The exact text written to `status.json`: indented, camelCase, newline-ended."""
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+def ensure_state_dir(workspace: Path) -> Path:
+    """Create `<workspace>/.team` (mode 0700) and return it.
+
+    An existing folder with group/other permissions is narrowed to 0700, but only when we
+    own it: chmod on someone else's folder would fail or, as root, change their setup.
+    The workspace itself must exist. Raises `StateUnwritable` when the folder cannot be
+    made (a file in the way, permissions, read-only file system).
+    """
+    state = workspace / STATE_DIR
+    try:
+        state.mkdir(mode=_STATE_DIR_MODE, exist_ok=True)
+        info = state.stat()
+        if not stat.S_ISDIR(info.st_mode):
+            raise StateUnwritable(f"{state} exists and is not a directory")
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            state.chmod(_STATE_DIR_MODE)
+    except OSError as exc:
+        problem = describe_os_error(exc)
+        raise StateUnwritable(f"cannot create state folder {state}: {problem}") from exc
+    return state
+
+
+class StatusStore:
+    """Reads and atomically writes `<state>/status.json`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._dir = state_dir
+
+    @property
+    def path(self) -> Path:
+        return self._dir / STATUS_FILE
+
+    def read(self) -> TeamStatus | None:
+        """The stored status; None when there is none yet.
+
+        Raises `StatusCorrupt` when the file exists but cannot be read or parsed.
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StatusCorrupt(self.path, f"cannot read: {describe_os_error(exc)}") from exc
+        try:
+            return TeamStatus.model_validate_json(raw)
+        except ValidationError as exc:
+            raise StatusCorrupt(self.path, _summarise(exc)) from exc
+
+    def write(self, status: TeamStatus) -> None:
+        """Replace `status.json` with `status`, atomically and durably.
+
+        Raises `StateUnwritable` (naming the path and the OS error) when any step fails;
+        the previous file is then untouched and no temp file is left behind.
+
+        A writer SIGKILLed between its temp file and the rename leaves that temp file
+        (tests/faults found them piling up, one per such crash). Only the lock holder
+        writes the status (single writer), so any `.status.*.tmp` present now is such a
+        leftover, and is removed first.
+        """
+        for leftover in self._dir.glob(f".{self.path.stem}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        write_atomically(self.path, status.to_json().encode())
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` (mode 0600): temp file, fsync, rename, fsync the folder.
+
+    Shared by every state file other programs read while we rewrite it (`status.json`,
+    the leader records). Raises `StateUnwritable` naming the path and the OS error; the
+    previous file is then untouched and no temp file is left behind.
+    """
+
+    def unwritable(exc: OSError) -> StateUnwritable:
+        return StateUnwritable(f"cannot write {path}: {describe_os_error(exc)}")
+
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".tmp")
+    except OSError as exc:
+        raise unwritable(exc) from exc
+    try:
+        try:
+            os.fchmod(fd, _FILE_MODE)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise unwritable(exc) from exc
+    try:
+        _fsync_dir(folder)
+    except OSError as exc:
+        # The new file is in place; only its durability across a power cut is unknown.
+        raise unwritable(exc) from exc
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems cannot fsync a directory; the rename is as durable as they get.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`ENOSPC (No space left on device)`: the errno name people search for, and its text."""
+    if exc.errno is not None:
+        return f"{errno.errorcode.get(exc.errno, exc.errno)} ({os.strerror(exc.errno)})"
+    return str(exc)
+
+
+def _summarise(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"not a valid TeamStatus: {where}: {first['msg']}{more}"

@@ -1,0 +1,243 @@
+"""What every verb shares: finding the spec, exit codes, the lock, output.
+
+Exit codes are part of the contract (DESIGN.md, CLI): 0 Ready, 1 not Ready (or a wait
+timed out), 2 invalid spec or usage, 3 another reconciler holds the lock, 4 tmux or the
+environment unusable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+import psutil
+from rich.console import Console
+
+from reconciler.api.durations import parse_duration
+from reconciler.api.errors import (
+    LockHeld,
+    SpecError,
+    SpecNotFound,
+    StateUnwritable,
+    TmuxUnavailable,
+)
+from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
+from reconciler.api.status import (
+    STATE_DIR,
+    StatusCorrupt,
+    StatusStore,
+    TeamStatus,
+    ensure_state_dir,
+)
+from reconciler.engine.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
+from reconciler.observe.procs import is_same_process
+from reconciler.observe.tmux import Tmux
+from reconciler.observe.world import Pane, observe
+from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
+from reconciler.store.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
+
+if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
+    from reconciler.engine.engine import Engine, PassResult
+
+OUTPUT = click.Choice(["table", "json", "yaml"])
+
+
+@dataclass
+class Target:
+    """Which spec and workspace a command is about, resolved once per invocation."""
+
+    spec_path: Path
+    loaded: LoadedSpec | None
+    error: SpecError | None
+    socket_override: str | None
+
+    @property
+    def workspace(self) -> Path:
+        if self.loaded is not None:
+            return self.loaded.workspace
+        return self.spec_path.parent.resolve()
+
+    @property
+    def socket(self) -> str | None:
+        if self.socket_override:
+            return self.socket_override
+        return self.loaded.spec.runtime.tmux_socket if self.loaded else None
+
+    def require_spec(self) -> LoadedSpec:
+        if self.loaded is None:
+            assert self.error is not None
+            fail(str(self.error), EXIT_SPEC_INVALID)
+        return self.loaded
+
+    def engine(self) -> Engine:
+        """An engine for this spec. Imported here, not at the top: the engine pulls in every
+        controller and provider (about half of a `reconcile --once`'s start-up), which
+        `status`, `wait` and the other verbs that only read must not pay for."""
+        from reconciler.engine.engine import Engine
+
+        return Engine(
+            spec_path=self.spec_path,
+            workspace=self.workspace,
+            tmux_socket=self.socket_override,
+            last_good=self.loaded,  # its first pass need not parse the same text again
+        )
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"team-agent: {message}", err=True)
+    sys.exit(code)
+
+
+# Output that is not a terminal goes to a pipe, a file or `grep`: one row a line, never
+# wrapped (rich would otherwise assume 80 columns, or $COLUMNS, and fold the tables).
+PIPE_WIDTH = 100_000
+
+
+def console() -> Console:
+    """Rich output for people: the terminal's width on a TTY, no wrapping otherwise."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+
+
+def invocation() -> str:
+    """How to run this team-agent again, for the hints we print ("next: …").
+
+    After `./scripts/demo` the program is `.venv/bin/team-agent`, which is not on PATH, so
+    a hint saying `team-agent` would not work: name the program by its path unless PATH
+    finds this very program under its plain name.
+    """
+    program = Path(sys.argv[0])
+    if program.name != "team-agent":  # `python -m reconciler` (argv[0] is __main__.py)
+        return f"{shlex.quote(sys.executable)} -m reconciler"
+    found = shutil.which("team-agent")
+    with contextlib.suppress(OSError):
+        if found is not None and os.path.samefile(found, program):
+            return "team-agent"
+    return shlex.quote(shown_path(program))
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the current folder when it is under it (shorter hints), else absolute."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def running_reconciler(workspace: Path) -> LockHolder | None:
+    """The live process that holds the workspace lock (`run`, `reconcile`, `down`), if any.
+
+    The lock file records its holder and the holder clears the record when it releases;
+    one killed with SIGKILL leaves it behind, so the pid and its start time are checked
+    against the live process. Reading the record never takes the lock, which a running
+    `reconcile` could then fail to get.
+    """
+    holder = read_holder(workspace / STATE_DIR / LOCK_FILE)
+    if holder is None:
+        return None
+    if holder.createTime is None:
+        return holder if psutil.pid_exists(holder.pid) else None
+    return holder if is_same_process(holder.pid, holder.createTime) else None
+
+
+def reconciler_holder(workspace: Path) -> ReconcilerHolder | None:
+    """`running_reconciler` as the `observation` printed beside a status names it."""
+    holder = running_reconciler(workspace)
+    if holder is None:
+        return None
+    return ReconcilerHolder(pid=holder.pid, acquiredAt=holder.acquiredAt)
+
+
+def resync_interval(t: Target) -> float:
+    """The spec's `runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
+    return t.loaded.spec.runtime.resync_interval_sec if t.loaded else DEFAULT_RESYNC_SEC
+
+
+def observation_of(t: Target, status: TeamStatus, now: datetime) -> Observation:
+    """How current `status` (read from the file) is at `now`; reads the lock's record only."""
+    return assess(
+        status,
+        now=now,
+        resync_sec=resync_interval(t),
+        reconciler=reconciler_holder(t.workspace),
+    )
+
+
+def target(ctx: click.Context) -> Target:
+    """Find and load the spec; a missing spec is a usage error (exit 2)."""
+    try:
+        path = find_spec(ctx.obj["spec_file"], Path.cwd())
+    except SpecNotFound as err:
+        fail(str(err), EXIT_SPEC_INVALID)
+    try:
+        return Target(path, load_spec(path), None, ctx.obj["socket"])
+    except SpecError as err:
+        return Target(path, None, err, ctx.obj["socket"])
+
+
+def run_pass(engine: Engine) -> PassResult:
+    try:
+        return engine.reconcile()
+    except StateUnwritable as err:
+        fail(str(err), EXIT_UNUSABLE)
+
+
+class Locked:
+    """Hold the workspace lock, or exit 3 naming the holder."""
+
+    def __init__(
+        self, t: Target, timeout: str, *, verb: str, accepts: tuple[str, ...] = ()
+    ) -> None:
+        try:
+            state = ensure_state_dir(t.workspace)
+        except StateUnwritable as err:
+            fail(str(err), EXIT_UNUSABLE)
+        self.lock = WorkspaceLock(
+            state, timeout=parse_duration(timeout), verb=verb, accepts=accepts
+        )
+
+    def __enter__(self) -> WorkspaceLock:
+        try:
+            self.lock.acquire()
+        except LockHeld as err:
+            fail(f"another reconciler holds the lock: {err}", EXIT_LOCKED)
+        except StateUnwritable as err:
+            fail(str(err), EXIT_UNUSABLE)
+        return self.lock
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def read_status(t: Target) -> TeamStatus | None:
+    try:
+        return StatusStore(t.workspace / ".team").read()
+    except StatusCorrupt as err:
+        fail(str(err), EXIT_UNUSABLE)
+
+
+def agent_pane(t: Target, agent: str) -> tuple[Tmux, Pane]:
+    loaded = t.require_spec()
+    tmux = Tmux(socket_name=t.socket)
+    try:
+        world = observe(tmux)
+    except TmuxUnavailable as err:
+        fail(str(err), EXIT_UNUSABLE)
+    panes = [
+        p
+        for p in world.owned_panes(loaded.spec.team_id, str(loaded.workspace))
+        if p.agent == agent and p.session_name == loaded.spec.session_name
+    ]
+    if not panes:
+        fail(f"agent {agent!r} has no pane (is the team up?)", EXIT_NOT_READY)
+    return tmux, panes[0]

@@ -1,0 +1,117 @@
+"""Verbs that prepare: `validate`, `demo`, `init`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from controllers.team.desired import desired_team, installed_executables
+from reconciler.api import conditions as C
+from reconciler.api.durations import parse_duration
+from reconciler.cli.packaged import EXAMPLES, example_path
+from reconciler.cli.render import render_status
+from reconciler.cli.util import (
+    Locked,
+    Target,
+    console,
+    fail,
+    invocation,
+    run_pass,
+    shown_path,
+    target,
+)
+from reconciler.engine.engine import (
+    EXIT_SPEC_INVALID,
+    Engine,
+)
+from reconciler.fakeagent.demo import STARTER_SPEC, write_demo, write_starter
+from reconciler.specfile.load import load_spec
+
+
+@click.command()
+@click.pass_context
+def validate(ctx: click.Context) -> None:
+    """Check the spec; errors name file:line:column. Exit 0 valid, 2 invalid."""
+    t = target(ctx)
+    loaded = t.require_spec()
+    for note in loaded.deprecations:
+        click.echo(f"warning: {loaded.path}: {note}", err=True)
+    team = desired_team(loaded.spec, loaded.workspace, python=sys.executable)
+    found = installed_executables(d.launch for d in team.agents)
+    for desired in team.agents:
+        if desired.unsupported:
+            click.echo(f"warning: agent {desired.id}: {desired.unsupported}", err=True)
+        elif desired.launch and not found.get(desired.launch.executable, False):
+            click.echo(
+                f"warning: agent {desired.id}: {desired.launch.executable!r} is not "
+                "installed (the agent will report ProviderNotInstalled)",
+                err=True,
+            )
+    click.echo(
+        f"{loaded.path}: valid ({len(loaded.spec.agents)} agents, team {loaded.spec.team_id})"
+    )
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("team-agent-demo"))
+@click.option("--wait", "wait_for", default="30s", show_default=True)
+def demo(directory: Path, wait_for: str) -> None:
+    """Write a demo team (fake agents, private tmux socket) and converge it."""
+    spec_path = write_demo(directory)
+    loaded = load_spec(spec_path)
+    socket = loaded.spec.runtime.tmux_socket
+    click.echo(f"wrote {spec_path} (tmux socket {socket}; no AI CLI needed)")
+    engine = Engine(spec_path=spec_path, workspace=loaded.workspace)
+    deadline = time.monotonic() + parse_duration(wait_for)
+    out = console()
+    previous = ""
+    with Locked(Target(spec_path, loaded, None, None), "10s", verb="demo"):
+        number = 0
+        while True:
+            number += 1
+            result = run_pass(engine)
+            ready = C.find_condition(result.status.conditions, C.READY)
+            line = (
+                result.plan.render().replace("\n", "\n        ")
+                if result.plan.actions
+                else "no changes"
+            ) + (f"  -> Ready={ready.status}" if ready else "")
+            if line != previous:  # a pass like the last one adds nothing but length
+                out.print(f"pass {number}: {line}", highlight=False, markup=False)
+            previous = line
+            if result.ready or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+    render_status(result.status, "table", out)
+    again = f"{invocation()} -f {shlex.quote(shown_path(spec_path))}"
+    width = len(again) + len(" attach lead")
+    click.echo(
+        f"\nnext: {f'{again} attach lead':<{width}}  # watch an agent (detach: C-b d)\n"
+        f"      {f'{again} run':<{width}}  # follow spec edits, restart crashes\n"
+        f"      {f'{again} down':<{width}}  # stop the demo team"
+    )
+    sys.exit(result.exit_code)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."))
+@click.option(
+    "--example",
+    type=click.Choice(["starter", *EXAMPLES]),
+    default="starter",
+    show_default=True,
+    help="starter: one fake agent; minimal, full: the shipped examples (full: every section).",
+)
+def init(directory: Path, example: str) -> None:
+    """Write a starter team.spec.yaml (or a shipped example) into DIRECTORY."""
+    text = STARTER_SPEC if example == "starter" else example_path(example).read_text("utf-8")
+    try:
+        path = write_starter(directory, text)
+    except FileExistsError as err:
+        fail(f"{err}: not overwriting", EXIT_SPEC_INVALID)
+    again = f"{invocation()} -f {shlex.quote(shown_path(path))}"
+    click.echo(f"wrote {path}; next: {again} reconcile --once --wait 30s")

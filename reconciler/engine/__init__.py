@@ -1,0 +1,1 @@
+"""The loop: one pass (load, observe, plan, apply, report), its triggers, the lock and events."""

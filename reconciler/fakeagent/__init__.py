@@ -1,0 +1,1 @@
+"""A stand-in agent CLI (``provider: fake``) for the demo and the tests, and the demo specs."""

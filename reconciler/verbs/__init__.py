@@ -1,1 +1,0 @@
-"""The `team-agent` verbs, one module per kind of work; `reconciler.cli` assembles them."""

@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -40,9 +40,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench.harness import BenchError
 from bench.measure import Benchmark, Config, Figure, Target
 from controllers.agents.controller import AgentsController
+from controllers.base import ControllerResult, PassInputs
 from controllers.orphans.controller import OrphansController
-from controllers.orphans.observe import ScanStats
-from reconciler.api.controller import ControllerResult, PassInputs
+from controllers.orphans.observe import OrphanFacts, ScanStats
 from reconciler.engine.engine import Engine
 from reconciler.observe.procs import ProcessTable, create_time_of, scan, signal_process
 from reconciler.observe.tmux import Tmux
@@ -74,19 +74,19 @@ class TimedScanner:
         return table
 
 
-@dataclass
-class RecordingOrphans:
+class RecordingOrphans(OrphansController):
     """The real orphans controller, keeping the observation stats each pass handed it."""
 
-    name: str = "orphans"
-    inner: OrphansController = field(default_factory=OrphansController)
-    stats: list[ScanStats] = field(default_factory=list)
-    found: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats: list[ScanStats] = []
+        self.found: list[int] = []
 
     def reconcile(self, inputs: PassInputs) -> ControllerResult:
-        if inputs.orphan_facts is not None:
-            self.stats.append(inputs.orphan_facts.stats)
-        result = self.inner.reconcile(inputs)
+        facts = inputs.fact(OrphanFacts)
+        if facts is not None:
+            self.stats.append(facts.stats)
+        result = super().reconcile(inputs)
         self.found.append(len(result.report.orphans or ()))
         return result
 

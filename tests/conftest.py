@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.api.actions import NudgeServer
+from controllers.agents.actions import NudgeServer
 from reconciler.api.status import StatusStore, TeamStatus
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for

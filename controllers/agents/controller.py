@@ -11,7 +11,7 @@ workspace, `Pane.owned_by`), wherever it is: duplicates (keeping the pane the st
 points to), panes left in another session and agents removed from the spec are stopped
 on every pass, whatever `orphans.policy` says. Everything else that carries our markers
 (other team ids or workspaces, processes that outlived their pane, daemons, locks) is
-the orphans controller's (`controllers.orphans.controller`), which never acts on these panes.
+the orphans controller's (`controllers.orphans.plan`), which never acts on these panes.
 
 A pane a person respawned with their own command (`respawn-pane -k`) still carries our
 markers but runs a process we did not start (`Pane.taken_over`). It is never the agent,
@@ -34,19 +34,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from controllers.agents.actions import AGENT_ACTIONS, CreateAgent, RecreateAgent
 from controllers.agents.exits import plan_exited
+from controllers.agents.handlers import apply_agent_action
 from controllers.agents.live import READINESS_POLL_SEC, plan_readiness
 from controllers.agents.panes import (
     former_panes,
     pane_key,
     panes_by_agent,
+    panes_to_capture,
     primary_pane,
     release_pane,
     session_conflict,
     session_move,
     stop_pane,
     taken_over_message,
+    working_agents,
 )
+from controllers.agents.settle import settle_agents
 from controllers.agents.status import (
     RESTART_REQUESTED,
     StartContext,
@@ -56,25 +61,30 @@ from controllers.agents.status import (
     restart_requested,
     session_start,
 )
+from controllers.base import (
+    ControllerBase,
+    ControllerResult,
+    ObserveContext,
+    PassInputs,
+    Report,
+    Settled,
+    Stall,
+)
 from controllers.messages.approvals import APPROVAL_POLL_SEC, plan_approval
 from controllers.sessions.dialogs import plan_dialog
+from controllers.sessions.observe import observe_provider_view
 from controllers.sessions.plan import plan_capture, session_notes
 from controllers.sessions.view import EMPTY_VIEW, ProviderView
 from controllers.team.desired import DesiredAgent, DesiredTeam
-from controllers.team.summary import Stall
 from reconciler.api import conditions as C
-from reconciler.api.actions import (
-    Action,
-    CreateAgent,
-    Plan,
-    ProcessRef,
-    RecreateAgent,
-)
+from reconciler.api.actions import Action, Plan, ProcessRef
 from reconciler.api.clock import format_epoch, format_time, parse_time
-from reconciler.api.controller import ControllerResult, PassInputs, Report
+from reconciler.api.ids import PaneId
 from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.apply.executor import ApplyContext, Outcome
 from reconciler.observe.screens import Screen
 from reconciler.observe.world import Pane, World
+from reconciler.store.records import StoreSnapshot
 
 
 @dataclass(frozen=True)
@@ -439,10 +449,31 @@ def _was_paused(prev: AgentStatus) -> bool:
     return ready is not None and ready.reason == C.PAUSED
 
 
-class AgentsController:
-    """The agents controller as the engine runs it (see `plan_agents`)."""
+class AgentsController(ControllerBase):
+    """The agents controller as the engine runs it (see `plan_agents`).
+
+    Observes the provider sessions' transcripts (`controllers.sessions.observe`), asks for
+    the screens of agents not yet Ready or with open work, plans with `plan_agents`,
+    applies its actions with `controllers.agents.handlers`, and settles its report with
+    what applying revealed (`controllers.agents.settle`).
+    """
 
     name = "agents"
+    action_types = AGENT_ACTIONS
+
+    def observe(self, ctx: ObserveContext) -> ProviderView:
+        """The session transcripts of agents that need looking at: a stat each, no tmux."""
+        return observe_provider_view(
+            ctx.team,
+            ctx.world,
+            ctx.previous,
+            env=ctx.env,
+            spec_auto_trust=ctx.loaded.spec.runtime.auto_trust_own_workspace,
+        )
+
+    def screens(self, ctx: ObserveContext) -> list[PaneId]:
+        working = working_agents(ctx.team, ctx.world, ctx.previous, ctx.fact(StoreSnapshot))
+        return panes_to_capture(ctx.team, ctx.world, ctx.previous, working)
 
     def reconcile(self, inputs: PassInputs) -> ControllerResult:
         result = plan_agents(
@@ -452,7 +483,7 @@ class AgentsController:
             now=inputs.now,
             generation=inputs.generation,
             installed=inputs.installed,
-            provider_view=inputs.provider_view,
+            provider_view=inputs.fact(ProviderView) or EMPTY_VIEW,
         )
         if result.session_conflict is not None:
             return ControllerResult(
@@ -460,3 +491,11 @@ class AgentsController:
             )
         notes = tuple(session_notes(inputs.previous.agents, result.agents))
         return ControllerResult(plan=result.plan, report=Report(agents=result.agents, notes=notes))
+
+    def apply(self, action: Action, ctx: ApplyContext) -> Outcome:
+        if not isinstance(action, AGENT_ACTIONS):
+            return super().apply(action, ctx)
+        return apply_agent_action(action, ctx)
+
+    def settle(self, settled: Settled) -> Report:
+        return settle_agents(settled)

@@ -8,6 +8,7 @@ code) is waited for; a missing executable is reported rather than restarted into
 
 from __future__ import annotations
 
+from controllers.agents.actions import NudgeServer, RestartAgent
 from controllers.agents.backoff import next_restart, wants_restart
 from controllers.agents.status import (
     RESTART_REQUESTED,
@@ -20,12 +21,7 @@ from controllers.agents.status import (
 )
 from controllers.team.desired import DesiredAgent
 from reconciler.api import conditions as C
-from reconciler.api.actions import (
-    Action,
-    NudgeServer,
-    ProcessRef,
-    RestartAgent,
-)
+from reconciler.api.actions import Action, ProcessRef
 from reconciler.api.clock import format_epoch, format_time, parse_time
 from reconciler.api.status import AgentStatus
 from reconciler.observe.world import Pane, World

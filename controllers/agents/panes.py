@@ -14,15 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from controllers.agents.actions import ReleasePane, RenameSession, StopAgent
 from controllers.providers.inputs import input_profile
 from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C
-from reconciler.api.actions import (
-    ProcessRef,
-    ReleasePane,
-    RenameSession,
-    StopAgent,
-)
+from reconciler.api.actions import ProcessRef
 from reconciler.api.clock import parse_time
 from reconciler.api.ids import AgentId, PaneId
 from reconciler.api.status import AgentStatus, TeamStatus

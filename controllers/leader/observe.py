@@ -20,7 +20,7 @@ read from the one process scan of the pass:
   leader; the option counts only while that very process lives in the pane, so a marker
   left behind when the leader exits vouches for nothing.
 
-The controller (`controllers.leader.controller`) decides from this evidence alone, without I/O. The
+The controller (`controllers.leader.plan`) decides from this evidence alone, without I/O. The
 engine then captures the text of the pane it would bind, for `LeaderAPIError`: batched
 into the `list-panes` call (the pane bound last pass, validated afterwards) so a steady
 pass costs one tmux call on the leader's server; one more only when the binding moved.

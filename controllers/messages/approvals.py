@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from controllers.agents.actions import SendKeys
 from controllers.messages.screen import find_approval
 from controllers.providers.inputs import input_profile
 from controllers.team.desired import DesiredAgent
-from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.actions import ProcessRef
 from reconciler.api.clock import format_time
 from reconciler.api.ids import PaneId
 from reconciler.api.status import AgentStatus, ApprovalStatus

@@ -30,12 +30,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from typing_extensions import assert_never
+
+from controllers.messages.actions import (
+    DeliverMessage,
+    DeliveryTarget,
+    FailMessage,
+    MessageAction,
+    RaiseAlert,
+)
 from controllers.messages.screen import InputState, input_state, shows_anywhere, shows_message
 from controllers.providers.inputs import input_profile
-from reconciler.api.actions import DeliverMessage, DeliveryTarget, FailMessage, RaiseAlert
+from reconciler.api.hooks import ENTERED, ENTERING, PASTED, PassPoint
 from reconciler.api.spec import LEADER
+from reconciler.apply.executor import ApplyContext, Outcome
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
-from reconciler.engine.hooks import ENTERED, ENTERING, PASTED, PassPoint
 from reconciler.observe.screens import Screen, capture_commands, parse_capture
 from reconciler.observe.tmux import Tmux
 
@@ -56,7 +65,7 @@ MAX_ATTEMPTS = len(RETRY_SEC)
 
 @dataclass
 class DeliveryContext:
-    """What delivering needs from the executor (built by `reconciler.apply.executor`)."""
+    """What delivering needs from the executor's context (`delivery_context`)."""
 
     tmux: Tmux
     tmux_at: Callable[[str], Tmux] | None  # the leader's server when it is another one
@@ -71,6 +80,57 @@ class DeliveryContext:
         if target.socket_path is None or self.tmux_at is None:
             return self.tmux
         return self.tmux_at(target.socket_path)
+
+
+def delivery_context(ctx: ApplyContext) -> DeliveryContext:
+    """The executor's context as delivery sees it; the store opens on first use."""
+    hooks = ctx.hooks
+
+    def reached(point: PassPoint, action: DeliverMessage) -> None:
+        if hooks is not None:
+            hooks.reached(point, action)
+
+    def store() -> MessageStore:
+        from reconciler.store.messages import MessageStore  # sqlite3 only when delivering
+
+        return ctx.resource("messages.store", lambda: MessageStore.open(ctx.state_dir))
+
+    return DeliveryContext(
+        tmux=ctx.tmux,
+        tmux_at=ctx.tmux_at,
+        team_id=ctx.team_id,
+        workspace=ctx.workspace,
+        server_pid=ctx.world.server_pid,
+        store=store,
+        reached=reached,
+    )
+
+
+def apply_message_action(action: MessageAction, ctx: ApplyContext) -> Outcome:
+    """Messages, alerts and failures, each recorded in the store (exhaustive dispatch).
+
+    The store's own failures are `StoreError`s (a `TeamAgentError`): a failed outcome.
+    """
+    delivery = delivery_context(ctx)
+    pane = None
+    match action:
+        case DeliverMessage():
+            done = deliver_message(action, delivery)
+            pane = action.target.pane
+        case FailMessage():
+            done = fail_message(action, delivery)
+        case RaiseAlert():
+            done = raise_alert(action, delivery)
+        case _:
+            assert_never(action)
+    return Outcome(
+        action=action,
+        ok=done.ok,
+        message=done.message,
+        pane_id=pane,
+        quiet=done.quiet,
+        retry_after=done.retry_after,
+    )
 
 
 class Result(NamedTuple):

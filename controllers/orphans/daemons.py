@@ -22,8 +22,8 @@ from typing import Final
 import psutil
 
 from reconciler.api.status import STATE_DIR
-from reconciler.engine.lock import LOCK_FILE
 from reconciler.observe.procs import ProcessTable
+from reconciler.store.lock import LOCK_FILE
 
 ENV_SOCKET: Final = "TEAM_AGENT_TMUX_SOCKET"
 DELETED_SUFFIX: Final = " (deleted)"

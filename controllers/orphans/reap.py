@@ -26,12 +26,13 @@ from pathlib import Path
 
 import psutil
 
+from controllers.orphans.actions import OwnedPane, ReapOrphan
 from reconciler.api import markers
-from reconciler.api.actions import OwnedPane, ProcessRef, ReapOrphan
+from reconciler.api.actions import ProcessRef
 from reconciler.api.errors import LockHeld, TeamAgentError
-from reconciler.engine.lock import LOCK_FILE, WorkspaceLock
 from reconciler.observe.procs import create_time_of, is_same_process, terminate
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
+from reconciler.store.lock import LOCK_FILE, WorkspaceLock
 
 SEP = "\x1f"
 RECHECK_FORMAT = SEP.join(

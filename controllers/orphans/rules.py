@@ -1,7 +1,7 @@
 """Orphan detection rules: which marked things no live team governs, and why.
 
 Pure functions of the snapshot, the `OrphanFacts` observed before planning and the
-desired team; `controllers.orphans.controller` runs them, applies the safety floor and reports. One
+desired team; `controllers.orphans.plan` runs them, applies the safety floor and reports. One
 function per kind of leftover, each returning `Orphan`s: what the status says about it
 (`OrphanStatus`) and how it would be reaped (`ReapOrphan`).
 
@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from controllers.orphans.actions import OwnedPane, ReapOrphan
 from controllers.orphans.observe import MarkedProcess, OrphanFacts
 from controllers.team.desired import DesiredTeam
 from reconciler.api import markers
-from reconciler.api.actions import OwnedPane, ProcessRef, ReapOrphan
+from reconciler.api.actions import ProcessRef
 from reconciler.api.ids import WindowId
 from reconciler.api.launch import ENV_AGENT_ID, ENV_TEAM_ID
 from reconciler.api.status import OrphanKind, OrphanStatus

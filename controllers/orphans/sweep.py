@@ -15,8 +15,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from controllers.orphans.controller import OrphansResult, orphans_condition, plan_orphans
+from controllers.orphans.controller import OrphansController
 from controllers.orphans.observe import observe_orphans
+from controllers.orphans.plan import OrphansResult, orphans_condition, plan_orphans
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api.events import EventLog
@@ -75,7 +76,7 @@ def reap_orphans(
         state_dir=state,
         python=python,
     )
-    outcomes = apply_plan(found.plan.actions, ctx)
+    outcomes = apply_plan(found.plan.actions, ctx, (OrphansController(),))
 
     now = datetime.now(timezone.utc)
     generation = current.generation if current else None

@@ -21,12 +21,13 @@ import os
 import re
 from dataclasses import dataclass
 
+from controllers.agents.actions import SendKeys
 from controllers.messages.screen import find_box
 from controllers.providers.base import Dialog, InputProfile
 from controllers.providers.inputs import input_profile
 from controllers.team.desired import DesiredAgent
 from reconciler.api import patterns
-from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.actions import ProcessRef
 from reconciler.api.ids import PaneId
 from reconciler.api.patterns import PatternTooSlow
 from reconciler.api.status import AgentStatus

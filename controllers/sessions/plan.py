@@ -32,12 +32,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from controllers.agents.actions import SessionStart
+from controllers.base import Note
 from controllers.providers.base import SessionSupport
 from controllers.sessions.view import TranscriptSeen
 from controllers.team.desired import DesiredAgent
 from reconciler.api import conditions as C
-from reconciler.api.actions import SessionStart
-from reconciler.api.controller import Note
 from reconciler.api.events import NORMAL, WARNING
 from reconciler.api.status import AgentStatus
 

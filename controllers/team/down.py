@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from controllers.agents.controller import AgentsController
 from controllers.agents.panes import release_pane, stop_pane
+from controllers.orphans.actions import ReapOrphan
+from controllers.orphans.controller import OrphansController
 from controllers.orphans.observe import observe_orphans
 from controllers.orphans.rules import process_orphans
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
-from reconciler.api.actions import Action, ReapOrphan
+from reconciler.api.actions import Action
 from reconciler.api.status import StatusStore, TeamStatus, ensure_state_dir
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.tmux import Tmux
@@ -71,14 +74,15 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         state_dir=state,
         python=python,
     )
-    outcomes = apply_plan(actions, ctx)
+    appliers = (AgentsController(), OrphansController())
+    outcomes = apply_plan(actions, ctx, appliers)
     # Again while some are found: a tool's own children (Claude's `bash -c` runs the
     # command as its child) become orphans only once the tool process is gone.
     for _ in range(LEFTOVER_ROUNDS):
         reaps = _leftovers(loaded, tmux, python=python)
         if not reaps:
             break
-        outcomes += apply_plan(reaps, ctx)
+        outcomes += apply_plan(reaps, ctx, appliers)
     _record(loaded, state)
     stopped = [f"{o.action.resource} ({o.pane_id})" for o in outcomes if o.ok]
     failed = [f"{o.action.resource}: {o.message}" for o in outcomes if not o.ok]

@@ -73,3 +73,12 @@ class LockHeld(TeamAgentError):
 
 class StateUnwritable(TeamAgentError):
     """The state folder (status, events, lock) cannot be written: permissions, disk full."""
+
+
+class InputUnreadable(TeamAgentError):
+    """A controller's input cannot be read; `problem` names the file, `fix` what to do."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem}; fix: {fix}")

@@ -1,75 +1,45 @@
-"""The executor: carry out a plan's actions against tmux and processes, one outcome each.
+"""The executor: carry out a plan's actions in order, one outcome each, never raising.
 
-It makes no decisions (docker compose's executor "carries no decision logic"): the plan
-said what and why; this module knows only how. What it does add is safety at the moment
-of acting, because the world may have moved since the snapshot:
+It makes no decisions (docker compose's executor "carries no decision logic") and knows no
+action by name: each action goes to the controller that declared its type
+(`Applier.action_types`), which knows how to carry it out and re-checks the world at the
+moment of acting (`controllers.agents.handlers`, `controllers.orphans.reap`,
+`controllers.messages.deliver`). What the executor adds is what every action shares:
 
-* before touching a pane it re-reads that pane's markers and the server pid in one tmux
-  call and refuses when they are not ours or the server was replaced (pane ids restart at
-  `%0` with a new server, so an old id may name someone else's pane);
-* before a signal, `procs.terminate` re-checks pid and create time;
-* a pane is killed only while it runs the process we started in it (or nothing): the
-  condition is evaluated by tmux in the same command (`if-shell -F`), so a person who
-  respawns the pane with their own command a moment before never loses it.
-
-A window is created and marked in one tmux invocation (a `;` sequence at an explicit,
-free window index), so a crash of ours between "create" and "mark" cannot leave an
-unmarked agent window behind, and `remain-on-exit` is set before the agent can exit.
-
-Failures are retried with tenacity only when they are transient (the chosen window index
-was taken meanwhile, the server was busy); everything else becomes a failed `Outcome`,
-and the next pass looks again. `apply_plan` does not raise for a failed action.
+* order, and dependencies: an action whose `requires` names a resource whose action
+  failed or was skipped earlier in the plan is skipped and reported, not run;
+* one `Outcome` per action: a handler's `TeamAgentError` or `OSError` is a failed outcome,
+  an action no controller claims is one too (never a `KeyError` out of the pass);
+* the resources handlers open lazily for the whole plan (the message store), closed at
+  the end whatever happened;
+* transient failures (the chosen window index was taken meanwhile, the server was busy)
+  are retried with tenacity by the handlers that can meet them (`retry_transient`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import secrets
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
-from controllers.messages.deliver import DeliveryContext, deliver_message, fail_message, raise_alert
-from controllers.orphans.reap import reap_orphan
 from reconciler.api import markers
-from reconciler.api.actions import (
-    Action,
-    CreateAgent,
-    DeliverMessage,
-    FailMessage,
-    NudgeServer,
-    ProcessRef,
-    RaiseAlert,
-    ReapOrphan,
-    RecreateAgent,
-    ReleasePane,
-    RenameSession,
-    RestartAgent,
-    SendKeys,
-    SessionStart,
-    StopAgent,
-)
+from reconciler.api.actions import Action
 from reconciler.api.errors import TeamAgentError, TransientError
-from reconciler.api.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
-from reconciler.engine.hooks import ACTION, APPLIED, PassHooks, PassPoint
-from reconciler.launcher.interpreter import module_argv
-from reconciler.observe.procs import signal_process, terminate
-from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
-from reconciler.observe.world import FIELD_SEPARATOR, World
+from reconciler.api.hooks import ACTION, APPLIED, PassHooks
+from reconciler.observe.tmux import Tmux
+from reconciler.observe.world import World
 
-if TYPE_CHECKING:
-    from reconciler.store.messages import MessageStore
 
-CREATED_FORMAT = "#{window_index}\x1f#{window_id}\x1f#{pane_id}"
-SESSION_SIZE = ("-x", "200", "-y", "50")
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C_ = TypeVar("C_", bound=Closable)
 
 
 @dataclass(frozen=True)
@@ -83,11 +53,12 @@ class Outcome:
     window_id: str | None = None
     quiet: bool = False  # nothing changed (a delivery deferred): no event, not "Reconciling"
     retry_after: float | None = None  # deferred: the pass should look again this soon
+    skipped: bool = False  # not run: a resource it requires failed earlier in the plan
 
 
 @dataclass
 class ApplyContext:
-    """What the executor needs besides the actions; passed in, never global."""
+    """What handlers need besides their action; passed in, never global."""
 
     tmux: Tmux
     world: World
@@ -98,37 +69,22 @@ class ApplyContext:
     tmux_at: Callable[[str], Tmux] | None = None  # another server (the leader's), by socket path
     hooks: PassHooks | None = None
     _next_index: dict[str, int] = field(default_factory=dict)
-    _store: MessageStore | None = field(default=None, repr=False)
+    _opened: dict[str, Closable] = field(default_factory=dict, repr=False)
 
-    def store(self) -> MessageStore:
-        """The message store, opened on first use (most passes deliver nothing)."""
-        if self._store is None:
-            from reconciler.store.messages import MessageStore  # sqlite3 only when delivering
+    def resource(self, key: str, open_: Callable[[], C_]) -> C_:
+        """A resource opened on first use and closed when the plan is done (`close`).
 
-            self._store = MessageStore.open(self.state_dir)
-        return self._store
+        Most passes deliver nothing, so the message store (and sqlite3) is opened only by
+        the first handler that needs it.
+        """
+        if key not in self._opened:
+            self._opened[key] = open_()
+        return self._opened[key]  # type: ignore[return-value]  # keyed by its opener's type
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def delivery(self) -> DeliveryContext:
-        hooks = self.hooks
-
-        def reached(point: PassPoint, action: DeliverMessage) -> None:
-            if hooks is not None:
-                hooks.reached(point, action)
-
-        return DeliveryContext(
-            tmux=self.tmux,
-            tmux_at=self.tmux_at,
-            team_id=self.team_id,
-            workspace=self.workspace,
-            server_pid=self.world.server_pid,
-            store=self.store,
-            reached=reached,
-        )
+        opened, self._opened = self._opened, {}
+        for item in opened.values():
+            item.close()
 
     @property
     def wake_channel(self) -> str:
@@ -146,6 +102,18 @@ class ApplyContext:
 
     def saw_index(self, session: str, index: int) -> None:
         self._next_index[session] = max(self._next_index.get(session, 0), index + 1)
+
+
+class Applier(Protocol):
+    """What the executor needs of a controller: the action types it owns and how to apply."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def action_types(self) -> tuple[type, ...]: ...
+
+    def apply(self, action: Action, ctx: ApplyContext) -> Outcome: ...
 
 
 STALE_LAUNCH_FILE_SEC = 60.0
@@ -173,423 +141,63 @@ def sweep_launch_files(state_dir: Path, *, now: float) -> None:
 
 
 def apply_plan(
-    actions: Sequence[Action], ctx: ApplyContext, *, hooks: PassHooks | None = None
+    actions: Sequence[Action],
+    ctx: ApplyContext,
+    appliers: Sequence[Applier],
+    *,
+    hooks: PassHooks | None = None,
 ) -> list[Outcome]:
-    """Apply actions in order; one outcome per action.
+    """Apply actions in order; one outcome per action (see the module docstring).
 
     `hooks` (None in production) is told before and after each action (tests/faults).
     """
+    owners = {kind: applier for applier in appliers for kind in applier.action_types}
     sweep_launch_files(ctx.state_dir, now=time.time())
     ctx.hooks = hooks
     outcomes: list[Outcome] = []
+    unmet: set[str] = set()  # resources whose action failed or was skipped
     try:
         for action in actions:
-            handler = _HANDLERS[type(action)]
-            if hooks is not None:
-                hooks.reached(ACTION, action)
-            try:
-                outcomes.append(handler(action, ctx))
-            except (TeamAgentError, OSError) as err:
-                outcomes.append(Outcome(action=action, ok=False, message=str(err)))
-            if hooks is not None:
-                hooks.reached(APPLIED, action)
+            outcome = _skip_if_unmet(action, unmet) or _apply_one(action, ctx, owners, hooks)
+            if not outcome.ok:
+                unmet.add(action.resource)
+            outcomes.append(outcome)
     finally:
         ctx.close()
     return outcomes
 
 
-def _retrying() -> Retrying:
+def _skip_if_unmet(action: Action, unmet: set[str]) -> Outcome | None:
+    missing = [r for r in action.requires if r in unmet]
+    if not missing:
+        return None
+    why = f"skipped: {', '.join(missing)} did not succeed earlier in this pass"
+    return Outcome(action=action, ok=False, message=why, skipped=True)
+
+
+def _apply_one(
+    action: Action, ctx: ApplyContext, owners: dict[type, Applier], hooks: PassHooks | None
+) -> Outcome:
+    owner = owners.get(type(action))
+    if owner is None:
+        message = f"no controller applies {type(action).__name__} (is it in the registry?)"
+        return Outcome(action=action, ok=False, message=message)
+    if hooks is not None:
+        hooks.reached(ACTION, action)
+    try:
+        outcome = owner.apply(action, ctx)
+    except (TeamAgentError, OSError) as err:
+        outcome = Outcome(action=action, ok=False, message=str(err))
+    if hooks is not None:
+        hooks.reached(APPLIED, action)
+    return outcome
+
+
+def retry_transient() -> Retrying:
+    """Retry a `TransientError` twice, 50 ms apart; anything else fails at once."""
     return Retrying(
         retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
         stop=stop_after_attempt(3),
         wait=wait_fixed(0.05),
         reraise=True,
     )
-
-
-def _launch_argv(
-    ctx: ApplyContext,
-    agent: str,
-    launch: LaunchConfig,
-    config_hash: str,
-    session: SessionStart | None = None,
-) -> list[str]:
-    """Write the 0600 launch file the pane's first program reads, and return that program.
-
-    The agent's argv is the launch configuration's, or the session's (a pre-assigned id or
-    a resume) when the plan gave one; the config hash is the launch configuration's either way.
-    """
-    folder = ctx.state_dir / "launch"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / f"{agent}-{secrets.token_hex(6)}.json"
-    env = dict(launch.env)
-    env[ENV_CONFIG_HASH] = config_hash
-    agent_argv = session.argv if session is not None else launch.argv
-    launch_data: dict[str, object] = {"argv": list(agent_argv), "cwd": launch.cwd, "env": env}
-    if session is not None and session.prepare:
-        # Run by the pane right before the agent (reconciler.launcher.exec_agent): see SessionStart.
-        launch_data["prepare"] = {"argv": list(session.prepare), "file": session.prepare_file}
-    payload = json.dumps(launch_data)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(payload)
-    # Not `-m`: the pane starts in the workspace, which may hold its own `controllers/`.
-    return module_argv(ctx.python, "reconciler.launcher.exec_agent", str(path))
-
-
-def _discard_launch_file(argv: Sequence[str]) -> None:
-    Path(argv[-1]).unlink(missing_ok=True)
-
-
-def _launched_pid_command(target: str) -> list[str]:
-    """Record, as tmux sees it, the pid of the process just started in `target`.
-
-    `-F` makes tmux expand `#{pane_pid}` itself, in the invocation that spawned the
-    process, so the marker is right from the first instant and costs no extra call.
-    """
-    return ["set-option", "-p", "-F", "-t", target, markers.PANE_PID, "#{pane_pid}"]
-
-
-# True (1) while the target pane runs the process we started in it, or is dead, or was made
-# before `markers.PANE_PID` existed; tmux evaluates it at the moment it kills.
-STILL_OURS = (
-    "#{||:#{pane_dead},#{||:#{==:#{" + markers.PANE_PID + "},},"
-    "#{==:#{pane_pid},#{" + markers.PANE_PID + "}}}}"
-)
-
-
-def _mark_commands(target: str, ctx: ApplyContext, agent: str, config_hash: str) -> list[list[str]]:
-    return [
-        ["set-option", "-w", "-t", target, "remain-on-exit", "on"],
-        # A window hook: tmux looks pane events up in pane and window options only.
-        ["set-hook", "-w", "-t", target, "pane-died", f"wait-for -S {ctx.wake_channel}"],
-        ["set-option", "-w", "-t", target, markers.WINDOW, agent],
-        ["set-option", "-p", "-t", target, markers.TEAM, ctx.team_id],
-        ["set-option", "-p", "-t", target, markers.AGENT, agent],
-        ["set-option", "-p", "-t", target, markers.WORKSPACE, ctx.workspace],
-        ["set-option", "-p", "-t", target, markers.CONFIG_HASH, config_hash],
-        _launched_pid_command(target),
-    ]
-
-
-def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
-    argv = _launch_argv(
-        ctx, action.agent, action.launch, action.config_hash, action.provider_session
-    )
-    try:
-        lines = _retrying()(_create_once, action, ctx, argv)
-    except (TeamAgentError, OSError):
-        _discard_launch_file(argv)
-        raise
-    index, window_id, pane_id = [*lines[0].split("\x1f"), "", "", ""][:3]
-    if index.isdigit():
-        ctx.saw_index(action.session, int(index))
-    return Outcome(action=action, ok=True, pane_id=pane_id, window_id=window_id)
-
-
-def _create_once(action: CreateAgent, ctx: ApplyContext, argv: list[str]) -> list[str]:
-    # `=name:` is an exact-match target (no prefix matching of session names); tmux 3.3
-    # resolves session options only through such a window-style target.
-    session_target = f"={action.session}:"
-    if action.new_session:
-        target = session_target
-        commands = [
-            [
-                "new-session",
-                "-d",
-                "-s",
-                action.session,
-                *SESSION_SIZE,
-                "-n",
-                action.agent,
-                "-c",
-                format_literal(ctx.workspace),
-                "-P",
-                "-F",
-                CREATED_FORMAT,
-                "--",
-                *argv,
-            ],
-            ["set-option", "-t", session_target, markers.SESSION_WORKSPACE, ctx.workspace],
-            # Nobody attaches to our sessions: a person's `destroy-unattached on` (session)
-            # or `exit-unattached on` (server) in ~/.tmux.conf would end the team as soon
-            # as this invocation returns, so both are switched off before it does.
-            ["set-option", "-t", session_target, "destroy-unattached", "off"],
-            ["set-option", "-s", "exit-unattached", "off"],
-            *_mark_commands(target, ctx, action.agent, action.config_hash),
-        ]
-    else:
-        index = ctx.allocate_index(action.session)
-        target = f"{session_target}{index}"
-        commands = [
-            [
-                "new-window",
-                "-d",
-                "-t",
-                target,
-                "-n",
-                action.agent,
-                "-c",
-                format_literal(ctx.workspace),
-                "-P",
-                "-F",
-                CREATED_FORMAT,
-                "--",
-                *argv,
-            ],
-            *_mark_commands(target, ctx, action.agent, action.config_hash),
-        ]
-    try:
-        return ctx.tmux.run_sequence(commands)
-    except TmuxCommandError as err:
-        if "in use" in err.stderr:
-            raise TransientError(err.stderr) from err
-        raise
-
-
-def _check_ours(
-    ctx: ApplyContext,
-    pane_id: str,
-    agent: str,
-    process: ProcessRef | None = None,
-    *,
-    screen: bool = False,
-    team: str | None = None,
-) -> PaneNow:
-    """Re-read the pane's markers, its process and the server pid right before acting on
-    the pane (and its screen when the action types into it). `team`: the team id the pane
-    must carry when it is not this team's (a former incarnation being stopped)."""
-    return recheck_pane(
-        ctx.tmux,
-        pane_id,
-        server_pid=ctx.world.server_pid,
-        owner=Owner(team or ctx.team_id, agent, ctx.workspace),
-        process=process,
-        screen=screen,
-    )
-
-
-def _respawn(
-    pane_id: str,
-    ctx: ApplyContext,
-    *,
-    agent: str,
-    launch: LaunchConfig,
-    config_hash: str,
-    kill: bool,
-    session: SessionStart | None = None,
-) -> None:
-    argv = _launch_argv(ctx, agent, launch, config_hash, session)
-    flags = ["-k"] if kill else []
-    try:
-        ctx.tmux.run_sequence(
-            [
-                [
-                    "respawn-pane",
-                    *flags,
-                    "-t",
-                    pane_id,
-                    "-c",
-                    format_literal(ctx.workspace),
-                    "--",
-                    *argv,
-                ],
-                ["set-option", "-p", "-t", pane_id, markers.CONFIG_HASH, config_hash],
-                _launched_pid_command(pane_id),
-            ]
-        )
-    except (TeamAgentError, OSError):
-        _discard_launch_file(argv)
-        raise
-
-
-def _terminate_agent(process: ProcessRef, grace: float) -> None:
-    """Stop an agent's process and the process group it leads.
-
-    tmux starts each pane's process as the leader of its own group, and the agent CLIs
-    run children there: Gemini's launcher ignores SIGTERM while its worker child outlives
-    the pane (measured on 0.61.0), so signalling the pid alone would leave the child
-    running. The group is signalled only while `process` still leads it (pid, create
-    time and pgid re-checked right before each signal, `reconciler.observe.procs`).
-    """
-    terminate(process.pid, process.create_time, grace=grace, group=True)
-
-
-def _restart(action: RestartAgent | RecreateAgent, ctx: ApplyContext) -> Outcome:
-    """Start the agent again in its own pane; a recreate first stops the running process."""
-    _check_ours(ctx, action.pane, action.agent)
-    recreate = isinstance(action, RecreateAgent)
-    if isinstance(action, RecreateAgent) and action.process is not None:
-        _terminate_agent(action.process, action.grace_sec)
-        # The grace period is long enough for a person to respawn the pane meanwhile.
-        _check_ours(ctx, action.pane, action.agent)
-    _respawn(
-        action.pane,
-        ctx,
-        agent=action.agent,
-        launch=action.launch,
-        config_hash=action.config_hash,
-        kill=recreate,
-        session=action.provider_session,
-    )
-    return Outcome(action=action, ok=True, pane_id=action.pane)
-
-
-LEFT_ALONE = "team-agent: not ours"
-
-
-def _stop(action: StopAgent, ctx: ApplyContext) -> Outcome:
-    _check_ours(ctx, action.pane, action.agent, team=action.team)
-    if action.process is not None:
-        _terminate_agent(action.process, action.grace_sec)
-    kill = f"kill-pane -t {action.pane}"
-    if action.kill_window:
-        # Decided inside tmux, atomically: a pane split into the window since the
-        # snapshot keeps the window alive and only our pane goes.
-        kill = (
-            f"if-shell -F -t {action.pane} '#{{==:#{{window_panes}},1}}' "
-            f"'kill-window -t {action.window}' '{kill}'"
-        )
-    try:
-        lines = ctx.tmux.run(
-            "if-shell",
-            "-F",
-            "-t",
-            action.pane,
-            STILL_OURS,
-            kill,
-            f"display-message -p '{LEFT_ALONE}'",
-        )
-    except TmuxCommandError as err:
-        if not err.target_gone:
-            raise
-        lines = []
-    if LEFT_ALONE in lines:
-        raise PaneNotOurs(f"pane {action.pane} runs a process team-agent did not start; kept")
-    return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
-
-
-def _release(action: ReleasePane, ctx: ApplyContext) -> Outcome:
-    """Unmark a pane a person took over; its process is checked, never signalled."""
-    recheck_pane(
-        ctx.tmux,
-        action.pane,
-        server_pid=ctx.world.server_pid,
-        owner=Owner(ctx.team_id, action.agent, ctx.workspace),
-        process=action.process,
-        foreign=True,
-    )
-    commands = [
-        ["set-option", "-p", "-u", "-t", action.pane, marker] for marker in markers.PANE_MARKERS
-    ]
-    if action.window is not None:
-        commands += [
-            ["set-option", "-w", "-u", "-t", action.window, markers.WINDOW],
-            ["set-hook", "-w", "-u", "-t", action.window, "pane-died"],
-            ["set-option", "-w", "-u", "-t", action.window, "remain-on-exit"],
-        ]
-    ctx.tmux.run_sequence(commands)
-    return Outcome(action=action, ok=True, pane_id=action.pane, window_id=action.window)
-
-
-class SessionNotOurs(TeamAgentError):
-    """The session to rename is gone, was renamed, lost our marker, or the server was
-    replaced since the snapshot: hands off."""
-
-
-_SESSION_FORMAT = FIELD_SEPARATOR.join(
-    ["#{pid}", "#{session_name}", "#{" + markers.SESSION_WORKSPACE + "}"]
-)
-
-
-def _rename_session(action: RenameSession, ctx: ApplyContext) -> Outcome:
-    """Rename the team's session by id, after re-reading that it is still the one planned.
-
-    A rename kills nothing, so the short gap between the check and the rename is
-    harmless; the name is an argv element, never part of a tmux command string.
-    """
-    try:
-        lines = ctx.tmux.run("display-message", "-p", "-t", f"{action.session}:", _SESSION_FORMAT)
-    except ServerNotRunning as err:
-        raise SessionNotOurs(f"session {action.old}: the tmux server is gone") from err
-    except TmuxCommandError as err:
-        if err.target_gone:
-            raise SessionNotOurs(f"session {action.old} is gone") from err
-        raise
-    server, name, workspace = [*(lines[0] if lines else "").split(FIELD_SEPARATOR), "", ""][:3]
-    if action.server_pid is not None and server != str(action.server_pid):
-        raise SessionNotOurs(f"session {action.old}: the tmux server was replaced")
-    if (name, workspace) != (action.old, action.workspace):
-        raise SessionNotOurs(
-            f"session {action.session} is no longer {action.old} of {action.workspace}"
-        )
-    ctx.tmux.run("rename-session", "-t", action.session, action.new)
-    # Windows created later in this pass go after the ones the session already holds.
-    for pane in ctx.world.session_panes(action.old):
-        ctx.saw_index(action.new, pane.window_index)
-    return Outcome(action=action, ok=True)
-
-
-def _nudge(action: NudgeServer, ctx: ApplyContext) -> Outcome:
-    sent = signal_process(action.server.pid, action.server.create_time, signal.SIGCHLD)
-    message = "" if sent else "tmux server changed since the snapshot; not signalled"
-    return Outcome(action=action, ok=sent, message=message, pane_id=action.pane)
-
-
-class DialogGone(TeamAgentError):
-    """The dialog a SendKeys was planned for is no longer on screen: nothing was typed."""
-
-
-def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
-    """Type a dialog's answer, only if the pane still is what the plan saw (see SendKeys)."""
-    text = _check_ours(ctx, action.pane, action.agent, action.process, screen=True).screen.joined
-    if re.search(action.expect, text, re.MULTILINE) is None or action.shows not in text:
-        raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
-    ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)
-    return Outcome(action=action, ok=True, pane_id=action.pane)
-
-
-def _reap(action: ReapOrphan, ctx: ApplyContext) -> Outcome:
-    """Reap one orphan; the checks at the moment of acting live in `controllers.orphans.reap`."""
-    done = reap_orphan(action, ctx.tmux)
-    pane = action.panes[0].pane if action.panes else None
-    return Outcome(action=action, ok=True, message=done, pane_id=pane, window_id=action.window)
-
-
-def _message(action: DeliverMessage | FailMessage | RaiseAlert, ctx: ApplyContext) -> Outcome:
-    """Messages, alerts and failures: `controllers.messages.deliver` does the work and the store.
-
-    The store's own failures are `StoreError`s (a `TeamAgentError`): a failed outcome.
-    """
-    pane = None
-    if isinstance(action, DeliverMessage):
-        done = deliver_message(action, ctx.delivery())
-        pane = action.target.pane
-    elif isinstance(action, FailMessage):
-        done = fail_message(action, ctx.delivery())
-    else:
-        done = raise_alert(action, ctx.delivery())
-    return Outcome(
-        action=action,
-        ok=done.ok,
-        message=done.message,
-        pane_id=pane,
-        quiet=done.quiet,
-        retry_after=done.retry_after,
-    )
-
-
-_HANDLERS: dict[type, Callable[..., Outcome]] = {
-    DeliverMessage: _message,
-    FailMessage: _message,
-    RaiseAlert: _message,
-    ReapOrphan: _reap,
-    SendKeys: _send_keys,
-    NudgeServer: _nudge,
-    CreateAgent: _create,
-    RestartAgent: _restart,
-    RecreateAgent: _restart,
-    StopAgent: _stop,
-    ReleasePane: _release,
-    RenameSession: _rename_session,
-}

@@ -37,12 +37,12 @@ from reconciler.api.status import (
     TeamStatus,
     ensure_state_dir,
 )
-from reconciler.engine.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 from reconciler.observe.procs import is_same_process
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import Pane, observe
 from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
 from reconciler.store.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
+from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 
 if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
     from reconciler.engine.engine import Engine, PassResult

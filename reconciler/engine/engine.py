@@ -6,6 +6,11 @@ controllers plan from that one snapshot, applies the plan and writes the status.
 that finds nothing to do does nothing but re-read the world (one tmux call, one process
 scan) and rewrite the status.
 
+The engine knows no controller by name: `controllers.registry` lists them, and each brings
+its own observation, plan, actions and report (`controllers.base`). The steps are methods
+of their own (`load`, `observe`, `plan_pass`, `apply`, `report`), and the snapshot and the
+executor are injected (`observer`, `executor`), so each step is testable alone.
+
 An invalid spec never touches the running team: the status says `Stalled=True,
 reason=SpecInvalid` with the file, line and column (`SpecNotFound` with the path when the
 file is gone), and the last good generation stays in force. Stays in force means served:
@@ -25,28 +30,27 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from controllers.agents.controller import AgentsController
-from controllers.agents.panes import panes_to_capture, working_agents
-from controllers.leader.controller import LeaderController, leader_pane_to_capture
-from controllers.leader.identity import FingerprintSource, machine_fingerprint
-from controllers.leader.observe import LeaderWorld, capture_leader, observe_leader
-from controllers.messages.controller import MessagesController
-from controllers.orphans.controller import OrphansController
-from controllers.orphans.observe import observe_orphans
-from controllers.sessions.observe import observe_provider_view
-from controllers.sessions.view import EMPTY_VIEW
-from controllers.team.desired import DesiredTeam, desired_team, installed_executables
-from controllers.team.summary import Stall, team_conditions
+from controllers.base import (
+    Controller,
+    ControllerResult,
+    Facts,
+    Note,
+    ObserveContext,
+    PassInputs,
+    Report,
+    Settled,
+    Stall,
+)
+from controllers.registry import default_controllers, desired_team, installed_executables
 from reconciler.api import conditions as C
 from reconciler.api.actions import Plan, merge_plans
 from reconciler.api.clock import Clock, SystemClock, format_time
-from reconciler.api.controller import Controller, ControllerResult, Note, PassInputs, Report
 from reconciler.api.errors import SpecError, SpecNotFound, TmuxUnavailable
 from reconciler.api.events import WARNING, Event, EventLog
 from reconciler.api.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
@@ -54,18 +58,7 @@ from reconciler.api.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
 from reconciler.api.exitcodes import EXIT_READY as EXIT_READY
 from reconciler.api.exitcodes import EXIT_SPEC_INVALID as EXIT_SPEC_INVALID
 from reconciler.api.exitcodes import EXIT_UNUSABLE as EXIT_UNUSABLE
-from reconciler.api.spec import Spec
-from reconciler.api.status import (
-    MESSAGES_DB,
-    LastReconcile,
-    SpecErrorStatus,
-    StatusCorrupt,
-    StatusStore,
-    TeamStatus,
-    ensure_state_dir,
-)
-from reconciler.apply.executor import ApplyContext, Outcome, apply_plan
-from reconciler.engine.hooks import (
+from reconciler.api.hooks import (
     APPLIED_ALL,
     LOADED,
     OBSERVED,
@@ -74,22 +67,29 @@ from reconciler.engine.hooks import (
     PassHooks,
     PassPoint,
 )
+from reconciler.api.ids import PaneId
+from reconciler.api.status import (
+    LastReconcile,
+    SpecErrorStatus,
+    StatusCorrupt,
+    StatusStore,
+    TeamStatus,
+    ensure_state_dir,
+)
+from reconciler.apply.executor import Applier, ApplyContext, Outcome, apply_plan
 from reconciler.engine.isolation import (
     ControllerFailure,
-    InputUnreadable,
     degraded_condition,
     degraded_notes,
     observe_input,
     run_controllers,
 )
-from reconciler.engine.reporting import fold_outcomes, outcome_note, to_event, transition_notes
+from reconciler.engine.reporting import outcome_note, to_event, transition_notes
+from reconciler.engine.summary import team_conditions
 from reconciler.observe.procs import Scanner, scan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World, observe, with_captures
 from reconciler.specfile.load import LoadedSpec, load_spec
-
-if TYPE_CHECKING:
-    from reconciler.store.messages import StoreSnapshot
 
 log = logging.getLogger("team_agent.engine")
 
@@ -97,6 +97,15 @@ log = logging.getLogger("team_agent.engine")
 OBSERVE_AFTER_ACTION_SEC = 0.1
 RETRY_FAILED_SEC = 2.0
 NO_PLAN = Plan()
+
+# The one snapshot of a pass (one `list-panes`, one process scan); tests inject their own.
+Observer = Callable[[Tmux, Scanner], World]
+# Carries out a plan (`apply_plan`); tests inject a recorder.
+Executor = Callable[..., list[Outcome]]
+
+
+def observe_snapshot(tmux: Tmux, scanner: Scanner) -> World:
+    return observe(tmux, scanner=scanner)
 
 
 @dataclass(frozen=True)
@@ -124,20 +133,31 @@ class Preview:
 
 
 @dataclass(frozen=True)
-class _DryRun:
-    """What `plan` and `preview` share: a pass's inputs and its controllers' results."""
+class Observed:
+    """What the observe step hands the plan step: the server, the inputs, who is left out."""
 
-    previous: TeamStatus
+    tmux: Tmux
     inputs: PassInputs
-    failures: tuple[ControllerFailure, ...]
+    failures: list[ControllerFailure]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The plan step's result: every controller's result, the merged plan, a stall."""
+
     results: tuple[ControllerResult, ...]
+    names: tuple[str, ...]  # the controller that made each result
     plan: Plan
     stall: Stall | None
 
 
-def default_controllers() -> tuple[Controller, ...]:
-    """The controllers of a pass, in the order their plans are applied."""
-    return (AgentsController(), OrphansController(), LeaderController(), MessagesController())
+@dataclass(frozen=True)
+class _DryRun:
+    """What `plan` and `preview` share: a pass's inputs and its controllers' results."""
+
+    previous: TeamStatus
+    observed: Observed
+    planned: Planned
 
 
 @dataclass
@@ -152,10 +172,10 @@ class Engine:
     last_good: LoadedSpec | None = None
     controllers: tuple[Controller, ...] = field(default_factory=default_controllers)
     scanner: Scanner = scan  # the process-table scan; benchmarks pass a counting wrapper
+    observer: Observer = observe_snapshot
+    executor: Executor = apply_plan
     hooks: PassHooks | None = None  # None in production; tests/faults inject faults here
     _tmux: dict[str | None, Tmux] = field(default_factory=dict, repr=False)
-    # The machine fingerprint, read once (macOS runs `ioreg` for it): controllers.leader.identity
-    _fingerprint: tuple[str, FingerprintSource] | None = field(default=None, repr=False)
 
     @property
     def state_dir(self) -> Path:
@@ -177,31 +197,6 @@ class Engine:
             self._tmux[socket_path] = Tmux(socket_path=socket_path)
         return self._tmux[socket_path]
 
-    def machine_fingerprint(self) -> tuple[str, FingerprintSource]:
-        if self._fingerprint is None:
-            self._fingerprint = machine_fingerprint(os.environ)
-        return self._fingerprint
-
-    def observe_leader(
-        self, spec: Spec, tmux: Tmux, *, world: World, previous: TeamStatus
-    ) -> LeaderWorld:
-        """The leader's server, pane evidence and bound pane's text (0-2 tmux calls)."""
-        leader, server = observe_leader(
-            spec,
-            self.workspace,
-            state_dir=self.state_dir,
-            world=world,
-            workers=tmux,
-            tmux_at=self.leader_tmux_for,
-            previous=previous.leader,
-            env=os.environ,
-            fingerprint=self.machine_fingerprint,
-        )
-        wanted = leader_pane_to_capture(leader, str(self.workspace))
-        if server is not None and wanted is not None and wanted not in leader.texts:
-            leader = capture_leader(leader, server, wanted)
-        return leader
-
     @property
     def tmux_calls(self) -> int:
         """tmux invocations so far, over every server this engine has addressed."""
@@ -211,106 +206,109 @@ class Engine:
         if self.hooks is not None:
             self.hooks.reached(point, None)
 
+    # -- the steps of a pass -------------------------------------------------------------
+
     def load(self) -> LoadedSpec:
         loaded = load_spec(self.spec_path, previous=self.last_good)
         self.last_good = loaded
         return loaded
 
-    def observe(
-        self,
-        tmux: Tmux,
-        team: DesiredTeam,
-        previous: TeamStatus,
-        messages: StoreSnapshot | None = None,
-    ) -> World:
-        """The pass's one snapshot (plus the captures readiness and approvals need, batched)."""
-        world = observe(tmux, scanner=self.scanner)
-        working = working_agents(team, world, previous, messages)
-        return with_captures(world, tmux, panes_to_capture(team, world, previous, working))
-
-    def read_messages(self) -> StoreSnapshot | None:
-        """The message store's pending work; None (and no sqlite3 import) if none was sent.
-
-        Raises `InputUnreadable` naming the file and the fix when the store cannot be
-        read (garbage, truncated, a newer schema, a directory in its place).
-        """
-        path = self.state_dir / MESSAGES_DB
-        if not path.exists():
-            return None
-        from reconciler.store.messages import MessageStore, NewerSchema, StoreError
-
-        try:
-            return MessageStore.read_snapshot(self.state_dir, self.clock.now().timestamp())
-        except NewerSchema as err:
-            raise InputUnreadable(
-                str(err), f"use that newer team-agent here, or move {path} aside"
-            ) from err
-        except StoreError as err:
-            raise InputUnreadable(
-                str(err),
-                f"move it aside (mv {path} {path}.broken); the next `send` starts an empty "
-                "store, and what the broken one held is not delivered",
-            ) from err
-
-    def gather(
-        self, loaded: LoadedSpec, previous: TeamStatus, generation: int
-    ) -> tuple[Tmux, PassInputs, list[ControllerFailure]]:
-        """Observe everything the controllers read: the one snapshot and what hangs off it.
+    def observe(self, loaded: LoadedSpec, previous: TeamStatus, generation: int) -> Observed:
+        """The one snapshot, each controller's own facts, and the screens they need.
 
         Raises `TmuxUnavailable` when the workers' tmux cannot be used at all: without the
-        snapshot no controller can run. An input observed for one controller alone that
-        cannot be read is left out and returned as that controller's failure.
+        snapshot no controller can run. A controller whose observation fails is left out
+        and returned as a failure; the others go on.
         """
         spec = loaded.spec
         tmux = self.tmux_for(spec.runtime.tmux_socket)
         team = desired_team(spec, self.workspace, python=self.python)
-        failures: list[ControllerFailure] = []
-        messages = observe_input(MessagesController.name, self.read_messages, failures)
-        world = self.observe(tmux, team, previous, messages)
-        # No tmux call and no second process scan: environments, lock files and workspace
-        # folders of a few candidates, for the orphans controller (see controllers.orphans.observe).
-        orphan_facts = observe_input(
-            OrphansController.name,
-            lambda: observe_orphans(
-                world,
-                team_id=team.team_id,
-                workspace=team.workspace_marker,
-                socket_name=tmux.socket_name,
-                previous=previous,
-            ),
-            failures,
-        )
-        leader = observe_input(
-            LeaderController.name,
-            lambda: self.observe_leader(spec, tmux, world=world, previous=previous),
-            failures,
-        )
-        # No tmux call: the session transcripts of agents that need looking at (a stat each).
-        provider_view = observe_input(
-            AgentsController.name,
-            lambda: observe_provider_view(
-                team,
-                world,
-                previous,
-                env=os.environ,
-                spec_auto_trust=spec.runtime.auto_trust_own_workspace,
-            ),
-            failures,
-        )
-        inputs = PassInputs(
+        world = self.observer(tmux, self.scanner)
+        ctx = ObserveContext(
             loaded=loaded,
             team=team,
             world=world,
             previous=previous,
             now=self.clock.now(),
+            tmux=tmux,
+            tmux_at=self.leader_tmux_for,
+            state_dir=self.state_dir,
+            env=os.environ,
+        )
+        failures: list[ControllerFailure] = []
+        facts = Facts()
+        for controller in self.controllers:
+            fact = observe_input(controller.name, partial(controller.observe, ctx), failures)
+            if fact is not None:
+                facts = facts.with_value(fact)
+                ctx = replace(ctx, facts=facts)
+        left_out = {f.controller for f in failures}
+        wanted: dict[PaneId, None] = {}  # the panes to capture, in order, once each
+        for controller in self.controllers:
+            if controller.name not in left_out:
+                screens = partial(_listed, controller.screens, ctx)
+                panes = observe_input(controller.name, screens, failures) or []
+                wanted.update(dict.fromkeys(panes))
+        inputs = PassInputs(
+            loaded=loaded,
+            team=team,
+            world=with_captures(world, tmux, list(wanted)),
+            previous=previous,
+            now=ctx.now,
             generation=generation,
             installed=installed_executables(d.launch for d in team.agents),
-            orphan_facts=orphan_facts,
-            leader=leader,
-            provider_view=provider_view if provider_view is not None else EMPTY_VIEW,
-            messages=messages,
+            facts=facts,
         )
-        return tmux, inputs, failures
+        return Observed(tmux=tmux, inputs=inputs, failures=failures)
+
+    def plan_pass(self, observed: Observed) -> Planned:
+        """Every controller's plan and report from the one set of inputs (pure)."""
+        ran = run_controllers(self.controllers, observed.inputs, observed.failures)
+        results = tuple(result for _, result in ran)
+        stall = next((r.report.stall for r in results if r.report.stall is not None), None)
+        return Planned(
+            results=results,
+            names=tuple(name for name, _ in ran),
+            plan=merge_plans([r.plan for r in results]),
+            stall=stall,
+        )
+
+    def apply(self, plan: Plan, observed: Observed) -> list[Outcome]:
+        """Carry out the merged plan; each action goes to the controller that owns its type."""
+        team = observed.inputs.team
+        ctx = ApplyContext(
+            tmux=observed.tmux,
+            world=observed.inputs.world,
+            team_id=team.team_id,
+            workspace=team.workspace_marker,
+            state_dir=self.state_dir,
+            python=self.python,
+            tmux_at=self.leader_tmux_for,
+        )
+        appliers: tuple[Applier, ...] = self.controllers
+        return self.executor(plan.actions, ctx, appliers, hooks=self.hooks)
+
+    def report(
+        self, observed: Observed, planned: Planned, outcomes: Sequence[Outcome]
+    ) -> tuple[TeamStatus, list[Note]]:
+        """The status every controller's settled report makes, laid over the previous one,
+        and the notes (events) of the pass: the controllers', the outcomes', the transitions'.
+        """
+        inputs = observed.inputs
+        owner = {kind: c.name for c in self.controllers for kind in c.action_types}
+        reports: list[Report] = []
+        by_name = {c.name: c for c in self.controllers}
+        for name, result in zip(planned.names, planned.results, strict=True):
+            mine = tuple(o for o in outcomes if owner.get(type(o.action)) == name)
+            settled = Settled(result.report, mine, inputs.now, inputs.generation)
+            reports.append(by_name[name].settle(settled))
+        status = merge_reports(inputs.previous, reports)
+        notes = [n for r in reports for n in r.notes]
+        notes += [outcome_note(o) for o in outcomes if not o.quiet]
+        notes += transition_notes(inputs.previous, status.agents)
+        return status, notes
+
+    # -- whole passes ----------------------------------------------------------------------
 
     def plan(self) -> tuple[Plan, Stall | None]:
         """What a pass would do now, changing nothing (`team-agent plan` / `diff`).
@@ -319,7 +317,7 @@ class Engine:
         `TmuxUnavailable` when tmux cannot be used.
         """
         dry = self._dry_run()
-        return dry.plan, dry.stall
+        return dry.planned.plan, dry.planned.stall
 
     def preview(self) -> Preview:
         """One observation now and the status this pass would report, changing nothing.
@@ -332,20 +330,11 @@ class Engine:
         beside it). Raises `SpecError` and `TmuxUnavailable` as `plan` does.
         """
         dry = self._dry_run()
-        inputs = dry.inputs
-        status = _merge_reports(dry.previous, [r.report for r in dry.results])
-        paused = frozenset(a.agent.id for a in inputs.team.agents if a.agent.paused)
-        conditions = team_conditions(
-            status.conditions,
-            status.agents,
-            paused=paused,
-            acted=False,
-            stall=dry.stall,
-            now=inputs.now,
-            generation=inputs.generation,
+        inputs = dry.observed.inputs
+        status = merge_reports(dry.previous, [r.report for r in dry.planned.results])
+        conditions = _summary(
+            status, inputs, acted=False, stall=dry.planned.stall, failures=dry.observed.failures
         )
-        degraded = degraded_condition(dry.failures, now=inputs.now, generation=inputs.generation)
-        conditions, _ = C.set_condition(conditions, degraded)
         status = status.model_copy(
             update={
                 "team": inputs.loaded.spec.team_id,
@@ -355,7 +344,7 @@ class Engine:
                 "conditions": conditions,
             }
         )
-        return Preview(status=status, plan=dry.plan, observed_at=inputs.now)
+        return Preview(status=status, plan=dry.planned.plan, observed_at=inputs.now)
 
     def _dry_run(self) -> _DryRun:
         """Load, observe and plan as a pass does, with no lock, no apply and no write."""
@@ -365,205 +354,239 @@ class Engine:
         except StatusCorrupt:
             previous = TeamStatus.empty(loaded.spec.team_id)
         generation = previous.generation + (previous.specHash != loaded.content_hash)
-        _, inputs, failures = self.gather(loaded, previous, generation)
-        results = run_controllers(self.controllers, inputs, failures)
-        stall = next((r.report.stall for r in results if r.report.stall is not None), None)
-        return _DryRun(
-            previous=previous,
-            inputs=inputs,
-            failures=tuple(failures),
-            results=tuple(results),
-            plan=merge_plans([r.plan for r in results]),
-            stall=stall,
-        )
+        observed = self.observe(loaded, previous, generation)
+        return _DryRun(previous=previous, observed=observed, planned=self.plan_pass(observed))
 
     def reconcile(self) -> PassResult:
-        """One full pass (see the module docstring). Never raises for a failed action."""
-        started = self.clock.now()
-        t0 = time.monotonic()
-        reconcile_id = uuid.uuid4().hex[:12]
-        state = ensure_state_dir(self.workspace)
-        store = StatusStore(state)
-        events = EventLog(state)
-        previous = _read_previous(store, events, started_at=format_time(started))
-
-        def emit(notes: Sequence[Note], generation: int | None) -> None:
-            for note in notes:
-                events.append(
-                    to_event(note, now=started, generation=generation, reconcile_id=reconcile_id)
-                )
-
-        def finish(
-            status: TeamStatus,
-            code: int,
-            plan: Plan = NO_PLAN,
-            outcomes: Sequence[Outcome] = (),
-            requeue: float | None = None,
-            error: str | None = None,
-        ) -> PassResult:
-            status = status.model_copy(
-                update={
-                    "lastReconcile": LastReconcile(
-                        id=reconcile_id,
-                        startedAt=format_time(started),
-                        durationMs=int((time.monotonic() - t0) * 1000),
-                        actions=[a.render() for a in plan.actions],
-                        error=error,
-                    )
-                }
+        """One full pass: load, observe, plan, apply, report. Never raises for a failed action."""
+        run = _Run.begin(self.workspace, self.clock)
+        loaded = self._load_or_stall(run)
+        if isinstance(loaded, PassResult):
+            return self._written(loaded)
+        spec = loaded.spec
+        generation = run.identify(loaded)
+        if loaded.workspace != self.workspace:
+            moved = Stall(
+                C.SPEC_INVALID,
+                f"team.workspace moved to {loaded.workspace}; restart "
+                f"team-agent to reconcile it (still serving {self.workspace})",
             )
-            store.write(status)
-            self._reached(WRITTEN)
-            return PassResult(
-                status=status,
-                plan=plan,
-                outcomes=tuple(outcomes),
-                exit_code=code,
-                requeue_after=requeue,
-            )
+            return self._written(run.stall_out(moved, EXIT_SPEC_INVALID, spec.team_id))
+        try:
+            observed = self.observe(loaded, run.previous, generation)
+        except TmuxUnavailable as err:
+            stall = Stall(C.TMUX_UNAVAILABLE, str(err))
+            return self._written(run.stall_out(stall, EXIT_UNUSABLE, spec.team_id))
+        self._reached(OBSERVED)
+        planned = self.plan_pass(observed)
+        inputs = observed.inputs
+        degraded = degraded_condition(observed.failures, now=inputs.now, generation=generation)
+        run.emit(degraded_notes(run.previous.conditions, degraded, team=spec.team_id))
+        if planned.stall is not None:
+            return self._written(run.stall_out(planned.stall, EXIT_NOT_READY, spec.team_id))
+        self._reached(PLANNED)
+        outcomes = self.apply(planned.plan, observed)
+        self._reached(APPLIED_ALL)
+        status, notes = self.report(observed, planned, outcomes)
+        run.emit(notes)
+        return self._written(run.converged(status, inputs, planned.plan, outcomes, observed))
 
-        spec_problem: _SpecProblem | None = None
+    def _load_or_stall(self, run: _Run) -> LoadedSpec | PassResult:
+        """The spec to serve this pass: the file's, or the last good one while it is broken.
+
+        Returns the pass's (stalled) result when there is nothing to serve: the spec never
+        loaded here, or the status belongs to another spec.
+        """
         try:
             loaded = self.load()
         except (SpecError, SpecNotFound) as err:
-            spec_problem = _spec_problem(err, self.spec_path, self.last_good)
-            if (
-                previous.specError != spec_problem.spec_error
-                or _reason(previous) != spec_problem.stall.reason
-            ):
+            problem = _spec_problem(err, self.spec_path, self.last_good)
+            run.spec_problem = problem
+            previous = run.previous
+            changed = _reason(previous) != problem.stall.reason
+            if previous.specError != problem.spec_error or changed:
                 if self.last_good is not None:  # `run` (one-shot verbs print the error)
-                    log.warning("%s", spec_problem.stall.message)
-                emit(
-                    [
-                        Note(
-                            WARNING,
-                            spec_problem.stall.reason,
-                            f"team/{previous.team or '-'}",
-                            spec_problem.stall.message,
-                        )
-                    ],
-                    previous.generation,
-                )
+                    log.warning("%s", problem.stall.message)
+                team = f"team/{previous.team or '-'}"
+                run.emit([Note(WARNING, problem.stall.reason, team, problem.stall.message)])
             last = self.last_good
             if last is None or last.content_hash != previous.specHash:
                 # Nothing good was ever loaded here (or the status is another spec's):
                 # nothing to keep in force, so nothing is observed or touched.
                 stalled = _stalled_status(
-                    previous, spec_problem.stall, now=started, generation=previous.generation
+                    previous, problem.stall, now=run.started, generation=previous.generation
                 )
-                return finish(
-                    stalled.model_copy(update={"specError": spec_problem.spec_error}),
+                return run.finish(
+                    stalled.model_copy(update={"specError": problem.spec_error}),
                     EXIT_SPEC_INVALID,
-                    error=spec_problem.error,
+                    error=problem.error,
                 )
             loaded = last  # the last good generation stays in force: serve it
-
         self._reached(LOADED)
-        spec = loaded.spec
-        generation = previous.generation
-        if previous.specHash != loaded.content_hash:
-            generation += 1
-            emit(
-                [
-                    Note(WARNING, "Deprecated", f"team/{spec.team_id}", note)
-                    for note in loaded.deprecations
-                ],
-                generation,
+        return loaded
+
+    def _written(self, result: PassResult) -> PassResult:
+        self._reached(WRITTEN)
+        return result
+
+
+def _listed(
+    screens: Callable[[ObserveContext], Iterable[PaneId]], ctx: ObserveContext
+) -> list[PaneId]:
+    return list(screens(ctx))
+
+
+def _summary(
+    status: TeamStatus,
+    inputs: PassInputs,
+    *,
+    acted: bool,
+    stall: Stall | None,
+    failures: Sequence[ControllerFailure],
+) -> list[C.Condition]:
+    """The team's `Ready`, `Reconciling`, `Stalled` and `Degraded` from this pass."""
+    paused = frozenset(a.agent.id for a in inputs.team.agents if a.agent.paused)
+    conditions = team_conditions(
+        status.conditions,
+        status.agents,
+        paused=paused,
+        acted=acted,
+        stall=stall,
+        now=inputs.now,
+        generation=inputs.generation,
+    )
+    degraded = degraded_condition(failures, now=inputs.now, generation=inputs.generation)
+    conditions, _ = C.set_condition(conditions, degraded)
+    return conditions
+
+
+@dataclass
+class _Run:
+    """One pass's bookkeeping: its id and clock, the previous status, events and the write."""
+
+    started: datetime
+    t0: float
+    reconcile_id: str
+    store: StatusStore
+    events: EventLog
+    previous: TeamStatus
+    generation: int | None = None
+    identity: dict[str, object] = field(default_factory=dict)
+    spec_problem: _SpecProblem | None = None
+
+    @classmethod
+    def begin(cls, workspace: Path, clock: Clock) -> _Run:
+        started = clock.now()
+        state = ensure_state_dir(workspace)
+        store, events = StatusStore(state), EventLog(state)
+        previous = _read_previous(store, events, started_at=format_time(started))
+        return cls(started, time.monotonic(), uuid.uuid4().hex[:12], store, events, previous)
+
+    def emit(self, notes: Sequence[Note]) -> None:
+        generation = self.generation if self.generation is not None else self.previous.generation
+        for note in notes:
+            event = to_event(
+                note, now=self.started, generation=generation, reconcile_id=self.reconcile_id
             )
-        identity = {
-            "team": spec.team_id,
+            self.events.append(event)
+
+    def identify(self, loaded: LoadedSpec) -> int:
+        """This pass's generation (a new spec hash is a new one), and its identity fields."""
+        generation = self.previous.generation
+        if self.previous.specHash != loaded.content_hash:
+            generation += 1
+            self.generation = generation
+            team = f"team/{loaded.spec.team_id}"
+            self.emit([Note(WARNING, "Deprecated", team, note) for note in loaded.deprecations])
+        self.generation = generation
+        problem = self.spec_problem
+        self.identity = {
+            "team": loaded.spec.team_id,
             "generation": generation,
             "specHash": loaded.content_hash,
-            "specError": spec_problem.spec_error if spec_problem is not None else None,
+            "specError": problem.spec_error if problem is not None else None,
         }
+        return generation
 
-        def stall_out(stall: Stall, code: int) -> PassResult:
-            if not C.is_true(previous.conditions, C.STALLED) or _reason(previous) != stall.reason:
-                emit(
-                    [Note(WARNING, stall.reason, f"team/{spec.team_id}", stall.message)], generation
-                )
-            stalled = _stalled_status(previous, stall, now=started, generation=generation)
-            return finish(
-                stalled.model_copy(update=identity),
-                code,
-                requeue=RETRY_FAILED_SEC,
-                error=stall.message,
-            )
-
-        if loaded.workspace != self.workspace:
-            return stall_out(
-                Stall(
-                    C.SPEC_INVALID,
-                    f"team.workspace moved to {loaded.workspace}; restart "
-                    f"team-agent to reconcile it (still serving {self.workspace})",
-                ),
-                EXIT_SPEC_INVALID,
-            )
-
-        try:
-            tmux, inputs, failures = self.gather(loaded, previous, generation)
-        except TmuxUnavailable as err:
-            return stall_out(Stall(C.TMUX_UNAVAILABLE, str(err)), EXIT_UNUSABLE)
-        self._reached(OBSERVED)
-        team, world, now = inputs.team, inputs.world, inputs.now
-        results = run_controllers(self.controllers, inputs, failures)
-        degraded = degraded_condition(failures, now=now, generation=generation)
-        emit(degraded_notes(previous.conditions, degraded, team=spec.team_id), generation)
-        stall = next((r.report.stall for r in results if r.report.stall is not None), None)
-        if stall is not None:
-            return stall_out(stall, EXIT_NOT_READY)
-
-        plan = merge_plans([r.plan for r in results])
-        ctx = ApplyContext(
-            tmux=tmux,
-            world=world,
-            team_id=team.team_id,
-            workspace=team.workspace_marker,
-            state_dir=state,
-            python=self.python,
-            tmux_at=self.leader_tmux_for,
+    def stall_out(self, stall: Stall, code: int, team_id: str) -> PassResult:
+        previous = self.previous
+        if not C.is_true(previous.conditions, C.STALLED) or _reason(previous) != stall.reason:
+            self.emit([Note(WARNING, stall.reason, f"team/{team_id}", stall.message)])
+        generation = self.generation if self.generation is not None else previous.generation
+        stalled = _stalled_status(previous, stall, now=self.started, generation=generation)
+        return self.finish(
+            stalled.model_copy(update=self.identity),
+            code,
+            requeue=RETRY_FAILED_SEC,
+            error=stall.message,
         )
-        self._reached(PLANNED)
-        outcomes = apply_plan(plan.actions, ctx, hooks=self.hooks)
-        self._reached(APPLIED_ALL)
 
-        status = _merge_reports(previous, [r.report for r in results])
-        agents = fold_outcomes(status.agents, outcomes, now=now, generation=generation)
-        emit([n for r in results for n in r.report.notes], generation)
-        emit([outcome_note(o) for o in outcomes if not o.quiet], generation)
-        emit(transition_notes(previous, agents), generation)
-
-        paused = frozenset(a.agent.id for a in team.agents if a.agent.paused)
-        conditions = team_conditions(
-            status.conditions,
-            agents,
-            paused=paused,
+    def converged(
+        self,
+        status: TeamStatus,
+        inputs: PassInputs,
+        plan: Plan,
+        outcomes: Sequence[Outcome],
+        observed: Observed,
+    ) -> PassResult:
+        """The status of a pass that applied its plan, and its exit code."""
+        problem = self.spec_problem
+        conditions = _summary(
+            status,
+            inputs,
             acted=any(not o.quiet for o in outcomes),
-            stall=spec_problem.stall if spec_problem is not None else None,
-            now=now,
-            generation=generation,
+            stall=problem.stall if problem is not None else None,
+            failures=observed.failures,
         )
-        conditions, _ = C.set_condition(conditions, degraded)
         status = status.model_copy(
             update={
-                **identity,
-                "observedGeneration": generation,
+                **self.identity,
+                "observedGeneration": inputs.generation,
                 "conditions": conditions,
-                "agents": agents,
             }
         )
         code = EXIT_READY if C.is_true(conditions, C.READY) else EXIT_NOT_READY
         errors = [o.message for o in outcomes if not o.ok]
-        if spec_problem is not None:
+        if problem is not None:
             code = EXIT_SPEC_INVALID
-            errors.insert(0, spec_problem.error)
-        return finish(
+            errors.insert(0, problem.error)
+        return self.finish(
             status,
             code,
             plan,
             outcomes,
-            requeue=_requeue_after(plan.requeue_after, outcomes),
+            requeue=_requeue_after(plan.requeue_after, list(outcomes)),
             error="; ".join(errors) or None,
+        )
+
+    def finish(
+        self,
+        status: TeamStatus,
+        code: int,
+        plan: Plan = NO_PLAN,
+        outcomes: Sequence[Outcome] = (),
+        requeue: float | None = None,
+        error: str | None = None,
+    ) -> PassResult:
+        """Write the status with this pass's `lastReconcile`, atomically."""
+        status = status.model_copy(
+            update={
+                "lastReconcile": LastReconcile(
+                    id=self.reconcile_id,
+                    startedAt=format_time(self.started),
+                    durationMs=int((time.monotonic() - self.t0) * 1000),
+                    actions=[a.render() for a in plan.actions],
+                    error=error,
+                )
+            }
+        )
+        self.store.write(status)
+        return PassResult(
+            status=status,
+            plan=plan,
+            outcomes=tuple(outcomes),
+            exit_code=code,
+            requeue_after=requeue,
         )
 
 
@@ -594,7 +617,7 @@ def _spec_problem(
     return _SpecProblem(Stall(C.SPEC_NOT_FOUND, message), None, message)
 
 
-def _merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatus:
+def merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatus:
     """The previous status with every controller's report laid over it."""
     status = previous
     for report in reports:

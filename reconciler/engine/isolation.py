@@ -28,24 +28,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from controllers.base import Controller, ControllerResult, Note, PassInputs
 from reconciler.api import conditions as C
 from reconciler.api.conditions import Condition
-from reconciler.api.controller import Controller, ControllerResult, Note, PassInputs
-from reconciler.api.errors import TeamAgentError
+from reconciler.api.errors import InputUnreadable
 from reconciler.api.events import NORMAL, WARNING
 
 log = logging.getLogger("team_agent.engine")
 
 T = TypeVar("T")
-
-
-class InputUnreadable(TeamAgentError):
-    """A controller's input cannot be read; `problem` names the file, `fix` what to do."""
-
-    def __init__(self, problem: str, fix: str) -> None:
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{problem}; fix: {fix}")
 
 
 @dataclass(frozen=True)
@@ -81,15 +72,16 @@ def observe_input(
 
 def run_controllers(
     controllers: Sequence[Controller], inputs: PassInputs, failures: list[ControllerFailure]
-) -> list[ControllerResult]:
-    """Every controller's result, in order, except those already failed or that raise now."""
+) -> list[tuple[str, ControllerResult]]:
+    """Every controller's name and result, in order, except those already failed or that
+    raise now."""
     left_out = {failure.controller for failure in failures}
-    results: list[ControllerResult] = []
+    results: list[tuple[str, ControllerResult]] = []
     for controller in controllers:
         if controller.name in left_out:
             continue
         try:
-            results.append(controller.reconcile(inputs))
+            results.append((controller.name, controller.reconcile(inputs)))
         except Exception as err:  # the isolation guard (module docstring)
             failures.append(ControllerFailure(controller.name, C.CONTROLLER_FAILED, _describe(err)))
     return results

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 
+from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.sweep import reap_orphans
 from controllers.team.down import down_team
-from reconciler.api.actions import ReapOrphan
 from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
 from reconciler.api.status import StatusCorrupt, StatusStore
 from reconciler.engine.engine import Engine

@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reconciler.api.actions import Action
+from reconciler.api.hooks import PassPoint
 from reconciler.engine.engine import Engine
-from reconciler.engine.hooks import PassPoint
 
 
 class KillAt:

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.api.status import ensure_state_dir
-from reconciler.engine.lock import WorkspaceLock
 from reconciler.fakeagent.demo import demo_socket
+from reconciler.store.lock import WorkspaceLock
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

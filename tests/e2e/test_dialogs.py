@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from controllers.agents.actions import SendKeys
 from controllers.sessions.dialogs import AUTO_TRUST_ENV
 from reconciler.api import conditions as C
-from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.actions import ProcessRef
 from reconciler.api.ids import AgentId
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.engine.engine import PassResult

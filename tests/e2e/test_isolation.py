@@ -17,16 +17,27 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from controllers.base import (
+    Controller,
+    ControllerResult,
+    ObserveContext,
+    PassInputs,
+    Report,
+    Settled,
+)
+from controllers.registry import default_controllers
 from reconciler.api import conditions as C
-from reconciler.api.controller import Controller, ControllerResult, PassInputs
+from reconciler.api.actions import Action
+from reconciler.api.ids import PaneId
 from reconciler.api.status import StatusStore
-from reconciler.engine.engine import Engine, default_controllers
+from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.engine.engine import Engine
 from reconciler.store.messages import MessageStore
 from tests.conftest import TeamWorkspace, retry_until
 
@@ -142,11 +153,27 @@ class Recording:
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def action_types(self) -> tuple[type, ...]:
+        return self.inner.action_types
+
+    def observe(self, ctx: ObserveContext) -> object | None:
+        return self.inner.observe(ctx)
+
+    def screens(self, ctx: ObserveContext) -> Iterable[PaneId]:
+        return self.inner.screens(ctx)
+
     def reconcile(self, inputs: PassInputs) -> ControllerResult:
         self.calls.append(inputs.generation)
         if self.broken:
             raise ZeroDivisionError(f"{self.name} blew up")
         return self.inner.reconcile(inputs)
+
+    def apply(self, action: Action, ctx: ApplyContext) -> Outcome:
+        return self.inner.apply(action, ctx)
+
+    def settle(self, settled: Settled) -> Report:
+        return self.inner.settle(settled)
 
 
 @pytest.mark.parametrize("broken", [c.name for c in default_controllers()])

@@ -27,18 +27,20 @@ from typing import Any
 import psutil
 import pytest
 
-from controllers.orphans.controller import plan_orphans
+from controllers.agents.actions import StopAgent
+from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.observe import observe_orphans, tmux_socket_path
+from controllers.orphans.plan import plan_orphans
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api import markers
-from reconciler.api.actions import ProcessRef, ReapOrphan, StopAgent
+from reconciler.api.actions import ProcessRef
 from reconciler.api.events import EventLog
 from reconciler.apply.executor import ApplyContext, apply_plan
-from reconciler.engine.lock import LOCK_FILE, LockHolder, read_holder
 from reconciler.observe.procs import create_time_of, is_same_process, signal_process
 from reconciler.observe.world import observe
 from reconciler.specfile.load import load_spec
+from reconciler.store.lock import LOCK_FILE, LockHolder, read_holder
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

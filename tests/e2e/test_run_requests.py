@@ -22,8 +22,8 @@ import pytest
 
 from reconciler.api import conditions as C
 from reconciler.api.status import ensure_state_dir
-from reconciler.engine.lock import WorkspaceLock
 from reconciler.observe.tmux import TmuxCommandError
+from reconciler.store.lock import WorkspaceLock
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

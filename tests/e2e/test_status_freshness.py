@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.api import conditions as C
 from reconciler.api.status import ensure_state_dir
-from reconciler.engine.lock import WorkspaceLock
+from reconciler.store.lock import WorkspaceLock
 from tests.conftest import REPO, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from controllers.agents.actions import RenameSession
 from reconciler.api import conditions as C
-from reconciler.api.actions import RenameSession
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace, retry_until

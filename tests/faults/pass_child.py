@@ -3,7 +3,7 @@
 Usage: `python -m tests.faults.pass_child SPEC MODE INDEX`
 
 It does what `team-agent reconcile --once` does (take the workspace lock, run one pass
-of the real `Engine`) with a `PassHooks` (reconciler/engine/hooks.py) that counts the points the
+of the real `Engine`) with a `PassHooks` (reconciler/api/hooks.py) that counts the points the
 pass reaches: spec loaded, world observed, plan made, before and after each action, all
 applied, status written. At point number INDEX (0-based) it faults:
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 from reconciler.api.actions import Action
 from reconciler.api.errors import StateUnwritable
+from reconciler.api.hooks import PassPoint
 from reconciler.api.status import ensure_state_dir
 from reconciler.engine.engine import EXIT_UNUSABLE, Engine
-from reconciler.engine.hooks import PassPoint
-from reconciler.engine.lock import WorkspaceLock
 from reconciler.observe.tmux import Tmux
 from reconciler.specfile.load import load_spec
+from reconciler.store.lock import WorkspaceLock
 
 LOCK_TIMEOUT_SEC = 10.0
 

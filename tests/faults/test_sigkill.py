@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.engine.lock import read_holder
+from reconciler.store.lock import read_holder
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -29,11 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from controllers.base import PassInputs
+from controllers.registry import default_controllers
 from controllers.team.desired import desired_team, installed_executables
-from reconciler.api.controller import PassInputs
 from reconciler.api.errors import SpecError
 from reconciler.api.status import TeamStatus
-from reconciler.engine.engine import default_controllers
 from reconciler.specfile.load import load_spec_text
 from tests.faults import harness
 from tests.unit.builders import NOW, world

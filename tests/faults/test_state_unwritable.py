@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.api.status import ensure_state_dir
-from reconciler.engine.lock import WorkspaceLock
+from reconciler.store.lock import WorkspaceLock
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

@@ -14,20 +14,20 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from controllers.agents.controller import AgentsResult, plan_agents
-from controllers.agents.exits import NUDGE_RETRY_SEC
-from controllers.agents.panes import panes_to_capture
-from controllers.team.desired import DesiredTeam
-from reconciler.api import conditions as C
-from reconciler.api.actions import (
+from controllers.agents.actions import (
     CreateAgent,
     NudgeServer,
-    ProcessRef,
     RecreateAgent,
     ReleasePane,
     RestartAgent,
     StopAgent,
 )
+from controllers.agents.controller import AgentsResult, plan_agents
+from controllers.agents.exits import NUDGE_RETRY_SEC
+from controllers.agents.panes import panes_to_capture
+from controllers.team.desired import DesiredTeam
+from reconciler.api import conditions as C
+from reconciler.api.actions import ProcessRef
 from reconciler.api.clock import format_time
 from reconciler.api.status import AgentStatus, TeamStatus
 from reconciler.observe.world import Pane, World

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from controllers.agents.actions import SendKeys
 from controllers.agents.controller import plan_agents
 from controllers.messages.approvals import APPROVAL_POLL_SEC, ApprovalPlan, plan_approval
 from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C
-from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.actions import ProcessRef
 from reconciler.api.clock import format_time
 from reconciler.api.ids import AgentId, PaneId
 from reconciler.api.status import AgentStatus, ApprovalStatus

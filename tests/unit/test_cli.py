@@ -26,7 +26,7 @@ from reconciler.api.status import (
 from reconciler.cli.main import cli, package_version
 from reconciler.cli.packaged import TEAM_SCHEMA
 from reconciler.cli.util import running_reconciler
-from reconciler.engine.lock import LOCK_FILE, LockHolder, WorkspaceLock
+from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock
 
 SPEC = "version: 1\nteam: {name: cli}\nagents:\n  - id: impl\n    provider: fake\n"
 

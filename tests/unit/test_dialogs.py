@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from controllers.agents.actions import SendKeys
 from controllers.agents.controller import plan_agents
 from controllers.sessions.dialogs import (
     AUTO_TRUST_ENV,
@@ -21,7 +22,7 @@ from controllers.sessions.dialogs import (
 )
 from controllers.sessions.view import ProviderView
 from reconciler.api import conditions as C
-from reconciler.api.actions import ProcessRef, SendKeys
+from reconciler.api.actions import ProcessRef
 from reconciler.api.ids import PaneId
 from reconciler.api.status import AgentStatus
 from reconciler.observe.screens import Screen

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import pytest
 from click.testing import CliRunner
 
+from controllers.leader import caller as K
 from controllers.leader.caller import (
     CallerRef,
     CallerView,
@@ -19,7 +20,6 @@ from controllers.leader.caller import (
     takeover_refusal,
     team_action_refusal,
 )
-from controllers.leader import caller as K
 from controllers.leader.identity import Identity, IdentityInputs
 from controllers.leader.launch import LeaderUsageError, leader_launch
 from controllers.leader.observe import PaneEvidence

@@ -16,12 +16,6 @@ from typing import NamedTuple
 import pytest
 
 from controllers.leader.api_errors import APIError, classify, find_api_errors
-from controllers.leader.controller import (
-    LeaderResult,
-    leader_pane_to_capture,
-    plan_leader,
-    select_leader,
-)
 from controllers.leader.identity import Identity, IdentityInputs
 from controllers.leader.observe import (
     LeaderOrigin,
@@ -29,6 +23,12 @@ from controllers.leader.observe import (
     PaneEvidence,
     leader_shaped,
     pane_evidence,
+)
+from controllers.leader.plan import (
+    LeaderResult,
+    leader_pane_to_capture,
+    plan_leader,
+    select_leader,
 )
 from controllers.leader.records import LeaderHint, OwnerRecord, owner_uuid
 from reconciler.api import conditions as C

@@ -18,7 +18,7 @@ import pytest
 from reconciler.api.clock import FakeClock
 from reconciler.api.errors import LockHeld, StateUnwritable
 from reconciler.api.status import ensure_state_dir
-from reconciler.engine.lock import LockHolder, WorkspaceLock, read_holder
+from reconciler.store.lock import LockHolder, WorkspaceLock, read_holder
 
 CTX = multiprocessing.get_context("fork")
 

@@ -15,21 +15,17 @@ from typing import Any
 import pytest
 
 from controllers.agents.controller import AgentsController
-from controllers.messages.controller import WAIT_POLL_SEC, MessagesController
+from controllers.base import ControllerResult, Facts, PassInputs, Report
+from controllers.messages.actions import DeliverMessage, DeliveryTarget, FailMessage, RaiseAlert
+from controllers.messages.controller import MessagesController
 from controllers.messages.deliver import MAX_ATTEMPTS
+from controllers.messages.plan import WAIT_POLL_SEC
 from reconciler.api import conditions as C
-from reconciler.api.actions import (
-    DeliverMessage,
-    DeliveryTarget,
-    FailMessage,
-    ProcessRef,
-    RaiseAlert,
-)
+from reconciler.api.actions import ProcessRef
 from reconciler.api.clock import format_time
-from reconciler.api.controller import ControllerResult, PassInputs, Report
 from reconciler.api.ids import PaneId
 from reconciler.api.status import AgentStatus, LeaderStatus, MessagesStatus, TeamStatus
-from reconciler.engine.engine import _merge_reports
+from reconciler.engine.engine import merge_reports
 from reconciler.observe.world import Pane
 from reconciler.specfile.load import LoadedSpec
 from reconciler.store.records import MessageRecord, OpenTask, StoreSnapshot
@@ -118,7 +114,7 @@ class Scene:
             now=now,
             generation=GENERATION,
             installed={},
-            messages=snap,
+            facts=Facts([snap] if snap is not None else []),
         )
 
     def run(self, snap: StoreSnapshot | None, *, now: datetime = NOW) -> ControllerResult:
@@ -521,7 +517,7 @@ def test_stalled_keeps_its_transition_time_across_passes_through_the_engine_merg
         inputs = scene.inputs(snap, now=now)
         inputs = replace(inputs, installed=installed(scene.team))
         results = [c.reconcile(inputs) for c in controllers]
-        status = _merge_reports(inputs.previous, [r.report for r in results])
+        status = merge_reports(inputs.previous, [r.report for r in results])
         scene.statuses = dict(status.agents)
         return status, [a.render() for r in results for a in r.plan.actions]
 
@@ -551,11 +547,11 @@ def test_stalled_keeps_its_transition_time_across_passes_through_the_engine_merg
 def test_the_merge_ignores_conditions_for_agents_without_a_status() -> None:
     previous = team_status({})
     late = Report(agent_conditions={"gone": (cond(C.STALLED, C.TRUE, C.STUCK),)})
-    assert _merge_reports(previous, [late]).agents == {}
+    assert merge_reports(previous, [late]).agents == {}
     # Applied to the previous status when no report in the pass rebuilt the agents.
     team = desired(fake("impl"))
     kept = team_status({"impl": running_status(team, "impl")})
-    merged = _merge_reports(
+    merged = merge_reports(
         kept, [Report(agent_conditions={"impl": (cond(C.STALLED, C.FALSE, C.PROGRESSING),)})]
     )
     assert C.is_false(merged.agents["impl"].conditions, C.STALLED)

@@ -14,18 +14,19 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.orphans.controller import OrphansController, plan_orphans
-from controllers.orphans.controller import OrphansResult as Result
+from controllers.base import Facts, PassInputs
+from controllers.orphans.actions import ReapOrphan
+from controllers.orphans.controller import OrphansController
 from controllers.orphans.daemons import Daemon
 from controllers.orphans.observe import MarkedProcess, OrphanFacts, WorkspaceFacts
+from controllers.orphans.plan import OrphansResult as Result
+from controllers.orphans.plan import plan_orphans
 from reconciler.api import conditions as C
-from reconciler.api.actions import ReapOrphan
-from reconciler.api.controller import PassInputs
 from reconciler.api.status import OrphanStatus, TeamStatus
-from reconciler.engine.lock import LockHolder
 from reconciler.observe.procs import ProcessInfo, ProcessTable
 from reconciler.observe.world import Pane, World
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.lock import LockHolder
 from tests.unit.builders import (
     GENERATION,
     NOW,
@@ -552,7 +553,7 @@ def test_the_controller_follows_the_spec_policy_and_needs_facts() -> None:
             now=NOW,
             generation=GENERATION,
             installed={},
-            orphan_facts=observed,
+            facts=Facts([observed] if observed is not None else []),
         )
 
     assert OrphansController().reconcile(inputs("report", f)).plan.empty

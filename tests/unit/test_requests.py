@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.engine.lock import LockHolder, WorkspaceLock, describe_holder, read_holder
 from reconciler.engine.requests import (
     DOWN,
     REAP_ORPHANS,
@@ -31,6 +30,7 @@ from reconciler.engine.requests import (
     withdraw,
 )
 from reconciler.engine.wake import wake_path
+from reconciler.store.lock import LockHolder, WorkspaceLock, describe_holder, read_holder
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from controllers.agents.actions import CreateAgent, RecreateAgent, RestartAgent
 from controllers.agents.controller import AgentsResult, plan_agents
 from controllers.sessions.plan import CAPTURE_POLL_SEC, new_session_id, session_notes
 from controllers.sessions.view import ProviderView, TranscriptSeen
 from controllers.team.desired import DesiredTeam
 from reconciler.api import conditions as C
-from reconciler.api.actions import CreateAgent, RecreateAgent, RestartAgent
 from reconciler.api.status import AgentStatus, TeamStatus
 from reconciler.observe.world import World
 from tests.unit.builders import (

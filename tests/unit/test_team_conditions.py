@@ -8,11 +8,11 @@ from typing import NamedTuple
 
 import pytest
 
-from controllers.team.summary import Stall, team_conditions
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
 from reconciler.api.conditions import Condition
 from reconciler.api.status import AgentStatus
+from reconciler.engine.summary import Stall, team_conditions
 from tests.unit.builders import GENERATION, NOW, ago, cond
 
 EARLIER = ago(600)

@@ -13,16 +13,9 @@ from typing import NamedTuple
 
 import pytest
 
+from controllers.agents.actions import CreateAgent, RecreateAgent, RestartAgent, StopAgent
 from reconciler.api import markers
-from reconciler.api.actions import (
-    CreateAgent,
-    Plan,
-    ProcessRef,
-    RecreateAgent,
-    RestartAgent,
-    StopAgent,
-    merge_plans,
-)
+from reconciler.api.actions import Plan, ProcessRef, merge_plans
 from reconciler.api.ids import AgentId, PaneId, WindowId
 from reconciler.api.launch import LaunchConfig
 from reconciler.observe.world import (
@@ -393,11 +386,6 @@ MERGE_CASES = [
         "zero-requeue-is-kept",
         [Plan(requeue_after=0), Plan(requeue_after=5)],
         Plan(requeue_after=0),
-    ),
-    MergeCase(
-        "notes-concatenate",
-        [Plan(notes=("a",)), Plan(notes=("b", "c"))],
-        Plan(notes=("a", "b", "c")),
     ),
 ]
 

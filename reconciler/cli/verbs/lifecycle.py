@@ -20,10 +20,10 @@ from reconciler.cli.util import Locked, fail, target
 from reconciler.cli.verbs.handoff import await_exit, lock_or_ask
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
 from reconciler.engine.engine import EXIT_UNUSABLE, PassResult
-from reconciler.engine.lock import describe_holder
 from reconciler.engine.loop import Loop
 from reconciler.engine.requests import DOWN, RUN_ACCEPTS, Answer, Request
 from reconciler.observe.tmux import Tmux
+from reconciler.store.lock import describe_holder
 
 
 @click.command()

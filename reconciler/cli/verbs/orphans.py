@@ -25,18 +25,18 @@ from collections.abc import Sequence
 
 import click
 
-from controllers.orphans.controller import OrphansResult
+from controllers.orphans.actions import ReapOrphan
+from controllers.orphans.plan import OrphansResult
 from controllers.orphans.sweep import find_orphans, reap_orphans
-from reconciler.api.actions import ReapOrphan
 from reconciler.api.errors import StateUnwritable, TmuxUnavailable
 from reconciler.api.status import OrphanStatus, TeamStatus
 from reconciler.cli.util import console, fail, read_status, target
 from reconciler.cli.verbs.handoff import lock_or_ask
 from reconciler.engine.engine import EXIT_NOT_READY, EXIT_READY, EXIT_UNUSABLE
-from reconciler.engine.lock import describe_holder
 from reconciler.engine.requests import REAP_ORPHANS, ReapLine
 from reconciler.observe.tmux import Tmux
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.lock import describe_holder
 
 
 @click.command()

@@ -11,20 +11,12 @@ controller left out of a pass, is `reconciler.engine.isolation`'s.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from controllers.base import Stall
 from reconciler.api import conditions as C
 from reconciler.api.conditions import Condition, set_condition
 from reconciler.api.status import AgentStatus
-
-
-@dataclass(frozen=True)
-class Stall:
-    """Why the reconciler cannot progress (reason is a condition reason)."""
-
-    reason: str
-    message: str
 
 
 def team_conditions(

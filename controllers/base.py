@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from controllers.team.desired import DesiredTeam
-from reconciler.api.actions import Action, Plan
+from reconciler.api.actions import Action, Outcome, Plan
 from reconciler.api.conditions import Condition
-from reconciler.api.events import EventType
+from reconciler.api.events import Note
 from reconciler.api.ids import PaneId
 from reconciler.api.status import (
     AgentStatus,
@@ -36,7 +36,7 @@ from reconciler.api.status import (
     OrphanStatus,
     TeamStatus,
 )
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.apply.executor import ApplyContext
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World
 from reconciler.specfile.load import LoadedSpec
@@ -107,16 +107,6 @@ class Stall:
     """Why the reconciler cannot progress (reason is a condition reason)."""
 
     reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Note:
-    """An event a controller decided to emit (the engine stamps time and pass id)."""
-
-    type: EventType
-    reason: str
-    object: str
     message: str
 
 

@@ -77,11 +77,11 @@ from controllers.sessions.plan import plan_capture, session_notes
 from controllers.sessions.view import EMPTY_VIEW, ProviderView
 from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C
-from reconciler.api.actions import Action, Plan, ProcessRef
+from reconciler.api.actions import Action, Outcome, Plan, ProcessRef
 from reconciler.api.clock import format_epoch, format_time, parse_time
 from reconciler.api.ids import PaneId
 from reconciler.api.status import AgentStatus, TeamStatus
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.apply.executor import ApplyContext
 from reconciler.observe.screens import Screen
 from reconciler.observe.world import Pane, World
 from reconciler.store.records import StoreSnapshot

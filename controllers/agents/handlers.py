@@ -42,10 +42,10 @@ from controllers.agents.actions import (
     StopAgent,
 )
 from reconciler.api import markers
-from reconciler.api.actions import ProcessRef
+from reconciler.api.actions import Outcome, ProcessRef
 from reconciler.api.errors import TeamAgentError, TransientError
 from reconciler.api.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.apply.executor import ApplyContext, Outcome, retry_transient
+from reconciler.apply.executor import ApplyContext, retry_transient
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.launcher.interpreter import module_argv
 from reconciler.observe.procs import signal_process, terminate

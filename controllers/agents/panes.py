@@ -25,7 +25,7 @@ from reconciler.api.status import AgentStatus, TeamStatus
 from reconciler.observe.world import Pane, World
 
 if TYPE_CHECKING:
-    from reconciler.store.messages import StoreSnapshot
+    from reconciler.store.records import StoreSnapshot
 
 
 def panes_to_capture(

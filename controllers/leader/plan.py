@@ -43,7 +43,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from controllers.base import Note
 from controllers.leader.api_errors import APIError, describe, find_api_errors
 from controllers.leader.identity import Identity, short_uuid
 from controllers.leader.observe import LeaderOrigin, LeaderWorld, PaneEvidence, never_leader
@@ -51,7 +50,7 @@ from controllers.leader.records import HINT_FILE, OWNER_FILE
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
 from reconciler.api.conditions import Condition
-from reconciler.api.events import NORMAL, WARNING
+from reconciler.api.events import NORMAL, WARNING, Note
 from reconciler.api.ids import PaneId
 from reconciler.api.status import LeaderAPIErrorStatus, LeaderStatus
 

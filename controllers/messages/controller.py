@@ -13,10 +13,10 @@ from controllers.base import ControllerBase, ControllerResult, ObserveContext, P
 from controllers.messages.actions import MESSAGE_ACTIONS
 from controllers.messages.deliver import apply_message_action
 from controllers.messages.plan import plan_messages
-from reconciler.api.actions import Action
+from reconciler.api.actions import Action, Outcome
 from reconciler.api.errors import InputUnreadable
 from reconciler.api.status import MESSAGES_DB
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.apply.executor import ApplyContext
 from reconciler.store.records import StoreSnapshot
 
 

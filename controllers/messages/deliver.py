@@ -41,9 +41,10 @@ from controllers.messages.actions import (
 )
 from controllers.messages.screen import InputState, input_state, shows_anywhere, shows_message
 from controllers.providers.inputs import input_profile
+from reconciler.api.actions import Outcome
 from reconciler.api.hooks import ENTERED, ENTERING, PASTED, PassPoint
 from reconciler.api.spec import LEADER
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.apply.executor import ApplyContext
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.observe.screens import Screen, capture_commands, parse_capture
 from reconciler.observe.tmux import Tmux

@@ -39,7 +39,7 @@ from reconciler.observe.world import Pane
 from reconciler.store.records import StoreSnapshot
 
 if TYPE_CHECKING:
-    from reconciler.store.messages import MessageRecord
+    from reconciler.store.records import MessageRecord
 
 # A message waiting for a worker on its way to Ready (starting, in a dialog, awaiting an
 # approval) looks again this soon: this controller reads the previous status, so the pass

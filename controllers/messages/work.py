@@ -28,7 +28,7 @@ from reconciler.api.status import AgentStatus
 from reconciler.observe.world import Pane
 
 if TYPE_CHECKING:  # the store module imports sqlite3; a pass without messages never does
-    from reconciler.store.messages import OpenTask, StoreSnapshot
+    from reconciler.store.records import OpenTask, StoreSnapshot
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.observe import OrphanFacts, observe_orphans
 from controllers.orphans.plan import plan_orphans
 from controllers.orphans.reap import reap_orphan
-from reconciler.api.actions import Action, Plan
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.api.actions import Action, Outcome, Plan
+from reconciler.apply.executor import ApplyContext
 
 
 class OrphansController(ControllerBase):

@@ -40,7 +40,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from controllers.base import Note
 from controllers.orphans.observe import OrphanFacts
 from controllers.orphans.rules import (
     Orphan,
@@ -54,7 +53,7 @@ from controllers.team.desired import DesiredTeam
 from reconciler.api import conditions as C
 from reconciler.api.actions import Plan
 from reconciler.api.conditions import Condition
-from reconciler.api.events import WARNING
+from reconciler.api.events import WARNING, Note
 from reconciler.api.status import OrphanKind, OrphanStatus, TeamStatus
 from reconciler.observe.world import World
 

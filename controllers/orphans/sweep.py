@@ -20,10 +20,10 @@ from controllers.orphans.observe import observe_orphans
 from controllers.orphans.plan import OrphansResult, orphans_condition, plan_orphans
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
-from reconciler.api.events import EventLog
+from reconciler.api.actions import Outcome
+from reconciler.api.events import EventLog, outcome_note, to_event
 from reconciler.api.status import StatusStore, TeamStatus, ensure_state_dir
-from reconciler.apply.executor import ApplyContext, Outcome, apply_plan
-from reconciler.engine.reporting import outcome_note, to_event
+from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World, observe
 from reconciler.specfile.load import LoadedSpec

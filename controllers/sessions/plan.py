@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from controllers.agents.actions import SessionStart
-from controllers.base import Note
 from controllers.providers.base import SessionSupport
 from controllers.sessions.view import TranscriptSeen
 from controllers.team.desired import DesiredAgent
 from reconciler.api import conditions as C
-from reconciler.api.events import NORMAL, WARNING
+from reconciler.api.events import NORMAL, WARNING, Note
 from reconciler.api.status import AgentStatus
 
 CAPTURE_POLL_SEC = 2.0

@@ -72,3 +72,17 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
         actions=tuple(a for p in plans for a in p.actions),
         requeue_after=min(requeues) if requeues else None,
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one action: done, or failed with a message (never an exception)."""
+
+    action: Action
+    ok: bool
+    message: str = ""
+    pane_id: str | None = None
+    window_id: str | None = None
+    quiet: bool = False  # nothing changed (a delivery deferred): no event, not "Reconciling"
+    retry_after: float | None = None  # deferred: the pass should look again this soon
+    skipped: bool = False  # not run: a resource it requires failed earlier in the plan

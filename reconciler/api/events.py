@@ -28,12 +28,15 @@ import contextlib
 import errno
 import fcntl
 import os
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.api.clock import Timestamp, parse_time
+from reconciler.api.actions import Outcome
+from reconciler.api.clock import Timestamp, format_time, parse_time
 from reconciler.api.conditions import CAMEL_CASE_PATTERN
 from reconciler.api.errors import StateUnwritable
 from reconciler.api.status import describe_os_error
@@ -169,3 +172,40 @@ class EventLog:
 
     def _rotated(self, n: int) -> Path:
         return self._dir / f"{EVENTS_FILE}.{n}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """An event a controller decided to emit (the engine stamps time and pass id)."""
+
+    type: EventType
+    reason: str
+    object: str
+    message: str
+
+
+def outcome_note(outcome: Outcome) -> Note:
+    action = outcome.action
+    if outcome.ok:
+        where = f" (pane {outcome.pane_id})" if outcome.pane_id else ""
+        done = f": {outcome.message}" if outcome.message else ""
+        return Note(NORMAL, action.verb, action.resource, f"{action.cause}{where}{done}")
+    return Note(
+        WARNING,
+        "ApplyFailed",
+        action.resource,
+        f"{action.verb.lower()} failed: {outcome.message}",
+    )
+
+
+def to_event(note: Note, *, now: datetime, generation: int | None, reconcile_id: str) -> Event:
+    kind: EventType = note.type
+    return Event(
+        time=format_time(now),
+        type=kind,
+        reason=note.reason,
+        object=note.object,
+        message=note.message,
+        generation=generation,
+        reconcileId=reconcile_id,
+    )

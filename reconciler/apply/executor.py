@@ -28,7 +28,7 @@ from typing import Protocol, TypeVar
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from reconciler.api import markers
-from reconciler.api.actions import Action
+from reconciler.api.actions import Action, Outcome
 from reconciler.api.errors import TeamAgentError, TransientError
 from reconciler.api.hooks import ACTION, APPLIED, PassHooks
 from reconciler.observe.tmux import Tmux
@@ -40,20 +40,6 @@ class Closable(Protocol):
 
 
 C_ = TypeVar("C_", bound=Closable)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one action: done, or failed with a message (never an exception)."""
-
-    action: Action
-    ok: bool
-    message: str = ""
-    pane_id: str | None = None
-    window_id: str | None = None
-    quiet: bool = False  # nothing changed (a delivery deferred): no event, not "Reconciling"
-    retry_after: float | None = None  # deferred: the pass should look again this soon
-    skipped: bool = False  # not run: a resource it requires failed earlier in the plan
 
 
 @dataclass

@@ -40,7 +40,6 @@ from controllers.base import (
     Controller,
     ControllerResult,
     Facts,
-    Note,
     ObserveContext,
     PassInputs,
     Report,
@@ -49,10 +48,10 @@ from controllers.base import (
 )
 from controllers.registry import default_controllers, desired_team, installed_executables
 from reconciler.api import conditions as C
-from reconciler.api.actions import Plan, merge_plans
+from reconciler.api.actions import Outcome, Plan, merge_plans
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import SpecError, SpecNotFound, TmuxUnavailable
-from reconciler.api.events import WARNING, Event, EventLog
+from reconciler.api.events import WARNING, Event, EventLog, Note, outcome_note, to_event
 from reconciler.api.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
 from reconciler.api.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
 from reconciler.api.exitcodes import EXIT_READY as EXIT_READY
@@ -76,7 +75,7 @@ from reconciler.api.status import (
     TeamStatus,
     ensure_state_dir,
 )
-from reconciler.apply.executor import Applier, ApplyContext, Outcome, apply_plan
+from reconciler.apply.executor import Applier, ApplyContext, apply_plan
 from reconciler.engine.isolation import (
     ControllerFailure,
     degraded_condition,
@@ -84,7 +83,7 @@ from reconciler.engine.isolation import (
     observe_input,
     run_controllers,
 )
-from reconciler.engine.reporting import outcome_note, to_event, transition_notes
+from reconciler.engine.reporting import transition_notes
 from reconciler.engine.summary import team_conditions
 from reconciler.observe.procs import Scanner, scan
 from reconciler.observe.tmux import Tmux

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from controllers.base import Controller, ControllerResult, Note, PassInputs
+from controllers.base import Controller, ControllerResult, PassInputs
 from reconciler.api import conditions as C
 from reconciler.api.conditions import Condition
 from reconciler.api.errors import InputUnreadable
-from reconciler.api.events import NORMAL, WARNING
+from reconciler.api.events import NORMAL, WARNING, Note
 
 log = logging.getLogger("team_agent.engine")
 

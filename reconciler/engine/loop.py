@@ -42,7 +42,6 @@ from reconciler.api import markers
 from reconciler.api.errors import StateUnwritable
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.engine.exits import ExitWatch, agent_processes
-from reconciler.engine.request_handlers import perform
 from reconciler.engine.requests import DOWN, Answer, Request, answer, claim_pending
 from reconciler.engine.specwatch import watch_spec
 from reconciler.engine.wake import wake_path
@@ -58,6 +57,9 @@ class Loop:
     """Runs passes until stopped; `on_pass` sees each result (for printing)."""
 
     engine: Engine
+    # What a verb's request does (`reconciler.cli.request_handlers.perform`): given by the
+    # `run` verb, so the loop serves `down` and `--reap` without knowing any controller.
+    perform: Callable[[Request, Engine], Answer]
     on_pass: Callable[[PassResult | None, str], None] = lambda result, why: None
     on_request: Callable[[Request, Answer], None] = lambda request, reply: None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -147,7 +149,7 @@ class Loop:
         ends = False
         for request in claimed:
             try:
-                reply = perform(request, self.engine)
+                reply = self.perform(request, self.engine)
             except Exception:
                 # As a pass's guard: a bug must not end the loop, and the verb that waits
                 # gets an answer now rather than its timeout.

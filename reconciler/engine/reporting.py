@@ -9,28 +9,10 @@ controller's (`Controller.settle`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
-from controllers.base import Note
 from reconciler.api import conditions as C
-from reconciler.api.clock import format_time
-from reconciler.api.events import NORMAL, WARNING, Event, EventType
+from reconciler.api.events import NORMAL, WARNING, Note
 from reconciler.api.status import AgentStatus, TeamStatus
-from reconciler.apply.executor import Outcome
-
-
-def outcome_note(outcome: Outcome) -> Note:
-    action = outcome.action
-    if outcome.ok:
-        where = f" (pane {outcome.pane_id})" if outcome.pane_id else ""
-        done = f": {outcome.message}" if outcome.message else ""
-        return Note(NORMAL, action.verb, action.resource, f"{action.cause}{where}{done}")
-    return Note(
-        WARNING,
-        "ApplyFailed",
-        action.resource,
-        f"{action.verb.lower()} failed: {outcome.message}",
-    )
 
 
 def transition_notes(previous: TeamStatus, agents: Mapping[str, AgentStatus]) -> list[Note]:
@@ -49,14 +31,3 @@ def transition_notes(previous: TeamStatus, agents: Mapping[str, AgentStatus]) ->
     return notes
 
 
-def to_event(note: Note, *, now: datetime, generation: int | None, reconcile_id: str) -> Event:
-    kind: EventType = note.type
-    return Event(
-        time=format_time(now),
-        type=kind,
-        reason=note.reason,
-        object=note.object,
-        message=note.message,
-        generation=generation,
-        reconcileId=reconcile_id,
-    )

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.api.status import ensure_state_dir
-from reconciler.fakeagent.demo import demo_socket
+from reconciler.cli.demo import demo_socket
 from reconciler.store.lock import WorkspaceLock
 from tests.conftest import TeamWorkspace, retry_until
 

@@ -33,10 +33,10 @@ from controllers.base import (
 )
 from controllers.registry import default_controllers
 from reconciler.api import conditions as C
-from reconciler.api.actions import Action
+from reconciler.api.actions import Action, Outcome
 from reconciler.api.ids import PaneId
 from reconciler.api.status import StatusStore
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.apply.executor import ApplyContext
 from reconciler.engine.engine import Engine
 from reconciler.store.messages import MessageStore
 from tests.conftest import TeamWorkspace, retry_until

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 from controllers.base import ControllerBase, ControllerResult, ObserveContext, PassInputs, Report
 from reconciler.api import conditions as C
-from reconciler.api.actions import Action, Plan
-from reconciler.apply.executor import ApplyContext, Outcome
+from reconciler.api.actions import Action, Outcome, Plan
+from reconciler.apply.executor import ApplyContext
 
 WANT_FILE = "want-note.txt"
 NOTE_FILE = "note.txt"

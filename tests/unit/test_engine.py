@@ -22,11 +22,11 @@ from controllers.agents.actions import CreateAgent
 from controllers.base import ControllerBase, ControllerResult, PassInputs, Report
 from controllers.registry import default_controllers
 from reconciler.api import conditions as C
-from reconciler.api.actions import Action, Plan
+from reconciler.api.actions import Action, Outcome, Plan
 from reconciler.api.clock import FakeClock
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY
 from reconciler.api.hooks import PassHooks
-from reconciler.apply.executor import Applier, ApplyContext, Outcome
+from reconciler.apply.executor import Applier, ApplyContext
 from reconciler.engine.engine import Engine
 from reconciler.observe.procs import Scanner
 from reconciler.observe.tmux import Tmux

@@ -16,6 +16,7 @@ import click
 from controllers.team.down import down_team
 from reconciler.api import conditions as C
 from reconciler.api.errors import TmuxUnavailable
+from reconciler.cli.request_handlers import perform
 from reconciler.cli.util import Locked, fail, target
 from reconciler.cli.verbs.handoff import await_exit, lock_or_ask
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
@@ -66,7 +67,7 @@ def run(ctx: click.Context, lock_timeout: str, quiet: bool) -> None:
         click.echo(asked + "".join(f"\n    {x}" for x in lines))
 
     with Locked(t, lock_timeout, verb="run", accepts=RUN_ACCEPTS):
-        loop = Loop(engine=engine, on_pass=report, on_request=served)
+        loop = Loop(engine=engine, perform=perform, on_pass=report, on_request=served)
         loop.install_signal_handlers()
         loop.run()
 

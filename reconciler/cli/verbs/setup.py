@@ -12,6 +12,7 @@ import click
 from controllers.team.desired import desired_team, installed_executables
 from reconciler.api import conditions as C
 from reconciler.api.durations import parse_duration
+from reconciler.cli.demo import STARTER_SPEC, write_demo, write_starter
 from reconciler.cli.packaged import EXAMPLES, example_path
 from reconciler.cli.render import render_status
 from reconciler.cli.util import (
@@ -28,7 +29,6 @@ from reconciler.engine.engine import (
     EXIT_SPEC_INVALID,
     Engine,
 )
-from reconciler.fakeagent.demo import STARTER_SPEC, write_demo, write_starter
 from reconciler.specfile.load import load_spec
 
 

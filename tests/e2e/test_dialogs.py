@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from controllers.agents.actions import SendKeys
+from controllers.registry import default_controllers
 from controllers.sessions.dialogs import AUTO_TRUST_ENV
 from reconciler.api import conditions as C
 from reconciler.api.actions import ProcessRef
@@ -188,6 +189,7 @@ def test_executor_types_nothing_when_pane_or_dialog_changed(
             answer(ProcessRef(process.pid, process.create_time + 5)),
         ],
         ctx,
+        default_controllers(),
     )
 
     assert not gone.ok and "no longer shows the folder trust dialog" in gone.message

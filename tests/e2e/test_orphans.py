@@ -31,6 +31,7 @@ from controllers.agents.actions import StopAgent
 from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.observe import observe_orphans, tmux_socket_path
 from controllers.orphans.plan import plan_orphans
+from controllers.registry import default_controllers
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api import markers
@@ -300,7 +301,7 @@ def test_a_replaced_process_is_not_signalled(team: TeamWorkspace, spawned: Spawn
         replace(planned, process=ProcessRef(orphan[0], orphan[1] - 1.0), group=False),
     ]
 
-    outcomes = apply_plan(replaced, ctx)
+    outcomes = apply_plan(replaced, ctx, default_controllers())
 
     assert [o.ok for o in outcomes] == [False, False]
     assert all("now names another process" in o.message for o in outcomes)
@@ -308,7 +309,8 @@ def test_a_replaced_process_is_not_signalled(team: TeamWorkspace, spawned: Spawn
     assert alive(orphan)
     assert psutil.Process(orphan[0]).status() != psutil.STATUS_STOPPED
 
-    (done,) = apply_plan([planned], ctx)  # the observed identity still holds: reaped
+    # The observed identity still holds: reaped.
+    (done,) = apply_plan([planned], ctx, default_controllers())
     assert done.ok, done.message
     assert gone(orphan)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from controllers.agents.panes import stop_pane
+from controllers.registry import default_controllers
 from reconciler.api import conditions as C
 from reconciler.api import markers
 from reconciler.api.actions import ProcessRef
@@ -204,7 +205,7 @@ def test_a_stop_planned_before_the_takeover_is_refused_when_applied(
         python=sys.executable,
     )
 
-    (outcome,) = apply_plan([stop], ctx)
+    (outcome,) = apply_plan([stop], ctx, default_controllers())
 
     assert not outcome.ok and "did not start" in outcome.message, outcome
     assert_left_alone(team, pane_id, person)

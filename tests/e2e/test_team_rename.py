@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from controllers.agents.actions import RenameSession
+from controllers.registry import default_controllers
 from reconciler.api import conditions as C
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.world import observe
@@ -211,7 +212,7 @@ def test_a_session_renamed_since_the_snapshot_is_not_renamed_again(team: TeamWor
         python=sys.executable,
     )
 
-    (outcome,) = apply_plan([move], ctx)
+    (outcome,) = apply_plan([move], ctx, default_controllers())
 
     assert not outcome.ok and "no longer team-alpha" in outcome.message
     assert {p.session_name for p in team.agent_panes()} == {"persons-name"}

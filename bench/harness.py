@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.api import conditions as C
-from reconciler.api.status import StatusCorrupt, StatusStore, TeamStatus
+from reconciler.api.status import TeamStatus
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.observe.procs import Scanner, scan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import Pane, list_panes
+from reconciler.store.statusfile import StatusCorrupt, StatusStore
 
 T = TypeVar("T")
 

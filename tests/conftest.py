@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 
 from controllers.agents.actions import NudgeServer
-from reconciler.api.status import StatusStore, TeamStatus
+from reconciler.api.status import TeamStatus
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
 from reconciler.observe.world import Pane, observe
+from reconciler.store.statusfile import StatusStore
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -36,8 +36,8 @@ from typing import Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.api.clock import Timestamp
-from reconciler.api.status import write_atomically
 from reconciler.observe.world import Pane
+from reconciler.store.statusfile import write_atomically
 
 HINT_FILE: Final = "leader.json"
 OWNER_FILE: Final = "leader-owner.json"

@@ -44,10 +44,11 @@ import psutil
 from controllers.leader.identity import ENV_LEADER_UUID
 from controllers.orphans.daemons import LOCK_SUFFIX, Daemon, ReadCounter, find_daemons
 from reconciler.api.launch import ENV_AGENT_ID, ENV_PANE_PID, ENV_TEAM_ID, ENV_WORKSPACE
-from reconciler.api.status import STATE_DIR, StatusCorrupt, StatusStore, TeamStatus
+from reconciler.api.status import STATE_DIR, TeamStatus
 from reconciler.observe.procs import ProcessInfo, ProcessTable, is_same_process
 from reconciler.observe.world import World
 from reconciler.store.lock import LOCK_FILE, LockHolder, read_holder
+from reconciler.store.statusfile import StatusCorrupt, StatusStore
 
 # Processes that adopt orphans besides pid 1 (PR_SET_CHILD_SUBREAPER is not visible in
 # /proc, so they are known by name); a pid-namespace init (ppid 0) counts as well.

@@ -21,12 +21,14 @@ from controllers.orphans.plan import OrphansResult, orphans_condition, plan_orph
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api.actions import Outcome
-from reconciler.api.events import EventLog, outcome_note, to_event
-from reconciler.api.status import StatusStore, TeamStatus, ensure_state_dir
+from reconciler.api.events import outcome_note, to_event
+from reconciler.api.status import TeamStatus
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World, observe
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.eventlog import EventLog
+from reconciler.store.statusfile import StatusStore, ensure_state_dir
 
 
 def find_orphans(

@@ -31,11 +31,12 @@ from controllers.orphans.rules import process_orphans
 from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api.actions import Action
-from reconciler.api.status import StatusStore, TeamStatus, ensure_state_dir
+from reconciler.api.status import TeamStatus
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import observe
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.statusfile import StatusStore, ensure_state_dir
 
 LEFTOVER_ROUNDS = 3
 

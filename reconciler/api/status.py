@@ -1,42 +1,28 @@
-"""The status model and its store: what a pass reports, written so it is never half-seen.
+"""The status model: what a pass reports, as `.team/status.json` holds it.
 
 `.team/status.json` is the reconciler's only output that other programs rely on
 (DESIGN.md, Status): `team-agent status` and `wait`, CI and monitors read it while the
-reconciler rewrites it every pass. So:
+reconciler rewrites it every pass. So the models here *are* the file format: attribute
+names are the JSON keys (camelCase, no aliases), every model forbids unknown keys, and
+`model_dump_json` is the only serialiser, so the schema in `schemas/` can be generated
+from them.
 
-- The models here *are* the file format. Attribute names are the JSON keys (camelCase,
-  no aliases), every model forbids unknown keys, and `model_dump_json` is the only
-  serialiser, so the schema in `schemas/` can be generated from them.
-- `StatusStore.write` is atomic: a temp file in the same folder, fsync, `os.replace`,
-  fsync of the folder. A reader sees the old document or the new one, never a mix, and a
-  crash at any moment leaves one of the two on disk. It calls the `os` functions through
-  the `os` module (`os.replace`, `os.fsync`), which is the seam tests use to inject
-  ENOSPC at each step.
-- The status is an *observation*, not memory: the next pass re-observes the world and
-  recomputes it. What a pass does carry over (restart counts, backoff steps, a captured
-  session id, a pid's create time) is stored in the models explicitly, never recovered
-  from the event log.
-- Files are 0600 in a 0700 folder: messages can name things people consider private.
-
-Only the reconciler that holds the workspace lock writes status (single writer); readers
-need no lock thanks to the atomic replace.
+The status is an *observation*, not memory: the next pass re-observes the world and
+recomputes it. What a pass does carry over (restart counts, backoff steps, a captured
+session id, a pid's create time) is stored in the models explicitly, never recovered
+from the event log. How the file is written (atomically, 0600 in a 0700 folder) is
+`reconciler.store.statusfile`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
-import stat
-import tempfile
-from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.api.clock import Timestamp
 from reconciler.api.conditions import ConditionList
-from reconciler.api.errors import SpecIssue, StateUnwritable, TeamAgentError
+from reconciler.api.errors import SpecIssue
 
 API_VERSION: Final = "team-agent/v1"
 STATUS_FILE: Final = "status.json"
@@ -44,21 +30,6 @@ STATE_DIR: Final = ".team"
 # The message store (reconciler/store/messages.py) beside it; named here so a pass can see whether
 # it exists without importing the store (and sqlite3).
 MESSAGES_DB: Final = "messages.db"
-_STATE_DIR_MODE: Final = 0o700
-_FILE_MODE: Final = 0o600
-
-
-class StatusCorrupt(TeamAgentError):
-    """`status.json` exists but cannot be used: unreadable, not JSON, or not a TeamStatus.
-
-    Raised rather than treated as "no status": a reader that silently saw nothing would
-    report a running team as absent.
-    """
-
-    def __init__(self, path: Path, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
 
 
 class _Model(BaseModel):
@@ -216,136 +187,3 @@ class TeamStatus(_Model):
     def to_json(self) -> str:
         """The exact text written to `status.json`: indented, camelCase, newline-ended."""
         return self.model_dump_json(indent=2, by_alias=True) + "\n"
-
-
-def ensure_state_dir(workspace: Path) -> Path:
-    """Create `<workspace>/.team` (mode 0700) and return it.
-
-    An existing folder with group/other permissions is narrowed to 0700, but only when we
-    own it: chmod on someone else's folder would fail or, as root, change their setup.
-    The workspace itself must exist. Raises `StateUnwritable` when the folder cannot be
-    made (a file in the way, permissions, read-only file system).
-    """
-    state = workspace / STATE_DIR
-    try:
-        state.mkdir(mode=_STATE_DIR_MODE, exist_ok=True)
-        info = state.stat()
-        if not stat.S_ISDIR(info.st_mode):
-            raise StateUnwritable(f"{state} exists and is not a directory")
-        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
-            state.chmod(_STATE_DIR_MODE)
-    except OSError as exc:
-        problem = describe_os_error(exc)
-        raise StateUnwritable(f"cannot create state folder {state}: {problem}") from exc
-    return state
-
-
-class StatusStore:
-    """Reads and atomically writes `<state>/status.json`."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self._dir = state_dir
-
-    @property
-    def path(self) -> Path:
-        return self._dir / STATUS_FILE
-
-    def read(self) -> TeamStatus | None:
-        """The stored status; None when there is none yet.
-
-        Raises `StatusCorrupt` when the file exists but cannot be read or parsed.
-        """
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StatusCorrupt(self.path, f"cannot read: {describe_os_error(exc)}") from exc
-        try:
-            return TeamStatus.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StatusCorrupt(self.path, _summarise(exc)) from exc
-
-    def write(self, status: TeamStatus) -> None:
-        """Replace `status.json` with `status`, atomically and durably.
-
-        Raises `StateUnwritable` (naming the path and the OS error) when any step fails;
-        the previous file is then untouched and no temp file is left behind.
-
-        A writer SIGKILLed between its temp file and the rename leaves that temp file
-        (tests/faults found them piling up, one per such crash). Only the lock holder
-        writes the status (single writer), so any `.status.*.tmp` present now is such a
-        leftover, and is removed first.
-        """
-        for leftover in self._dir.glob(f".{self.path.stem}.*.tmp"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
-        write_atomically(self.path, status.to_json().encode())
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` (mode 0600): temp file, fsync, rename, fsync the folder.
-
-    Shared by every state file other programs read while we rewrite it (`status.json`,
-    the leader records). Raises `StateUnwritable` naming the path and the OS error; the
-    previous file is then untouched and no temp file is left behind.
-    """
-
-    def unwritable(exc: OSError) -> StateUnwritable:
-        return StateUnwritable(f"cannot write {path}: {describe_os_error(exc)}")
-
-    folder = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".tmp")
-    except OSError as exc:
-        raise unwritable(exc) from exc
-    try:
-        try:
-            os.fchmod(fd, _FILE_MODE)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise unwritable(exc) from exc
-    try:
-        _fsync_dir(folder)
-    except OSError as exc:
-        # The new file is in place; only its durability across a power cut is unknown.
-        raise unwritable(exc) from exc
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        # Some file systems cannot fsync a directory; the rename is as durable as they get.
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """`ENOSPC (No space left on device)`: the errno name people search for, and its text."""
-    if exc.errno is not None:
-        return f"{errno.errorcode.get(exc.errno, exc.errno)} ({os.strerror(exc.errno)})"
-    return str(exc)
-
-
-def _summarise(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"not a valid TeamStatus: {where}: {first['msg']}{more}"

@@ -18,10 +18,10 @@ from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.sweep import reap_orphans
 from controllers.team.down import down_team
 from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable, TmuxUnavailable
-from reconciler.api.status import StatusCorrupt, StatusStore
 from reconciler.engine.engine import Engine
 from reconciler.engine.requests import DOWN, Answer, ReapLine, Request
 from reconciler.specfile.load import LoadedSpec, load_spec
+from reconciler.store.statusfile import StatusCorrupt, StatusStore
 
 
 def perform(request: Request, engine: Engine) -> Answer:

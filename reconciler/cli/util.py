@@ -30,19 +30,14 @@ from reconciler.api.errors import (
     TmuxUnavailable,
 )
 from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
-from reconciler.api.status import (
-    STATE_DIR,
-    StatusCorrupt,
-    StatusStore,
-    TeamStatus,
-    ensure_state_dir,
-)
+from reconciler.api.status import STATE_DIR, TeamStatus
 from reconciler.observe.procs import is_same_process
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import Pane, observe
 from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
 from reconciler.store.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
+from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
     from reconciler.engine.engine import Engine, PassResult

@@ -51,7 +51,7 @@ from reconciler.api import conditions as C
 from reconciler.api.actions import Outcome, Plan, merge_plans
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import SpecError, SpecNotFound, TmuxUnavailable
-from reconciler.api.events import WARNING, Event, EventLog, Note, outcome_note, to_event
+from reconciler.api.events import WARNING, Event, Note, outcome_note, to_event
 from reconciler.api.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
 from reconciler.api.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
 from reconciler.api.exitcodes import EXIT_READY as EXIT_READY
@@ -67,14 +67,7 @@ from reconciler.api.hooks import (
     PassPoint,
 )
 from reconciler.api.ids import PaneId
-from reconciler.api.status import (
-    LastReconcile,
-    SpecErrorStatus,
-    StatusCorrupt,
-    StatusStore,
-    TeamStatus,
-    ensure_state_dir,
-)
+from reconciler.api.status import LastReconcile, SpecErrorStatus, TeamStatus
 from reconciler.apply.executor import Applier, ApplyContext, apply_plan
 from reconciler.engine.isolation import (
     ControllerFailure,
@@ -89,6 +82,8 @@ from reconciler.observe.procs import Scanner, scan
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World, observe, with_captures
 from reconciler.specfile.load import LoadedSpec, load_spec
+from reconciler.store.eventlog import EventLog
+from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 log = logging.getLogger("team_agent.engine")
 

@@ -55,9 +55,10 @@ from typing import Final, Literal
 import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reconciler.api.status import OrphanStatus, write_atomically
+from reconciler.api.status import OrphanStatus
 from reconciler.engine.wake import touch_wake
 from reconciler.observe.procs import is_same_process
+from reconciler.store.statusfile import write_atomically
 
 RequestKind = Literal["down", "reap-orphans"]
 DOWN: Final[RequestKind] = "down"

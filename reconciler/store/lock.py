@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import LockHeld, StateUnwritable
-from reconciler.api.status import describe_os_error
+from reconciler.store.statusfile import describe_os_error
 
 LOCK_FILE: Final = "reconciler.lock"
 POLL_INTERVAL_SEC: Final = 0.02

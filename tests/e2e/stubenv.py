@@ -23,9 +23,9 @@ import pytest
 
 from controllers.sessions.dialogs import AUTO_TRUST_ENV
 from reconciler.api import conditions as C
-from reconciler.api.events import EventLog
 from reconciler.api.status import AgentStatus
 from reconciler.engine.engine import PassResult
+from reconciler.store.eventlog import EventLog
 from tests.conftest import REPO, TeamWorkspace, retry_until
 
 STUBS_BIN = REPO / "tests" / "stubs" / "bin"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.api.status import ensure_state_dir
 from reconciler.cli.demo import demo_socket
 from reconciler.store.lock import WorkspaceLock
+from reconciler.store.statusfile import ensure_state_dir
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -35,10 +35,10 @@ from controllers.registry import default_controllers
 from reconciler.api import conditions as C
 from reconciler.api.actions import Action, Outcome
 from reconciler.api.ids import PaneId
-from reconciler.api.status import StatusStore
 from reconciler.apply.executor import ApplyContext
 from reconciler.engine.engine import Engine
 from reconciler.store.messages import MessageStore
+from reconciler.store.statusfile import StatusStore
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

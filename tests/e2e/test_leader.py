@@ -24,9 +24,9 @@ import pytest
 from controllers.leader.identity import resolve_identity
 from reconciler.api import conditions as C
 from reconciler.api.conditions import Condition
-from reconciler.api.events import EventLog
 from reconciler.api.status import LeaderStatus
 from reconciler.engine.engine import PassResult
+from reconciler.store.eventlog import EventLog
 from tests.conftest import PersonServer, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -26,9 +26,10 @@ from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
 from reconciler.api.conditions import Condition
 from reconciler.api.envelope import ResultEnvelope, render_result
-from reconciler.api.status import AgentStatus, ApprovalStatus, StatusStore, TeamStatus
+from reconciler.api.status import AgentStatus, ApprovalStatus, TeamStatus
 from reconciler.engine.wake import WAKE_FILE
 from reconciler.store.messages import LEADER, MessageRecord, MessageStore
+from reconciler.store.statusfile import StatusStore
 
 pytestmark = pytest.mark.e2e
 

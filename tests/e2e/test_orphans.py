@@ -36,11 +36,11 @@ from controllers.team.desired import desired_team
 from reconciler.api import conditions as C
 from reconciler.api import markers
 from reconciler.api.actions import ProcessRef
-from reconciler.api.events import EventLog
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.procs import create_time_of, is_same_process, signal_process
 from reconciler.observe.world import observe
 from reconciler.specfile.load import load_spec
+from reconciler.store.eventlog import EventLog
 from reconciler.store.lock import LOCK_FILE, LockHolder, read_holder
 from tests.conftest import TeamWorkspace, retry_until
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.api import conditions as C
-from reconciler.api.status import ensure_state_dir
 from reconciler.observe.tmux import TmuxCommandError
 from reconciler.store.lock import WorkspaceLock
+from reconciler.store.statusfile import ensure_state_dir
 from tests.conftest import TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from reconciler.api import conditions as C
-from reconciler.api.status import ensure_state_dir
 from reconciler.store.lock import WorkspaceLock
+from reconciler.store.statusfile import ensure_state_dir
 from tests.conftest import REPO, TeamWorkspace, retry_until
 
 pytestmark = pytest.mark.e2e

@@ -27,10 +27,11 @@ from typing import Any
 import psutil
 import pytest
 
-from reconciler.api.status import StatusStore, TeamStatus
+from reconciler.api.status import TeamStatus
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import Pane, observe
+from reconciler.store.statusfile import StatusStore
 from tests.conftest import REPO
 
 # ---------------------------------------------------------------- run length and seeds

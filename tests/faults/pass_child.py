@@ -27,11 +27,11 @@ from pathlib import Path
 from reconciler.api.actions import Action
 from reconciler.api.errors import StateUnwritable
 from reconciler.api.hooks import PassPoint
-from reconciler.api.status import ensure_state_dir
 from reconciler.engine.engine import EXIT_UNUSABLE, Engine
 from reconciler.observe.tmux import Tmux
 from reconciler.specfile.load import load_spec
 from reconciler.store.lock import WorkspaceLock
+from reconciler.store.statusfile import ensure_state_dir
 
 LOCK_TIMEOUT_SEC = 10.0
 

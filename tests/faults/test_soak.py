@@ -43,7 +43,7 @@ from pathlib import Path
 import psutil
 
 from reconciler.api import conditions as C
-from reconciler.api.events import EventLog
+from reconciler.store.eventlog import EventLog
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

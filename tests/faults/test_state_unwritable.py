@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.api.status import ensure_state_dir
 from reconciler.store.lock import WorkspaceLock
+from reconciler.store.statusfile import ensure_state_dir
 from tests.conftest import TeamWorkspace, retry_until
 from tests.faults import harness
 

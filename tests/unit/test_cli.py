@@ -16,17 +16,12 @@ from click.testing import CliRunner
 
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
-from reconciler.api.status import (
-    AgentStatus,
-    LastReconcile,
-    StatusStore,
-    TeamStatus,
-    ensure_state_dir,
-)
+from reconciler.api.status import AgentStatus, LastReconcile, TeamStatus
 from reconciler.cli.main import cli, package_version
 from reconciler.cli.packaged import TEAM_SCHEMA
 from reconciler.cli.util import running_reconciler
 from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock
+from reconciler.store.statusfile import StatusStore, ensure_state_dir
 
 SPEC = "version: 1\nteam: {name: cli}\nagents:\n  - id: impl\n    provider: fake\n"
 

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable
-from reconciler.api.events import Event, EventLog
-from reconciler.api.status import ensure_state_dir
+from reconciler.api.events import Event
+from reconciler.store.eventlog import EventLog
+from reconciler.store.statusfile import ensure_state_dir
 
 T0 = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 

@@ -17,8 +17,8 @@ import pytest
 
 from reconciler.api.clock import FakeClock
 from reconciler.api.errors import LockHeld, StateUnwritable
-from reconciler.api.status import ensure_state_dir
 from reconciler.store.lock import LockHolder, WorkspaceLock, read_holder
+from reconciler.store.statusfile import ensure_state_dir
 
 CTX = multiprocessing.get_context("fork")
 

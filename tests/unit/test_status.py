@@ -18,14 +18,8 @@ import pytest
 from pydantic import ValidationError
 
 from reconciler.api.errors import SpecIssue, StateUnwritable
-from reconciler.api.status import (
-    AgentStatus,
-    SpecErrorStatus,
-    StatusCorrupt,
-    StatusStore,
-    TeamStatus,
-    ensure_state_dir,
-)
+from reconciler.api.status import AgentStatus, SpecErrorStatus, TeamStatus
+from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 # DESIGN.md's example, with its placeholders filled in (and the reconcile id added).
 DESIGN_EXAMPLE: dict[str, Any] = {

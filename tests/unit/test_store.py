@@ -12,7 +12,6 @@ from typing import Any, NamedTuple
 import pytest
 
 from reconciler.api.envelope import ResultEnvelope, render_result
-from reconciler.api.status import ensure_state_dir
 from reconciler.store.messages import (
     DB_FILE,
     LEADER,
@@ -27,6 +26,7 @@ from reconciler.store.messages import (
     StoreSnapshot,
 )
 from reconciler.store.schema import MIGRATIONS, migrate, statements
+from reconciler.store.statusfile import ensure_state_dir
 
 T0 = 1_800_000_000.0
 

@@ -17,7 +17,6 @@ from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
 from reconciler.api.durations import parse_duration
 from reconciler.api.errors import SpecError, TmuxUnavailable
-from reconciler.api.events import EventLog
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.cli.render import OutputFormat, render_events, render_status
 from reconciler.cli.scrollback import added_lines, last_lines
@@ -34,6 +33,7 @@ from reconciler.cli.util import (
     target,
 )
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
+from reconciler.store.eventlog import EventLog
 from reconciler.store.freshness import (
     REFRESH_SOURCE,
     Observation,

@@ -46,12 +46,12 @@ from controllers.leader.records import (
 from reconciler.api import markers
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable, TmuxUnavailable
-from reconciler.api.status import ensure_state_dir
 from reconciler.cli.util import Target, fail, target
 from reconciler.engine.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.launcher.interpreter import module_argv
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.statusfile import ensure_state_dir
 
 HINT_WAIT_SEC = 15.0
 

@@ -30,7 +30,7 @@ from reconciler.api.durations import parse_duration
 from reconciler.api.envelope import TASK_ID_PATTERN
 from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable
 from reconciler.api.launch import ENV_AGENT_ID, ENV_WORKSPACE
-from reconciler.api.status import STATE_DIR, StatusCorrupt, StatusStore, ensure_state_dir
+from reconciler.api.status import STATE_DIR
 from reconciler.cli.message_render import (
     ListFormat,
     message_json,
@@ -52,6 +52,7 @@ from reconciler.engine.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNU
 from reconciler.engine.wake import touch_wake
 from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
 from reconciler.store.messages import LEADER, MessageRecord, MessageStore, StoreError
+from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 MAX_BODY_BYTES = 1_000_000  # a message is pasted into a terminal: a megabyte is plenty
 _POLL_SEC = 0.1

@@ -47,11 +47,12 @@ from controllers.leader.records import (
 )
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable
-from reconciler.api.events import NORMAL, WARNING, Event, EventLog
+from reconciler.api.events import NORMAL, WARNING, Event
 from reconciler.cli.util import Target, fail, read_status, target
 from reconciler.cli.verbs.leader import identity_of, state_of
 from reconciler.engine.engine import EXIT_UNUSABLE
 from reconciler.specfile.load import LoadedSpec
+from reconciler.store.eventlog import EventLog
 
 
 def _exit_table(*codes: int) -> str:

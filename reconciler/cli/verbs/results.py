@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from reconciler.api.clock import format_time
 from reconciler.api.envelope import ResultEnvelope
 from reconciler.api.errors import StateUnwritable
-from reconciler.api.events import NORMAL, Event, EventLog
+from reconciler.api.events import NORMAL, Event
 from reconciler.api.launch import ENV_AGENT_ID
 from reconciler.cli.message_render import (
     ListFormat,
@@ -44,6 +44,7 @@ from reconciler.cli.verbs.messages import (
     wake,
 )
 from reconciler.engine.engine import EXIT_SPEC_INVALID, EXIT_UNUSABLE
+from reconciler.store.eventlog import EventLog
 from reconciler.store.messages import LEADER, MessageStore, ResultRecord, StoreError
 
 RESULT_EVENT_REASON = "Result"

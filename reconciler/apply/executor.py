@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
-
 from controllers.messages.deliver import DeliveryContext, deliver_message, fail_message, raise_alert
 from controllers.orphans.reap import reap_orphan
 from reconciler.api import markers
@@ -58,6 +56,7 @@ from reconciler.api.actions import (
 )
 from reconciler.api.errors import TeamAgentError, TransientError
 from reconciler.api.launch import ENV_CONFIG_HASH, LaunchConfig
+from reconciler.api.retrying import retry_on
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.engine.hooks import ACTION, APPLIED, PassHooks, PassPoint
 from reconciler.launcher.interpreter import module_argv
@@ -198,15 +197,6 @@ def apply_plan(
     return outcomes
 
 
-def _retrying() -> Retrying:
-    return Retrying(
-        retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-        stop=stop_after_attempt(3),
-        wait=wait_fixed(0.05),
-        reraise=True,
-    )
-
-
 def _launch_argv(
     ctx: ApplyContext,
     agent: str,
@@ -277,7 +267,9 @@ def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
         ctx, action.agent, action.launch, action.config_hash, action.provider_session
     )
     try:
-        lines = _retrying()(_create_once, action, ctx, argv)
+        # Only a transient failure (a racing client took the window index) is tried again.
+        transient = retry_on(lambda e: isinstance(e, TransientError), attempts=3, pause=0.05)
+        lines = transient(_create_once, action, ctx, argv)
     except (TeamAgentError, OSError):
         _discard_launch_file(argv)
         raise

@@ -47,9 +47,12 @@ def lock_or_ask(
         fail(str(err), EXIT_UNUSABLE)
     deadline = time.monotonic() + parse_duration(timeout)
     lock = WorkspaceLock(state, verb=verb)
-    last: list[tuple[LockHeld, LockHolder | None]] = []
+    held: LockHeld | None = None
+    holder: LockHolder | None = None
 
     def attempt() -> WorkspaceLock | tuple[LockHolder, Answer] | None:
+        """The lock or the holder's answer; None while another holder keeps the lock."""
+        nonlocal held, holder
         while True:  # again at once when the `run` we asked died before it took the request
             try:
                 lock.acquire(0)
@@ -60,7 +63,6 @@ def lock_or_ask(
             else:
                 return lock
             holder = running_reconciler(t.workspace)
-            last[:] = [(held, holder)]
             if holder is None or kind not in holder.accepts:
                 return None
             reply = _ask(t, holder, verb=verb, kind=kind, deadline=deadline, timeout=timeout)
@@ -71,7 +73,8 @@ def lock_or_ask(
         attempt, until=lambda r: r is not None, deadline=deadline, interval=POLL_INTERVAL_SEC
     )
     if got is None:
-        _lock_timeout(*last[0], timeout)
+        assert held is not None  # an attempt that returns None saw the lock held
+        _lock_timeout(held, holder, timeout)
     return got
 
 

@@ -21,9 +21,9 @@ are not used, on purpose: `stop_after_delay` reads `time.monotonic` inside tenac
 stop here is a deadline on an injected `clock`, and the pause goes through an injected
 `sleep`; together they let the unit tests run any wait on a fake clock, without sleeping.
 
-tenacity is imported when a policy is first built, not with this module: `status` and the
-event log import it (through `wait` and `EventLog`), and read-only verbs must stay cheap
-to start (docs/benchmarks.md).
+tenacity is imported when a policy is first built, not with this module: `status` imports
+this module (it shares a module with `wait`, and reads `EventLog`), and a read-only verb
+must stay cheap to start; neither does the engine's import pay for it.
 
 Not here, deliberately: retries that outlive a process (a message's next attempt, an
 agent's crash-loop backoff) are state in the store or the status and are planned by a

@@ -45,7 +45,8 @@ from reconciler.api import markers
 from reconciler.api.actions import Outcome, ProcessRef
 from reconciler.api.errors import TeamAgentError, TransientError
 from reconciler.api.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.apply.executor import ApplyContext, retry_transient
+from reconciler.api.retrying import retry_on
+from reconciler.apply.executor import ApplyContext
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.launcher.interpreter import module_argv
 from reconciler.observe.procs import signal_process, terminate
@@ -147,7 +148,9 @@ def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
         ctx, action.agent, action.launch, action.config_hash, action.provider_session
     )
     try:
-        lines = retry_transient()(_create_once, action, ctx, argv)
+        # Only a transient failure (a racing client took the window index) is tried again.
+        transient = retry_on(lambda e: isinstance(e, TransientError), attempts=3, pause=0.05)
+        lines = transient(_create_once, action, ctx, argv)
     except (TeamAgentError, OSError):
         _discard_launch_file(argv)
         raise

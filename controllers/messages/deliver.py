@@ -43,6 +43,7 @@ from controllers.messages.screen import InputState, input_state, shows_anywhere,
 from controllers.providers.inputs import input_profile
 from reconciler.api.actions import Outcome
 from reconciler.api.hooks import ENTERED, ENTERING, PASTED, PassPoint
+from reconciler.api.retrying import growing, poll
 from reconciler.api.spec import LEADER
 from reconciler.apply.executor import ApplyContext
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
@@ -166,20 +167,6 @@ def _defer(store: MessageStore, record: MessageRecord, reason: str, now: float) 
     return Result(True, f"deferred: {reason}", quiet=True, retry_after=delay)
 
 
-def _sleeps(deadline: float) -> Callable[[], bool]:
-    """A poll pacer: sleeps a little longer each time; False once `deadline` is passed."""
-    delay = [POLL_FIRST_SEC]
-
-    def pace() -> bool:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay[0])
-        delay[0] = min(POLL_MAX_SEC, delay[0] * 1.5)
-        return True
-
-    return pace
-
-
 def _capture(tmux: Tmux, pane: str) -> Screen:
     return parse_capture("\n".join(tmux.run_sequence(capture_commands(pane))))[0]
 
@@ -260,12 +247,14 @@ def _show_deadline(text: str) -> float:
 
 
 def _wait_until(tmux: Tmux, pane: str, check: Callable[[Screen], bool], deadline: float) -> bool:
-    pace = _sleeps(deadline)
-    while True:
-        if check(_capture(tmux, pane)):
-            return True
-        if not pace():
-            return False
+    """Capture until `check` holds or `deadline`; pauses grow from 20 ms to 200 ms."""
+    screen = poll(
+        lambda: _capture(tmux, pane),
+        until=check,
+        deadline=deadline,
+        interval=growing(POLL_FIRST_SEC, 1.5, POLL_MAX_SEC),
+    )
+    return check(screen)
 
 
 def _submit(

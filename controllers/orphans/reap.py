@@ -13,7 +13,8 @@ moved since. So right before acting this module checks again, and refuses (raisi
   leader marker, and run the process we started in it (a pane a person respawned with
   their own command is not ours: `Pane.taken_over`); a window or session must hold
   exactly the panes that were planned (a pane a person added since makes it not ours).
-  The panes' processes are terminated (re-checked as above) before tmux removes them.
+  The panes' processes are terminated (re-checked as above, all within one grace) before
+  tmux removes them.
 * a lock record: cleared only by taking the workspace's `flock` (timeout 0) and releasing
   it, which is what any reconciler does; a held lock is not stale and is left alone. The
   lock file is never unlinked (see `reconciler.lock`).
@@ -30,7 +31,7 @@ from controllers.orphans.actions import OwnedPane, ReapOrphan
 from reconciler.api import markers
 from reconciler.api.actions import ProcessRef
 from reconciler.api.errors import LockHeld, TeamAgentError
-from reconciler.observe.procs import create_time_of, is_same_process, terminate
+from reconciler.observe.procs import create_time_of, is_same_process, terminate, terminate_all
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
 from reconciler.store.lock import LOCK_FILE, WorkspaceLock
 
@@ -117,9 +118,11 @@ def _reap_tmux(action: ReapOrphan, tmux: Tmux) -> str:
     by_pane = {r[3]: r for r in rows}
     for owned in action.panes:
         _check_marked(owned, by_pane.get(owned.pane))
-    for owned in action.panes:
-        if owned.process is not None:
-            terminate(owned.process.pid, owned.process.create_time, grace=action.grace_sec)
+    # All at once, within one grace: a session's panes need not wait for one another.
+    terminate_all(
+        [(o.process.pid, o.process.create_time) for o in action.panes if o.process is not None],
+        grace=action.grace_sec,
+    )
     try:
         if action.kind == "session" and action.session:
             tmux.run("kill-session", "-t", action.session)

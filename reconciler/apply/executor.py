@@ -12,8 +12,8 @@ moment of acting (`controllers.agents.handlers`, `controllers.orphans.reap`,
   an action no controller claims is one too (never a `KeyError` out of the pass);
 * the resources handlers open lazily for the whole plan (the message store), closed at
   the end whatever happened;
-* transient failures (the chosen window index was taken meanwhile, the server was busy)
-  are retried with tenacity by the handlers that can meet them (`retry_transient`).
+* transient failures (the chosen window index was taken meanwhile) are retried by the
+  handlers that can meet them (`reconciler.api.retrying.retry_on`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
-
 from reconciler.api import markers
 from reconciler.api.actions import Action, Outcome
-from reconciler.api.errors import TeamAgentError, TransientError
+from reconciler.api.errors import TeamAgentError
 from reconciler.api.hooks import ACTION, APPLIED, PassHooks
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import World
@@ -177,13 +175,3 @@ def _apply_one(
     if hooks is not None:
         hooks.reached(APPLIED, action)
     return outcome
-
-
-def retry_transient() -> Retrying:
-    """Retry a `TransientError` twice, 50 ms apart; anything else fails at once."""
-    return Retrying(
-        retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-        stop=stop_after_attempt(3),
-        wait=wait_fixed(0.05),
-        reraise=True,
-    )

@@ -29,6 +29,7 @@ owns the reconciling, not the agents.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -40,6 +41,7 @@ from types import FrameType
 
 from reconciler.api import markers
 from reconciler.api.errors import StateUnwritable
+from reconciler.api.retrying import poll
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.engine.exits import ExitWatch, agent_processes
 from reconciler.engine.requests import DOWN, Answer, Request, answer, claim_pending
@@ -201,34 +203,46 @@ class Loop:
         return last is not None and any(a.paneId for a in last.status.agents.values())
 
     def _wait_for_exits(self) -> None:
-        """Sit in `tmux wait-for` on our channel; each return is an agent exit or a lost server."""
-        while not self.stop.is_set():
-            good = self.engine.last_good
-            if good is None:
-                self.stop.wait(WAIT_FOR_RETRY_SEC)
-                continue
-            tmux = self.engine.tmux_for(good.spec.runtime.tmux_socket)
-            channel = markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
-            self._waiting_on = channel
-            self._waiter = subprocess.Popen(
-                [*tmux.base_argv(), "wait-for", channel],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-            )
-            began = time.monotonic()
-            code = self._waiter.wait()
-            if self.stop.is_set():
-                return
-            if channel != self._channel():
-                continue  # moved to the renamed team's channel (`_follow_channel`)
-            if code == 0:
-                self.request("agent exited")
-                continue
-            if time.monotonic() - began > WAIT_FOR_RETRY_SEC or self._agents_were_up():
-                # It was connected and the server went away, or it could not connect although
-                # the last pass saw agents in panes (the server died before or just after we
-                # connected; tests/faults): a pass recreates the team.
-                self.request("tmux server gone")
-            # Otherwise there is no server yet (no agents): retry calmly, no pass.
-            self.stop.wait(WAIT_FOR_RETRY_SEC)
+        """Sit in `tmux wait-for` on our channel until `stop`, again and again; after a
+        failed one (no spec or no server yet, the server gone) only a second later."""
+        poll(
+            self._wait_once,
+            until=lambda _calm: self.stop.is_set(),
+            deadline=math.inf,
+            interval=lambda _attempt, calm: WAIT_FOR_RETRY_SEC if calm else 0.0,
+            sleep=self.stop.wait,
+        )
+
+    def _wait_once(self) -> bool:
+        """One `tmux wait-for`: its return is an agent exit or a lost server. True when
+        the next one should wait `WAIT_FOR_RETRY_SEC` (calmly: nothing to wait on yet)."""
+        if self.stop.is_set():
+            return False
+        good = self.engine.last_good
+        if good is None:
+            return True
+        tmux = self.engine.tmux_for(good.spec.runtime.tmux_socket)
+        channel = markers.wake_channel(good.spec.team_id, str(self.engine.workspace))
+        self._waiting_on = channel
+        self._waiter = subprocess.Popen(
+            [*tmux.base_argv(), "wait-for", channel],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        began = time.monotonic()
+        code = self._waiter.wait()
+        if self.stop.is_set():
+            return False
+        if channel != self._channel():
+            return False  # moved to the renamed team's channel (`_follow_channel`)
+        if code == 0:
+            self.request("agent exited")
+            return False
+        if time.monotonic() - began > WAIT_FOR_RETRY_SEC or self._agents_were_up():
+            # It was connected and the server went away, or it could not connect although
+            # the last pass saw agents in panes (the server died before or just after we
+            # connected; tests/faults): a pass recreates the team.
+            self.request("tmux server gone")
+        # Otherwise there is no server yet (no agents): retry calmly, no pass.
+        return True

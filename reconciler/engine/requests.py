@@ -55,6 +55,7 @@ from typing import Final, Literal
 import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from reconciler.api.retrying import poll
 from reconciler.api.status import OrphanStatus
 from reconciler.engine.wake import touch_wake
 from reconciler.observe.procs import is_same_process
@@ -143,16 +144,16 @@ def await_answer(
     """The loop's answer, read and removed; None when none came by `deadline` (monotonic)
     or the loop is no longer `alive`."""
     path = _path(state_dir, request.id, "answer")
-    while True:
-        answer = _read_answer(path)
-        if answer is not None:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            return answer
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not alive():
-            return None
-        time.sleep(min(POLL_INTERVAL_SEC, remaining))
+    answer = poll(
+        lambda: _read_answer(path),
+        until=lambda found: found is not None or not alive(),
+        deadline=deadline,
+        interval=POLL_INTERVAL_SEC,
+    )
+    if answer is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return answer
 
 
 def withdraw(state_dir: Path, request: Request) -> bool:

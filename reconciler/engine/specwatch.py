@@ -18,6 +18,7 @@ within a second; the periodic resync remains the safety net beyond that.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watchfiles import watch
+
+from reconciler.api.retrying import poll
 
 SPEC_DEBOUNCE_MS = 50
 CHECK_MS = 1000  # the watch wakes at least this often to compare the chain's signature
@@ -102,11 +105,20 @@ def watch_spec(
     wake.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     chain = spec_chain(spec_path)
     signature = chain.signature()
-    while not stop.is_set():
+    lost = False
+
+    def watch_once() -> bool:
+        """Watch the chain's folders until the chain changes or `stop`; True when a folder
+        went away between finding it and watching it (then look again a second later)."""
+        nonlocal chain, signature, lost
+        if stop.is_set():
+            return False
+        if lost:
+            chain, lost = spec_chain(spec_path), False
         wanted = set(chain.entries)
         folders = chain.folders
 
-        def relevant(change: object, path: str, wanted: set[Path] = wanted) -> bool:
+        def relevant(change: object, path: str) -> bool:
             return Path(path) in wanted or Path(path) == wake
 
         changes_seen = watch(
@@ -135,8 +147,16 @@ def watch_spec(
                     chain = now
                     break  # watch the new chain's folders
         except OSError:
-            # A folder went away between finding it and watching it: look again shortly.
-            stop.wait(CHECK_MS / 1000)
-            chain = spec_chain(spec_path)
+            lost = True
+            return True
         finally:
             changes_seen.close()
+        return False
+
+    poll(
+        watch_once,
+        until=lambda _lost: stop.is_set(),
+        deadline=math.inf,
+        interval=lambda _attempt, lost_one: CHECK_MS / 1000 if lost_one else 0.0,
+        sleep=stop.wait,
+    )

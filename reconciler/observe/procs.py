@@ -15,10 +15,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psutil
+
+from reconciler.api import retrying
 
 CREATE_TIME_TOLERANCE = 0.01
 
@@ -171,24 +173,77 @@ def terminate(
     Every signal is preceded by the identity re-check in `signal_process` (and, with
     `group`, `signal_group`: the whole group `pid` leads is signalled).
     """
-    if not _send(pid, create_time, signal.SIGTERM, group=group):
-        return not is_same_process(pid, create_time)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not is_same_process(pid, create_time) or _is_zombie(pid):
-            return True
-        time.sleep(poll)
-    _send(pid, create_time, signal.SIGKILL, group=group)
-    kill_deadline = time.monotonic() + 1.0
-    while time.monotonic() < kill_deadline:
-        if not is_same_process(pid, create_time) or _is_zombie(pid):
-            return True
-        time.sleep(poll)
-    return False
+    return not terminate_all([(pid, create_time)], grace=grace, poll=poll, group=group)
 
 
-def _is_zombie(pid: int) -> bool:
+def terminate_all(
+    processes: Sequence[tuple[int, float]],
+    *,
+    grace: float,
+    poll: float = 0.02,
+    group: bool = False,
+) -> list[int]:
+    """`terminate` for several (pid, create time) at once: one grace for all, not one
+    each. Returns the pids still running at the end (SIGKILL included)."""
+    watched: list[tuple[psutil.Process, float]] = []
+    stuck: list[int] = []  # the observed process, but not ours to signal (pid 1, ourselves)
+    for pid, created in processes:
+        if _send(pid, created, signal.SIGTERM, group=group):
+            proc = _watch(pid, created)
+            if proc is not None:
+                watched.append((proc, created))
+        elif is_same_process(pid, created):
+            stuck.append(pid)
+    alive = _wait_exited([p for p, _ in watched], timeout=grace, poll=poll)
+    created_at = {p.pid: created for p, created in watched}
+    for proc in alive:
+        _send(proc.pid, created_at[proc.pid], signal.SIGKILL, group=group)
+    alive = _wait_exited(alive, timeout=1.0, poll=poll)
+    return stuck + [p.pid for p in alive]
+
+
+def _watch(pid: int, create_time: float) -> psutil.Process | None:
+    """A handle on `pid` while it is still the observed process, for `psutil.wait_procs`
+    (which tells a recycled pid from the process by its create time too)."""
     try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        proc = psutil.Process(pid)
+        same = abs(proc.create_time() - create_time) <= CREATE_TIME_TOLERANCE
+    except psutil.Error:
+        return None
+    return proc if same else None
+
+
+def _wait_exited(
+    procs: list[psutil.Process], *, timeout: float, poll: float
+) -> list[psutil.Process]:
+    """Those of `procs` still running after up to `timeout` seconds.
+
+    `psutil.wait_procs` waits efficiently (a pidfd on Linux), but for a process that is
+    not our child it waits until the pid disappears, that is, until the parent reaps it;
+    tmux can miss that (tmux#311, `reconciler.engine.exits`) and leave the agent a zombie
+    for good. A zombie has exited, so it is waited for `poll` seconds at a time and
+    zombies are dropped from what is still running after each slice, as is a pid that
+    now names another process (`is_running` compares create times).
+    """
+
+    def still_running() -> list[psutil.Process]:
+        nonlocal procs
+        _gone, alive = psutil.wait_procs(procs, timeout=poll)
+        procs = [p for p in alive if p.is_running() and not _is_zombie(p)]
+        return procs
+
+    if not procs:
+        return []
+    return retrying.poll(
+        still_running,
+        until=lambda alive: not alive,
+        deadline=time.monotonic() + timeout,
+        interval=0.0,  # each slice already waited `poll` seconds
+    )
+
+
+def _is_zombie(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.status() == psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return True

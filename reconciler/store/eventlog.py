@@ -35,11 +35,16 @@ from pydantic import ValidationError
 from reconciler.api.clock import parse_time
 from reconciler.api.errors import StateUnwritable
 from reconciler.api.events import Event
+from reconciler.api.retrying import retry_on
 from reconciler.store.statusfile import describe_os_error
 
 EVENTS_FILE: Final = "events.jsonl"
 _FILE_MODE: Final = 0o600
 _REOPEN_ATTEMPTS: Final = 8
+
+
+class _Reopen(Exception):
+    """The file we opened is not the current log any more: open it again."""
 
 
 class EventLog:
@@ -102,25 +107,31 @@ class EventLog:
         return events
 
     def _append_line(self, line: bytes) -> None:
-        for attempt in range(_REOPEN_ATTEMPTS):
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                last_try = attempt == _REOPEN_ATTEMPTS - 1
-                if not last_try and not self._is_current(fd):
-                    continue  # another writer rotated it while we waited for the lock
-                size = os.fstat(fd).st_size
-                if not last_try and size > 0 and size + len(line) > self._max_bytes:
-                    self._rotate()
-                    continue
-                if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
-                    line = b"\n" + line  # the previous writer died mid-line
-                written = os.write(fd, line)
-                if written != len(line):
-                    raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
-                return
-            finally:
-                os.close(fd)  # also releases the flock
+        # Reopened while another writer rotates under us or after we rotate; the last
+        # attempt writes to what it opened, so contention never makes an append fail.
+        reopen = retry_on(lambda e: isinstance(e, _Reopen), attempts=_REOPEN_ATTEMPTS)
+        for attempt in reopen:
+            with attempt:
+                last_try = attempt.retry_state.attempt_number == _REOPEN_ATTEMPTS
+                self._append_once(line, last_try=last_try)
+
+    def _append_once(self, line: bytes, *, last_try: bool) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not last_try and not self._is_current(fd):
+                raise _Reopen("another writer rotated it while we waited for the lock")
+            size = os.fstat(fd).st_size
+            if not last_try and size > 0 and size + len(line) > self._max_bytes:
+                self._rotate()
+                raise _Reopen("rotated: write to the new file")
+            if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # the previous writer died mid-line
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
+        finally:
+            os.close(fd)  # also releases the flock
 
     def _is_current(self, fd: int) -> bool:
         try:

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import LockHeld, StateUnwritable
+from reconciler.api.retrying import poll
 from reconciler.store.statusfile import describe_os_error
 
 LOCK_FILE: Final = "reconciler.lock"
@@ -196,12 +197,7 @@ class WorkspaceLock:
 
 def _lock_before(fd: int, deadline: float) -> bool:
     """Poll for the lock until `deadline` (monotonic); at least one attempt."""
-    while not _try_lock(fd):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(POLL_INTERVAL_SEC, remaining))
-    return True
+    return poll(lambda: _try_lock(fd), until=bool, deadline=deadline, interval=POLL_INTERVAL_SEC)
 
 
 def _try_lock(fd: int) -> bool:

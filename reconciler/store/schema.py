@@ -34,12 +34,12 @@ import contextlib
 import os
 import sqlite3
 import stat
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
 from reconciler.api.errors import TeamAgentError
+from reconciler.api.retrying import retry_on
 from reconciler.store.records import (
     MESSAGE_COLUMNS,
     MessageKind,
@@ -215,16 +215,13 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
-    deadline = time.monotonic() + BUSY_TIMEOUT_SEC
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
-        else:
-            return
+    locked = retry_on(_is_locked, within=BUSY_TIMEOUT_SEC, pause=0.01)
+    locked(conn.execute, "PRAGMA journal_mode = WAL")
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked", which it raises without its busy handler here."""
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 @contextlib.contextmanager

@@ -11,9 +11,13 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
+from reconciler.api.spec import Agent
 from reconciler.cli.main import cli
+from reconciler.cli.verbs import intent
 from reconciler.specfile.load import load_spec
 
 SPEC = """\
@@ -141,3 +145,49 @@ def test_a_running_reconciler_is_woken_through_the_wake_file(tmp_path: Path) -> 
     invoke(spec, "pause", "impl")
 
     assert (state / "wake").is_file()
+
+
+def _change_while_deciding(spec: Path, times: int) -> tuple[int, str, list[int]]:
+    """Run `pause impl` with a spec that someone rewrites between our read and our write
+    `times` times: the decision step appends a comment, as a person's editor would."""
+    decided: list[int] = []
+
+    def decide(agent: Agent) -> intent.Decision:
+        decided.append(1)
+        if len(decided) <= times:
+            spec.write_text(spec.read_text() + f"# edited meanwhile {len(decided)}\n")
+        return intent._pause(agent)
+
+    ctx = click.Context(cli, obj={"spec_file": str(spec), "socket": None})
+    try:
+        intent._change(ctx, "pause", "impl", decide, "text")
+    except SystemExit as done:
+        return int(done.code or 0), spec.read_text(), decided
+    return 0, spec.read_text(), decided
+
+
+def test_a_spec_changed_meanwhile_is_decided_again_on_the_new_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in NO_TMUX:
+        monkeypatch.delenv(name, raising=False)
+    spec = spec_file(tmp_path)
+
+    code, text, decided = _change_while_deciding(spec, times=1)
+
+    assert (code, len(decided)) == (0, 2)
+    assert "paused: true" in text and "# edited meanwhile 1" in text
+
+
+def test_a_spec_changed_on_every_try_is_left_alone_exit_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in NO_TMUX:
+        monkeypatch.delenv(name, raising=False)
+    spec = spec_file(tmp_path)
+
+    code, text, decided = _change_while_deciding(spec, times=99)
+
+    assert (code, len(decided)) == (4, 3)
+    assert "paused" not in text
+    assert f"{spec} changed on every one of 3 tries; try again" in capsys.readouterr().err

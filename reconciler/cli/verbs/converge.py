@@ -12,6 +12,7 @@ import time
 import click
 
 from reconciler.api.durations import parse_duration
+from reconciler.api.retrying import poll
 from reconciler.cli.render import OutputFormat, render_status
 from reconciler.cli.util import (
     OUTPUT,
@@ -45,18 +46,13 @@ def reconcile(
     deadline = time.monotonic() + (parse_duration(wait_for) if wait_for else 0.0)
     engine = t.engine()
     with Locked(t, lock_timeout, verb="reconcile"):
-        result = run_pass(engine)
-        while (
-            not result.ready and result.exit_code == EXIT_NOT_READY and time.monotonic() < deadline
-        ):
-            time.sleep(
-                min(
-                    max(result.requeue_after or 0.2, 0.05),
-                    0.25,
-                    max(deadline - time.monotonic(), 0.0),
-                )
-            )
-            result = run_pass(engine)
+        result = poll(
+            lambda: run_pass(engine),
+            until=lambda r: r.ready or r.exit_code != EXIT_NOT_READY,
+            deadline=deadline,
+            # The pass's own requeue, within 50-250 ms: soon enough to see an agent come up.
+            interval=lambda _n, r: min(max(r.requeue_after or 0.2, 0.05), 0.25),
+        )
     render_status(result.status, fmt, console())
     if result.exit_code == EXIT_SPEC_INVALID and t.error is not None:
         click.echo(str(t.error), err=True)

@@ -23,6 +23,7 @@ import psutil
 
 from reconciler.api.durations import parse_duration
 from reconciler.api.errors import LockHeld, StateUnwritable
+from reconciler.api.retrying import poll
 from reconciler.cli.util import Target, fail, running_reconciler
 from reconciler.engine.engine import EXIT_LOCKED, EXIT_UNUSABLE
 from reconciler.engine.requests import Answer, RequestKind, await_answer, submit, withdraw
@@ -46,24 +47,35 @@ def lock_or_ask(
         fail(str(err), EXIT_UNUSABLE)
     deadline = time.monotonic() + parse_duration(timeout)
     lock = WorkspaceLock(state, verb=verb)
-    while True:
-        try:
-            lock.acquire(0)
-        except LockHeld as err:
-            held = err
-        except StateUnwritable as err:
-            fail(str(err), EXIT_UNUSABLE)
-        else:
-            return lock
-        holder = running_reconciler(t.workspace)
-        if holder is not None and kind in holder.accepts:
+    held: LockHeld | None = None
+    holder: LockHolder | None = None
+
+    def attempt() -> WorkspaceLock | tuple[LockHolder, Answer] | None:
+        """The lock or the holder's answer; None while another holder keeps the lock."""
+        nonlocal held, holder
+        while True:  # again at once when the `run` we asked died before it took the request
+            try:
+                lock.acquire(0)
+            except LockHeld as err:
+                held = err
+            except StateUnwritable as err:
+                fail(str(err), EXIT_UNUSABLE)
+            else:
+                return lock
+            holder = running_reconciler(t.workspace)
+            if holder is None or kind not in holder.accepts:
+                return None
             reply = _ask(t, holder, verb=verb, kind=kind, deadline=deadline, timeout=timeout)
             if reply is not None:
                 return holder, reply
-            continue  # it died before it took the request: the lock is free, or soon is
-        if time.monotonic() >= deadline:
-            _lock_timeout(held, holder, timeout)
-        time.sleep(POLL_INTERVAL_SEC)
+
+    got = poll(
+        attempt, until=lambda r: r is not None, deadline=deadline, interval=POLL_INTERVAL_SEC
+    )
+    if got is None:
+        assert held is not None  # an attempt that returns None saw the lock held
+        _lock_timeout(held, holder, timeout)
+    return got
 
 
 def _ask(
@@ -124,12 +136,14 @@ def await_exit(holder: LockHolder) -> bool:
     """Wait a little for the `run` that brought the team down to exit; True once it has."""
     if holder.createTime is None:
         return False
-    deadline = time.monotonic() + EXIT_WAIT_SEC
-    while _running(holder.pid, holder.createTime):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(POLL_INTERVAL_SEC)
-    return True
+    create_time = holder.createTime
+    running = poll(
+        lambda: _running(holder.pid, create_time),
+        until=lambda still: not still,
+        deadline=time.monotonic() + EXIT_WAIT_SEC,
+        interval=POLL_INTERVAL_SEC,
+    )
+    return not running
 
 
 def _running(pid: int, create_time: float) -> bool:

@@ -18,6 +18,7 @@ from reconciler.api.clock import format_time
 from reconciler.api.durations import parse_duration
 from reconciler.api.errors import SpecError, TmuxUnavailable
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
+from reconciler.api.retrying import poll
 from reconciler.cli.render import OutputFormat, render_events, render_status
 from reconciler.cli.scrollback import added_lines, last_lines
 from reconciler.cli.util import (
@@ -120,31 +121,36 @@ def wait(ctx: click.Context, condition: str, agent: str | None, timeout: str) ->
     cond_type, _, wanted = rest.partition("=")
     wanted = wanted or "True"
     t = target(ctx)
-    deadline = time.monotonic() + parse_duration(timeout)
     stale: str | None = None
-    while True:
+
+    def met() -> C.Condition | None:
+        """The condition when it holds now, as `status` would show it."""
+        nonlocal stale
         current = read_status(t)
-        if current is not None:
-            # A stale status reads Unknown, so it never satisfies True or False (decided:
-            # wait keeps waiting for a reconciler to observe, and says why at the deadline).
-            now = datetime.now(timezone.utc)
-            observation = observation_of(t, current, now)
-            stale = stale_reason(observation) if observation.stale else None
-            current = as_seen(current, observation, now=now)
-            # The leader's types (LeaderBound, LeaderUUIDMismatch, ...) are the team's too:
-            # a monitor waits for `condition=LeaderUUIDMismatch=False` like for `Ready`.
-            conds = [*current.conditions, *current.leader.conditions]
-            if agent is not None:
-                entry = current.agents.get(agent)
-                conds = entry.conditions if entry is not None else []
-            found = C.find_condition(conds, cond_type)
-            if found is not None and found.status.lower() == wanted.lower():
-                click.echo(f"condition met: {cond_type}={found.status} ({found.reason})")
-                sys.exit(EXIT_READY)
-        if time.monotonic() >= deadline:
-            why = f" (the status is stale: {stale})" if stale else ""
-            fail(f"timed out waiting for {cond_type}={wanted}{why}", EXIT_NOT_READY)
-        time.sleep(0.1)
+        if current is None:
+            return None
+        # A stale status reads Unknown, so it never satisfies True or False (decided:
+        # wait keeps waiting for a reconciler to observe, and says why at the deadline).
+        now = datetime.now(timezone.utc)
+        observation = observation_of(t, current, now)
+        stale = stale_reason(observation) if observation.stale else None
+        current = as_seen(current, observation, now=now)
+        # The leader's types (LeaderBound, LeaderUUIDMismatch, ...) are the team's too:
+        # a monitor waits for `condition=LeaderUUIDMismatch=False` like for `Ready`.
+        conds = [*current.conditions, *current.leader.conditions]
+        if agent is not None:
+            entry = current.agents.get(agent)
+            conds = entry.conditions if entry is not None else []
+        found = C.find_condition(conds, cond_type)
+        return found if found is not None and found.status.lower() == wanted.lower() else None
+
+    deadline = time.monotonic() + parse_duration(timeout)
+    found = poll(met, until=lambda c: c is not None, deadline=deadline, interval=0.1)
+    if found is not None:
+        click.echo(f"condition met: {cond_type}={found.status} ({found.reason})")
+        sys.exit(EXIT_READY)
+    why = f" (the status is stale: {stale})" if stale else ""
+    fail(f"timed out waiting for {cond_type}={wanted}{why}", EXIT_NOT_READY)
 
 
 @click.command(name="plan")

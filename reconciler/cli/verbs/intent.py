@@ -31,9 +31,11 @@ import json
 import shlex
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
 
+from reconciler.api.retrying import retry_on
 from reconciler.api.spec import Agent, restart_token
 from reconciler.api.status import STATE_DIR
 from reconciler.cli.util import (
@@ -105,36 +107,55 @@ def _agent(t: Target, agent_id: str) -> Agent:
 
 def _change(ctx: click.Context, verb: str, agent_id: str, decide: Decide, fmt: str) -> None:
     """Read, decide, edit, write; again from the new text if the file changed meanwhile."""
-    for attempt in range(_ATTEMPTS):
-        t = target(ctx)
-        agent = _agent(t, agent_id)
-        loaded = t.require_spec()
-        if attempt == 0:
-            guard_team_action(t, loaded, verb)
-        decision = decide(agent)
-        if isinstance(decision, str):
-            _report(t, agent_id, None, decision, fmt)
-            return
-        try:
-            text = t.spec_path.read_text(encoding="utf-8")
-            if hashlib.sha256(text.encode("utf-8")).hexdigest() != loaded.source_digest:
-                continue  # changed since it was loaded: decide again on the new text
-            edited = edit_agent(text, loaded, decision)
-            write_spec(t.spec_path, edited.text, expected=text)
-        except SpecChanged:
-            continue
-        except SpecEditError as err:
-            fail(str(err), EXIT_SPEC_INVALID)
-        except OSError as err:
-            fail(f"cannot write {shown_path(t.spec_path)}: {err.strerror or err}", EXIT_UNUSABLE)
-        _wake(t)
-        where = f"{shown_path(t.spec_path)}:{edited.line}"
-        _report(t, agent_id, decision, f"{decision.key}: {decision.text} ({where})", fmt)
+    changed = retry_on(lambda e: isinstance(e, _Changed), attempts=_ATTEMPTS)
+    try:
+        for attempt in changed:
+            with attempt:
+                first = attempt.retry_state.attempt_number == 1
+                _change_once(ctx, verb, agent_id, decide, fmt, first=first)
+    except _Changed as err:
+        fail(
+            f"{shown_path(err.path)} changed on every one of {_ATTEMPTS} tries; try again",
+            EXIT_UNUSABLE,
+        )
+
+
+class _Changed(Exception):
+    """The spec file changed between our read and our write: decide again on the new text."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} changed")
+        self.path = path
+
+
+def _change_once(
+    ctx: click.Context, verb: str, agent_id: str, decide: Decide, fmt: str, *, first: bool
+) -> None:
+    """One read-decide-edit-write; raises `_Changed` when the file moved under it."""
+    t = target(ctx)
+    agent = _agent(t, agent_id)
+    loaded = t.require_spec()
+    if first:
+        guard_team_action(t, loaded, verb)
+    decision = decide(agent)
+    if isinstance(decision, str):
+        _report(t, agent_id, None, decision, fmt)
         return
-    fail(
-        f"{shown_path(t.spec_path)} changed on every one of {_ATTEMPTS} tries; try again",
-        EXIT_UNUSABLE,
-    )
+    try:
+        text = t.spec_path.read_text(encoding="utf-8")
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != loaded.source_digest:
+            raise _Changed(t.spec_path)  # since it was loaded
+        edited = edit_agent(text, loaded, decision)
+        write_spec(t.spec_path, edited.text, expected=text)
+    except SpecChanged as err:
+        raise _Changed(t.spec_path) from err
+    except SpecEditError as err:
+        fail(str(err), EXIT_SPEC_INVALID)
+    except OSError as err:
+        fail(f"cannot write {shown_path(t.spec_path)}: {err.strerror or err}", EXIT_UNUSABLE)
+    _wake(t)
+    where = f"{shown_path(t.spec_path)}:{edited.line}"
+    _report(t, agent_id, decision, f"{decision.key}: {decision.text} ({where})", fmt)
 
 
 def _wake(t: Target) -> None:

@@ -46,6 +46,7 @@ from controllers.leader.records import (
 from reconciler.api import markers
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable, TmuxUnavailable
+from reconciler.api.retrying import poll
 from reconciler.cli.util import Target, fail, target
 from reconciler.engine.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.launcher.interpreter import module_argv
@@ -278,18 +279,22 @@ def _start_session(
         fail(str(err), EXIT_UNUSABLE)
     server_pid, pane_id = [*line.split("\x1f"), ""][:2]
     where = " ".join(tmux.base_argv())
-    deadline = time.monotonic() + HINT_WAIT_SEC
-    while True:
-        hint = read_hint(state)
-        if hint is not None and (str(hint.serverPid), hint.paneId) == (server_pid, pane_id):
-            break
-        if time.monotonic() > deadline:
-            fail(
-                f"the leader did not mark pane {pane_id} within {HINT_WAIT_SEC:g}s; "
-                f"look at it with `{where} attach -t ={session}`",
-                EXIT_NOT_READY,
-            )
-        time.sleep(0.05)
+
+    def marks_it(hint: LeaderHint | None) -> bool:
+        return hint is not None and (str(hint.serverPid), hint.paneId) == (server_pid, pane_id)
+
+    hint = poll(
+        lambda: read_hint(state),
+        until=marks_it,
+        deadline=time.monotonic() + HINT_WAIT_SEC,
+        interval=0.05,
+    )
+    if not marks_it(hint):
+        fail(
+            f"the leader did not mark pane {pane_id} within {HINT_WAIT_SEC:g}s; "
+            f"look at it with `{where} attach -t ={session}`",
+            EXIT_NOT_READY,
+        )
     click.echo(f"leader started in tmux session {session} (pane {pane_id}): {where}")
     if not detach and sys.stdin.isatty() and sys.stdout.isatty():
         argv = [*tmux.base_argv(), "attach-session", "-t", f"={session}"]

@@ -30,6 +30,7 @@ from reconciler.api.durations import parse_duration
 from reconciler.api.envelope import TASK_ID_PATTERN
 from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable
 from reconciler.api.launch import ENV_AGENT_ID, ENV_WORKSPACE
+from reconciler.api.retrying import poll
 from reconciler.api.status import STATE_DIR
 from reconciler.cli.message_render import (
     ListFormat,
@@ -288,16 +289,19 @@ def _wait_delivered(
     store: MessageStore, records: list[MessageRecord], timeout: float
 ) -> list[MessageRecord]:
     """Poll until every message is delivered or failed, or the deadline; report on stderr."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def latest() -> list[MessageRecord]:
         try:
-            current = [store.get(r.id) or r for r in records]
+            return [store.get(r.id) or r for r in records]
         except StoreError as err:
             fail(str(err), EXIT_UNUSABLE)
-        final = all(r.state in ("delivered", "failed") for r in current)
-        if final or time.monotonic() >= deadline:
-            break
-        time.sleep(_POLL_SEC)
+
+    current = poll(
+        latest,
+        until=lambda seen: all(r.state in ("delivered", "failed") for r in seen),
+        deadline=time.monotonic() + timeout,
+        interval=_POLL_SEC,
+    )
     for r in current:
         if r.state == "delivered":
             click.echo(f"{r.id} delivered to {r.recipient}", err=True)

@@ -12,6 +12,7 @@ import click
 from controllers.team.desired import desired_team, installed_executables
 from reconciler.api import conditions as C
 from reconciler.api.durations import parse_duration
+from reconciler.api.retrying import poll
 from reconciler.cli.demo import STARTER_SPEC, write_demo, write_starter
 from reconciler.cli.packaged import EXAMPLES, example_path
 from reconciler.cli.render import render_status
@@ -28,6 +29,7 @@ from reconciler.cli.util import (
 from reconciler.engine.engine import (
     EXIT_SPEC_INVALID,
     Engine,
+    PassResult,
 )
 from reconciler.specfile.load import load_spec
 
@@ -68,24 +70,24 @@ def demo(directory: Path, wait_for: str) -> None:
     engine = Engine(spec_path=spec_path, workspace=loaded.workspace)
     deadline = time.monotonic() + parse_duration(wait_for)
     out = console()
-    previous = ""
+    shown = [""]
+
+    def one_pass() -> PassResult:
+        """A pass, printed unless it reads like the one before (that adds only length)."""
+        result = run_pass(engine)
+        ready = C.find_condition(result.status.conditions, C.READY)
+        line = (
+            result.plan.render().replace("\n", "\n        ")
+            if result.plan.actions
+            else "no changes"
+        ) + (f"  -> Ready={ready.status}" if ready else "")
+        if line != shown[-1]:
+            out.print(f"pass {len(shown)}: {line}", highlight=False, markup=False)
+        shown.append(line)
+        return result
+
     with Locked(Target(spec_path, loaded, None, None), "10s", verb="demo"):
-        number = 0
-        while True:
-            number += 1
-            result = run_pass(engine)
-            ready = C.find_condition(result.status.conditions, C.READY)
-            line = (
-                result.plan.render().replace("\n", "\n        ")
-                if result.plan.actions
-                else "no changes"
-            ) + (f"  -> Ready={ready.status}" if ready else "")
-            if line != previous:  # a pass like the last one adds nothing but length
-                out.print(f"pass {number}: {line}", highlight=False, markup=False)
-            previous = line
-            if result.ready or time.monotonic() > deadline:
-                break
-            time.sleep(0.25)
+        result = poll(one_pass, until=lambda r: r.ready, deadline=deadline, interval=0.25)
     render_status(result.status, "table", out)
     again = f"{invocation()} -f {shlex.quote(shown_path(spec_path))}"
     width = len(again) + len(" attach lead")

@@ -185,33 +185,12 @@ def _exec_here(
     """Mark the caller's pane, record the hint, and become the leader (exec)."""
     if shutil.which(launch.argv[0], path=launch.env.get("PATH")) is None:
         fail(f"{launch.argv[0]!r} is not installed (not found on PATH)", EXIT_UNUSABLE)
-    tmux = Tmux(socket_path=ref.socket)
-    try:
-        line = tmux.run("display-message", "-p", "-t", ref.pane_id, "#{pid}\x1f#{pane_pid}")[0]
-        server_text, pane_pid_text = [*line.split("\x1f"), ""][:2]
-        server_pid = int(server_text)
-        if ref.server_pid is not None and server_pid != ref.server_pid:
-            fail(
-                f"$TMUX names server pid {ref.server_pid}, {ref.socket} is {server_pid}",
-                EXIT_UNUSABLE,
-            )
-        me = psutil.Process()
-        tmux.run_sequence(
-            [
-                ["set-option", "-p", "-t", ref.pane_id, markers.LEADER_UUID, ident.uuid],
-                [
-                    *("set-option", "-p", "-t", ref.pane_id, markers.LEADER_PID),
-                    f"{me.pid}:{me.create_time()!r}",
-                ],
-            ]
-        )
-    except (ServerNotRunning, TmuxCommandError, TmuxUnavailable, ValueError, IndexError) as err:
-        fail(f"cannot mark pane {ref.pane_id} on {ref.socket}: {err}", EXIT_UNUSABLE)
+    server_pid, pane_pid = _mark_pane(ref, ident)
     hint = LeaderHint(
         socket=ref.socket,
         serverPid=server_pid,
         paneId=ref.pane_id,
-        panePid=int(pane_pid_text) if pane_pid_text.isdigit() else None,
+        panePid=pane_pid,
         uuid=ident.uuid,
         provider=provider,
         command=launch.program,
@@ -234,6 +213,34 @@ def _exec_here(
         os.execvpe(launch.argv[0], list(launch.argv), dict(launch.env))
     except OSError as err:
         fail(f"cannot run {launch.argv[0]!r}: {err.strerror}", EXIT_UNUSABLE)
+
+
+def _mark_pane(ref: CallerRef, ident: Identity) -> tuple[int, int | None]:
+    """Mark the caller's pane with the leader UUID and this process (pid and create time,
+    which the exec keeps); return the tmux server's pid and the pane's, or exit 4."""
+    tmux = Tmux(socket_path=ref.socket)
+    try:
+        line = tmux.run("display-message", "-p", "-t", ref.pane_id, "#{pid}\x1f#{pane_pid}")[0]
+        server_text, pane_pid_text = [*line.split("\x1f"), ""][:2]
+        server_pid = int(server_text)
+        if ref.server_pid is not None and server_pid != ref.server_pid:
+            fail(
+                f"$TMUX names server pid {ref.server_pid}, {ref.socket} is {server_pid}",
+                EXIT_UNUSABLE,
+            )
+        me = psutil.Process()
+        tmux.run_sequence(
+            [
+                ["set-option", "-p", "-t", ref.pane_id, markers.LEADER_UUID, ident.uuid],
+                [
+                    *("set-option", "-p", "-t", ref.pane_id, markers.LEADER_PID),
+                    f"{me.pid}:{me.create_time()!r}",
+                ],
+            ]
+        )
+    except (ServerNotRunning, TmuxCommandError, TmuxUnavailable, ValueError, IndexError) as err:
+        fail(f"cannot mark pane {ref.pane_id} on {ref.socket}: {err}", EXIT_UNUSABLE)
+    return server_pid, int(pane_pid_text) if pane_pid_text.isdigit() else None
 
 
 def _start_session(

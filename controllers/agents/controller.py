@@ -31,10 +31,10 @@ agent statuses), which is what `team-agent plan` prints and what the unit tests 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from controllers.agents.actions import AGENT_ACTIONS, CreateAgent, RecreateAgent
+from controllers.agents.actions import AGENT_ACTIONS, CreateAgent, RecreateAgent, RenameSession
 from controllers.agents.exits import plan_exited
 from controllers.agents.handlers import apply_agent_action
 from controllers.agents.live import READINESS_POLL_SEC, plan_readiness
@@ -86,6 +86,8 @@ from reconciler.observe.screens import Screen
 from reconciler.observe.world import Pane, World
 from reconciler.store.records import StoreSnapshot
 
+AgentPlan = tuple[list[Action], AgentStatus, float | None]  # actions, next status, requeue
+
 
 @dataclass(frozen=True)
 class AgentsResult:
@@ -106,14 +108,71 @@ def plan_agents(
     installed: Mapping[str, bool],
     provider_view: ProviderView = EMPTY_VIEW,
 ) -> AgentsResult:
-    """Diff declared agents against the snapshot (see the module docstring)."""
+    """Diff declared agents against the snapshot (see the module docstring).
+
+    The steps, in the order their actions are planned: stop the former team's panes,
+    rename a moved session, release panes a person took over, plan each declared agent,
+    then stop our panes no declared agent owns where they are.
+    """
     conflict = session_conflict(team, world)
     if conflict is not None:
         return AgentsResult(plan=Plan(), agents=dict(previous.agents), session_conflict=conflict)
-
-    requeues: list[float] = []
     former = former_panes(team, world)
-    actions: list[Action] = [
+    actions: list[Action] = _stop_former(former, team, world)
+    move = session_move(team, world)
+    if move is not None:
+        actions.append(move)
+    stopped = {pane.pane_id for pane in former}
+    session_exists = move is not None or any(
+        pane.pane_id not in stopped for pane in world.session_panes(team.session)
+    )
+    releases, taken = _release_taken(team, world)
+    actions.extend(releases)
+    scene = _Scene(world=world, team=team, installed=installed, view=provider_view)
+    declared = _plan_declared(
+        scene,
+        previous,
+        now=now,
+        generation=generation,
+        replacing={pane.agent: pane for pane in former},
+        taken=taken,
+        session_exists=session_exists,
+    )
+    actions.extend(declared.actions)
+    actions.extend(_stop_strays(team, world, move))
+    requeues = declared.requeues
+    return AgentsResult(
+        plan=Plan(actions=tuple(actions), requeue_after=min(requeues) if requeues else None),
+        agents=declared.statuses,
+    )
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """What every agent's plan in one pass reads besides its own status and pane."""
+
+    world: World
+    team: DesiredTeam
+    installed: Mapping[str, bool]
+    view: ProviderView
+
+    @property
+    def starts(self) -> StartContext:
+        return StartContext(view=self.view, team=self.team, installed=self.installed)
+
+
+@dataclass
+class _Declared:
+    """The declared agents' part of the plan: their actions, statuses and requeues."""
+
+    actions: list[Action] = field(default_factory=list)
+    statuses: dict[str, AgentStatus] = field(default_factory=dict)
+    requeues: list[float] = field(default_factory=list)
+
+
+def _stop_former(former: list[Pane], team: DesiredTeam, world: World) -> list[Action]:
+    """Stop the panes of this team under its former id (a rename): their agents start anew."""
+    return [
         stop_pane(
             pane,
             world,
@@ -123,23 +182,33 @@ def plan_agents(
         )
         for pane in former
     ]
-    replacing = {pane.agent: pane for pane in former}
-    move = session_move(team, world)
-    if move is not None:
-        actions.append(move)
-    stopped = {pane.pane_id for pane in former}
-    session_exists = move is not None or any(
-        pane.pane_id not in stopped for pane in world.session_panes(team.session)
-    )
-    statuses: dict[str, AgentStatus] = {}
-    declared = {d.agent.id for d in team.agents}
-    grouped = panes_by_agent(team, world)
+
+
+def _release_taken(team: DesiredTeam, world: World) -> tuple[list[Action], dict[str, Pane]]:
+    """Release every pane a person took over; the first one of each agent is its restart cause."""
+    releases: list[Action] = []
     taken: dict[str, Pane] = {}
     for pane in sorted(world.taken_over_panes(team.team_id, team.workspace_marker), key=pane_key):
-        actions.append(release_pane(pane, world))
+        releases.append(release_pane(pane, world))
         taken.setdefault(pane.agent, pane)
+    return releases, taken
 
-    for desired in team.agents:
+
+def _plan_declared(
+    scene: _Scene,
+    previous: TeamStatus,
+    *,
+    now: datetime,
+    generation: int,
+    replacing: Mapping[str, Pane],
+    taken: Mapping[str, Pane],
+    session_exists: bool,
+) -> _Declared:
+    """Each declared agent in spec order: wait for its former pane, or stop its duplicates
+    and plan it from its primary pane. The first create makes the session exist for the next."""
+    out = _Declared()
+    grouped = panes_by_agent(scene.team, scene.world)
+    for desired in scene.team.agents:
         prev = previous.agents.get(desired.id) or AgentStatus()
         builder = StatusBuilder(previous=prev, now=now, generation=generation)
         panes = grouped.get(desired.id, [])
@@ -149,55 +218,54 @@ def plan_agents(
             # Created on the next pass, once the former agent is gone: never two at once.
             # No requeue of its own: the engine looks again soon after the stop (and
             # later if it failed, rather than spinning on it).
-            statuses[desired.id] = _replacing(builder, old, desired)
+            out.statuses[desired.id] = _replacing(builder, old, desired)
             continue
-        for extra in panes:
-            if primary is not None and extra.pane_id != primary.pane_id:
-                actions.append(
-                    stop_pane(
-                        extra,
-                        world,
-                        grace_sec=team.stop_grace_sec,
-                        cause="duplicate of " + primary.pane_id,
-                    )
-                )
+        if primary is not None:
+            out.actions.extend(_stop_duplicates(panes, primary, scene))
         agent_actions, status, requeue = _plan_one(
             desired,
             primary,
             builder,
-            world=world,
-            team=team,
+            scene=scene,
             session_exists=session_exists,
-            installed=installed,
-            view=provider_view,
             taken=taken.get(desired.id),
         )
         if any(isinstance(a, CreateAgent) for a in agent_actions):
             session_exists = True
-        actions.extend(agent_actions)
-        statuses[desired.id] = status
+        out.actions.extend(agent_actions)
+        out.statuses[desired.id] = status
         if requeue is not None:
-            requeues.append(requeue)
+            out.requeues.append(requeue)
+    return out
 
+
+def _stop_duplicates(panes: list[Pane], primary: Pane, scene: _Scene) -> list[Action]:
+    """Stop every pane of the agent but its primary one: there is never a second agent."""
+    return [
+        stop_pane(
+            extra,
+            scene.world,
+            grace_sec=scene.team.stop_grace_sec,
+            cause="duplicate of " + primary.pane_id,
+        )
+        for extra in panes
+        if extra.pane_id != primary.pane_id
+    ]
+
+
+def _stop_strays(team: DesiredTeam, world: World, move: RenameSession | None) -> list[Action]:
+    """Stop our panes of agents removed from the spec, or left in another session."""
+    declared = {d.agent.id for d in team.agents}
+    stops: list[Action] = []
     for pane in sorted(world.owned_panes(team.team_id, team.workspace_marker), key=pane_key):
         if pane.agent not in declared:
-            actions.append(
-                stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="removed from spec")
-            )
+            cause = "removed from spec"
         elif pane.session_name != team.session and (move is None or pane.session_name != move.old):
-            actions.append(
-                stop_pane(
-                    pane,
-                    world,
-                    grace_sec=team.stop_grace_sec,
-                    cause=f"left in session {pane.session_name}",
-                )
-            )
-
-    return AgentsResult(
-        plan=Plan(actions=tuple(actions), requeue_after=min(requeues) if requeues else None),
-        agents=statuses,
-    )
+            cause = f"left in session {pane.session_name}"
+        else:
+            continue
+        stops.append(stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause=cause))
+    return stops
 
 
 def _replacing(b: StatusBuilder, old: Pane, desired: DesiredAgent) -> AgentStatus:
@@ -219,203 +287,186 @@ def _plan_one(
     pane: Pane | None,
     b: StatusBuilder,
     *,
-    world: World,
-    team: DesiredTeam,
+    scene: _Scene,
     session_exists: bool,
-    installed: Mapping[str, bool],
-    view: ProviderView,
     taken: Pane | None = None,
-) -> tuple[list[Action], AgentStatus, float | None]:
-    agent = desired.agent
+) -> AgentPlan:
+    """Dispatch on the agent's state; the order of the checks is the decision.
+
+    Paused wins over everything; an agent that cannot be launched (invalid, unsupported)
+    or whose CLI is missing is reported, not started; then the pane decides: none (create,
+    also after a person took its pane over), dead (`plan_exited`), alive with another
+    configuration hash (recreate), or alive and current (dialogs, approvals, readiness).
+    """
     launch = desired.launch
-    provider = agent.provider
-    if agent.paused:
-        b.set(C.READY, C.FALSE, C.PAUSED, "paused in the spec")
-        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PAUSED)
-        stops: list[Action] = (
-            [stop_pane(pane, world, grace_sec=team.stop_grace_sec, cause="paused")]
-            if pane is not None
-            else []
-        )
-        return (
-            stops,
-            b.build(
-                paneId=None,
-                windowId=None,
-                pid=None,
-                pidCreateTime=None,
-                provider=provider,
-                backoffUntil=None,
-            ),
-            None,
-        )
+    if desired.agent.paused:
+        return _paused(desired, pane, b, scene)
     if launch is None:
-        reason = C.LAUNCH_INVALID if desired.invalid else C.PROVIDER_NOT_INSTALLED
-        b.set(C.READY, C.FALSE, reason, desired.unsupported or "")
-        return [], b.build(provider=provider), None
+        return _unlaunchable(desired, b)
     config_hash = launch.config_hash()
-    if not installed.get(launch.executable, False) and pane is None:
-        b.set(
-            C.READY,
-            C.FALSE,
-            C.PROVIDER_NOT_INSTALLED,
-            f"{launch.executable!r} was not found on PATH",
-        )
-        return [], b.build(provider=provider, configHash=config_hash), None
-
     if pane is None:
-        start = session_start(desired, b, view, team)
-        if start.hold:
-            return [], held(b, configHash=config_hash, provider=provider, paneId=None), None
-        resumed = _was_paused(b.previous)
-        b.set(
-            C.READY,
-            C.FALSE,
-            C.STARTING,
-            "resumed: creating its window" if resumed else "creating its window",
+        if not scene.installed.get(launch.executable, False):
+            return _not_installed(desired, b, config_hash=config_hash)
+        return _missing(
+            desired, b, scene, config_hash=config_hash, session_exists=session_exists, taken=taken
         )
-        b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
-        restarts: dict[str, object] = {}
-        if taken is not None:  # the person's respawn ended the agent: this is its restart
-            b.set(C.READY, C.FALSE, C.PANE_TAKEN_OVER, taken_over_message(taken))
-            restarts["restartCount"] = b.previous.restartCount + 1
-        create = CreateAgent(
-            agent=desired.id,
-            session=team.session,
-            launch=launch,
-            config_hash=config_hash,
-            new_session=not session_exists,
-            cause=(
-                f"pane {taken.pane_id} taken over"
-                if taken is not None
-                else "resumed"
-                if resumed
-                else "missing"
-            ),
-            provider_session=start.start,
-        )
-        return (
-            [create],
-            b.build(
-                paneId=None,
-                windowId=None,
-                pid=None,
-                pidCreateTime=None,
-                configHash=config_hash,
-                provider=provider,
-                startedAt=format_time(b.now),
-                backoffUntil=None,
-                **start.fields,
-                **applied_restart(desired),
-                **restarts,
-            ),
-            None,
-        )
-
     if pane.dead:
         return plan_exited(
-            desired,
-            pane,
-            b,
-            world=world,
-            config_hash=config_hash,
-            starts=StartContext(view=view, team=team, installed=installed),
+            desired, pane, b, world=scene.world, config_hash=config_hash, starts=scene.starts
         )
-
-    process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
-    ref = ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
     if pane.config_hash != config_hash:
-        start = session_start(desired, b, view, team)
-        if start.hold:  # the old configuration keeps running until a person decides
-            running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
-            return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
-        cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
-        b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: recreating")
-        recreate = RecreateAgent(
-            agent=desired.id,
-            pane=pane.pane_id,
-            process=ref,
-            launch=launch,
-            config_hash=config_hash,
-            grace_sec=team.stop_grace_sec,
-            cause=cause,
-            provider_session=start.start,
-        )
-        return (
-            [recreate],
-            b.build(
-                paneId=pane.pane_id,
-                windowId=pane.window_id,
-                pid=None,
-                pidCreateTime=None,
-                configHash=config_hash,
-                provider=provider,
-                startedAt=format_time(b.now),
-                backoffSec=0.0,
-                backoffUntil=None,
-                **start.fields,
-                **applied_restart(desired),
-            ),
-            None,
-        )
+        return _stale(desired, pane, b, scene, config_hash=config_hash)
+    return _running(desired, pane, b, scene, config_hash=config_hash)
 
-    prev = b.previous
-    same_process = prev.pid == pane.pane_pid and (
-        ref is None
-        or prev.pidCreateTime is None
-        or abs(prev.pidCreateTime - ref.create_time) < 0.01
+
+def _paused(desired: DesiredAgent, pane: Pane | None, b: StatusBuilder, scene: _Scene) -> AgentPlan:
+    """`paused: true`: stop its pane if it has one, and report it paused."""
+    b.set(C.READY, C.FALSE, C.PAUSED, "paused in the spec")
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PAUSED)
+    stops: list[Action] = (
+        [stop_pane(pane, scene.world, grace_sec=scene.team.stop_grace_sec, cause="paused")]
+        if pane is not None
+        else []
     )
-    started_at = (
-        prev.startedAt
-        if same_process and prev.startedAt
-        else format_epoch(ref.create_time)
-        if ref
-        else None
+    status = b.build(
+        paneId=None,
+        windowId=None,
+        pid=None,
+        pidCreateTime=None,
+        provider=desired.agent.provider,
+        backoffUntil=None,
     )
-    screen = world.captures.get(pane.pane_id, Screen(""))
-    dialog = plan_dialog(
-        desired,
-        prev,
-        screen,
+    return stops, status, None
+
+
+def _unlaunchable(desired: DesiredAgent, b: StatusBuilder) -> AgentPlan:
+    """No launch configuration (an invalid spec, or a provider it cannot run): report why."""
+    reason = C.LAUNCH_INVALID if desired.invalid else C.PROVIDER_NOT_INSTALLED
+    b.set(C.READY, C.FALSE, reason, desired.unsupported or "")
+    return [], b.build(provider=desired.agent.provider), None
+
+
+def _not_installed(desired: DesiredAgent, b: StatusBuilder, *, config_hash: str) -> AgentPlan:
+    """No pane and its CLI is not on PATH: starting it would only exit 127."""
+    assert desired.launch is not None
+    executable = desired.launch.executable
+    b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, f"{executable!r} was not found on PATH")
+    return [], b.build(provider=desired.agent.provider, configHash=config_hash), None
+
+
+def _missing(
+    desired: DesiredAgent,
+    b: StatusBuilder,
+    scene: _Scene,
+    *,
+    config_hash: str,
+    session_exists: bool,
+    taken: Pane | None,
+) -> AgentPlan:
+    """No pane: create its window (first start, resume after a pause, or after a takeover)."""
+    assert desired.launch is not None
+    provider = desired.agent.provider
+    start = session_start(desired, b, scene.view, scene.team)
+    if start.hold:
+        return [], held(b, configHash=config_hash, provider=provider, paneId=None), None
+    resumed = _was_paused(b.previous)
+    b.set(
+        C.READY,
+        C.FALSE,
+        C.STARTING,
+        "resumed: creating its window" if resumed else "creating its window",
+    )
+    b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
+    restarts: dict[str, object] = {}
+    if taken is not None:  # the person's respawn ended the agent: this is its restart
+        b.set(C.READY, C.FALSE, C.PANE_TAKEN_OVER, taken_over_message(taken))
+        restarts["restartCount"] = b.previous.restartCount + 1
+    create = CreateAgent(
+        agent=desired.id,
+        session=scene.team.session,
+        launch=desired.launch,
+        config_hash=config_hash,
+        new_session=not session_exists,
+        cause=(
+            f"pane {taken.pane_id} taken over"
+            if taken is not None
+            else "resumed"
+            if resumed
+            else "missing"
+        ),
+        provider_session=start.start,
+    )
+    status = b.build(
+        paneId=None,
+        windowId=None,
+        pid=None,
+        pidCreateTime=None,
+        configHash=config_hash,
+        provider=provider,
+        startedAt=format_time(b.now),
+        backoffUntil=None,
+        **start.fields,
+        **applied_restart(desired),
+        **restarts,
+    )
+    return [create], status, None
+
+
+def _stale(
+    desired: DesiredAgent, pane: Pane, b: StatusBuilder, scene: _Scene, *, config_hash: str
+) -> AgentPlan:
+    """Alive under another configuration hash (a spec change or a restart request): recreate."""
+    assert desired.launch is not None
+    provider = desired.agent.provider
+    ref = _process_ref(pane, scene.world)
+    start = session_start(desired, b, scene.view, scene.team)
+    if start.hold:  # the old configuration keeps running until a person decides
+        running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
+        return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
+    cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
+    b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: recreating")
+    recreate = RecreateAgent(
+        agent=desired.id,
         pane=pane.pane_id,
         process=ref,
-        workspace=team.workspace_marker,
-        auto_trust=view.auto_trust,
+        launch=desired.launch,
+        config_hash=config_hash,
+        grace_sec=scene.team.stop_grace_sec,
+        cause=cause,
+        provider_session=start.start,
     )
-    answers: list[Action] = []
-    answered: dict[str, object] = {}
-    approval = (
-        plan_approval(desired, prev, screen, pane=pane.pane_id, process=ref, now=b.now)
-        if dialog is None
-        else None
+    status = b.build(
+        paneId=pane.pane_id,
+        windowId=pane.window_id,
+        pid=None,
+        pidCreateTime=None,
+        configHash=config_hash,
+        provider=provider,
+        startedAt=format_time(b.now),
+        backoffSec=0.0,
+        backoffUntil=None,
+        **start.fields,
+        **applied_restart(desired),
     )
-    answered["approval"] = approval.status if approval is not None else None
+    return [recreate], status, None
+
+
+def _running(
+    desired: DesiredAgent, pane: Pane, b: StatusBuilder, scene: _Scene, *, config_hash: str
+) -> AgentPlan:
+    """Alive and current: answer what its screen asks, judge readiness, follow its session."""
+    ref = _process_ref(pane, scene.world)
+    same_process = _same_process(b.previous, pane, ref)
+    started_at = _started_at(b.previous, ref, same_process=same_process)
+    answers, answered, requeue = _attend(
+        desired, pane, b, scene, ref=ref, same_process=same_process, started_at=started_at
+    )
     if pane.activity is not None:
         answered["lastOutputAt"] = format_epoch(pane.activity)
-    if dialog is not None:
-        b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
-        requeue: float | None = READINESS_POLL_SEC
-        if dialog.action is not None:
-            answers.append(dialog.action)
-            answered["dialogAnsweredPid"] = dialog.answered_pid
-    elif approval is not None:
-        b.set(C.READY, C.FALSE, C.AWAITING_APPROVAL, approval.message)
-        requeue = APPROVAL_POLL_SEC
-        if approval.action is not None:
-            answers.append(approval.action)
-    else:
-        requeue = plan_readiness(
-            desired,
-            pane,
-            b,
-            screen=world.captures.get(pane.pane_id),
-            same_process=same_process,
-            started_at=started_at,
-        )
     capture = plan_capture(
         desired,
-        prev,
-        view.transcripts.get(desired.id),
+        b.previous,
+        scene.view.transcripts.get(desired.id),
         now=b.now,
         started_at=parse_time(started_at) if started_at else None,
     )
@@ -424,23 +475,93 @@ def _plan_one(
     if capture.requeue is not None:
         requeue = min(requeue, capture.requeue) if requeue is not None else capture.requeue
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING)
-    return (
-        answers,
-        b.build(
-            paneId=pane.pane_id,
-            windowId=pane.window_id,
-            pid=pane.pane_pid,
-            pidCreateTime=ref.create_time if ref else None,
-            configHash=config_hash,
-            provider=provider,
-            startedAt=started_at,
-            backoffUntil=None,
-            **capture.fields,
-            **answered,
-            **applied_restart(desired),
-        ),
-        requeue,
+    status = b.build(
+        paneId=pane.pane_id,
+        windowId=pane.window_id,
+        pid=pane.pane_pid,
+        pidCreateTime=ref.create_time if ref else None,
+        configHash=config_hash,
+        provider=desired.agent.provider,
+        startedAt=started_at,
+        backoffUntil=None,
+        **capture.fields,
+        **answered,
+        **applied_restart(desired),
     )
+    return answers, status, requeue
+
+
+def _attend(
+    desired: DesiredAgent,
+    pane: Pane,
+    b: StatusBuilder,
+    scene: _Scene,
+    *,
+    ref: ProcessRef | None,
+    same_process: bool,
+    started_at: str | None,
+) -> tuple[list[Action], dict[str, object], float | None]:
+    """What its screen shows sets `Ready`: a first-run dialog (answered when the policy
+    allows), else a permission prompt, else the readiness check. Returns the answers to
+    send, the status fields they touch and when to look again."""
+    prev = b.previous
+    screen = scene.world.captures.get(pane.pane_id, Screen(""))
+    dialog = plan_dialog(
+        desired,
+        prev,
+        screen,
+        pane=pane.pane_id,
+        process=ref,
+        workspace=scene.team.workspace_marker,
+        auto_trust=scene.view.auto_trust,
+    )
+    approval = (
+        plan_approval(desired, prev, screen, pane=pane.pane_id, process=ref, now=b.now)
+        if dialog is None
+        else None
+    )
+    answered: dict[str, object] = {"approval": approval.status if approval is not None else None}
+    if dialog is not None:
+        b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
+        if dialog.action is None:
+            return [], answered, READINESS_POLL_SEC
+        answered["dialogAnsweredPid"] = dialog.answered_pid
+        return [dialog.action], answered, READINESS_POLL_SEC
+    if approval is not None:
+        b.set(C.READY, C.FALSE, C.AWAITING_APPROVAL, approval.message)
+        answers: list[Action] = [approval.action] if approval.action is not None else []
+        return answers, answered, APPROVAL_POLL_SEC
+    requeue = plan_readiness(
+        desired,
+        pane,
+        b,
+        screen=scene.world.captures.get(pane.pane_id),
+        same_process=same_process,
+        started_at=started_at,
+    )
+    return [], answered, requeue
+
+
+def _process_ref(pane: Pane, world: World) -> ProcessRef | None:
+    """The pane's process as observed (pid and create time), if the scan saw it."""
+    process = world.processes.get(pane.pane_pid) if pane.pane_pid is not None else None
+    return ProcessRef(pane.pane_pid, process.create_time) if process and pane.pane_pid else None
+
+
+def _same_process(prev: AgentStatus, pane: Pane, ref: ProcessRef | None) -> bool:
+    """The process the last pass reported (same pid, and same create time when both known)."""
+    return prev.pid == pane.pane_pid and (
+        ref is None
+        or prev.pidCreateTime is None
+        or abs(prev.pidCreateTime - ref.create_time) < 0.01
+    )
+
+
+def _started_at(prev: AgentStatus, ref: ProcessRef | None, *, same_process: bool) -> str | None:
+    """When the running process started: as reported before, else its create time."""
+    if same_process and prev.startedAt:
+        return prev.startedAt
+    return format_epoch(ref.create_time) if ref else None
 
 
 def _was_paused(prev: AgentStatus) -> bool:

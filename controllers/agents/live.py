@@ -70,6 +70,13 @@ def plan_readiness(
             return None
         b.set(C.READY, C.FALSE, C.STARTING, f"{waiting_for} is up; settling for a dialog")
         return settle
+    return _not_seen(desired, b, waiting_for=waiting_for, started_at=started_at)
+
+
+def _not_seen(
+    desired: DesiredAgent, b: StatusBuilder, *, waiting_for: str, started_at: str | None
+) -> float | None:
+    """Not ready yet: look again soon, until the readiness timeout says it never will be."""
     b.status["inputSeenAt"] = None
     timeout = desired.agent.readiness.timeout_sec if desired.agent.readiness else 60.0
     waited = (b.now - parse_time(started_at)).total_seconds() if started_at else 0.0

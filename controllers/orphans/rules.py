@@ -170,25 +170,16 @@ def pane_orphans(team: DesiredTeam, world: World, facts: OrphanFacts) -> list[Or
     person added is never caught in a kill.
     """
     reasons = pane_reasons(team, world, facts)
-    out: list[Orphan] = []
-    done: set[str] = set()
+    sessions = _whole_sessions(team, world, facts, reasons)
+    done: set[str] = {p.pane_id for _, panes in sessions for p in panes}
+    return [orphan for orphan, _ in sessions] + _windows_and_panes(team, world, reasons, done)
 
-    def make(kind: OrphanKind, name: str, panes: list[Pane], why: str, marker: str) -> Orphan:
-        first = panes[0]
-        return orphan(
-            kind,
-            name,
-            why,
-            marker,
-            grace=team.stop_grace_sec,
-            workspace=first.session_workspace if kind == "session" else first.workspace,
-            panes=panes,
-            owned=tuple(_owned(p, world) for p in panes),
-            window=first.window_id if kind == "window" else None,
-            session=first.session_id if kind == "session" else None,
-            server=world.server_pid,
-        )
 
+def _whole_sessions(
+    team: DesiredTeam, world: World, facts: OrphanFacts, reasons: dict[str, str]
+) -> list[tuple[Orphan, list[Pane]]]:
+    """The sessions every pane of which is an orphan and that may go whole, with their panes."""
+    out: list[tuple[Orphan, list[Pane]]] = []
     for name in sorted({p.session_name for p in world.panes if p.pane_id in reasons}):
         panes = sorted(world.session_panes(name), key=lambda p: p.pane_number)
         ws = panes[0].session_workspace
@@ -203,9 +194,18 @@ def pane_orphans(team: DesiredTeam, world: World, facts: OrphanFacts) -> list[Or
             continue
         distinct = {reasons[p.pane_id] for p in panes}
         why = distinct.pop() if len(distinct) == 1 else f"all {len(panes)} panes are orphans"
-        out.append(make("session", name, panes, why, f"{markers.SESSION_WORKSPACE}={ws}"))
-        done.update(p.pane_id for p in panes)
+        marker = f"{markers.SESSION_WORKSPACE}={ws}"
+        group = _group_orphan("session", name, panes, why, marker, team=team, world=world)
+        out.append((group, panes))
+    return out
 
+
+def _windows_and_panes(
+    team: DesiredTeam, world: World, reasons: dict[str, str], done: set[str]
+) -> list[Orphan]:
+    """The orphan panes not in a whole session: by window when the window is ours and all
+    orphans, else one by one."""
+    out: list[Orphan] = []
     windows: dict[str, list[Pane]] = {}
     for pane in sorted(world.panes, key=lambda p: p.pane_number):
         windows.setdefault(pane.window_id, []).append(pane)
@@ -217,12 +217,38 @@ def pane_orphans(team: DesiredTeam, world: World, facts: OrphanFacts) -> list[Or
         group = window if whole else [pane]
         marker = f"{markers.TEAM}={pane.team} {markers.AGENT}={pane.agent}"
         why = reasons[pane.pane_id]
-        if whole:
-            out.append(make("window", pane.window_id, group, why, marker))
-        else:
-            out.append(make("pane", pane.pane_id, group, why, marker))
+        kind: OrphanKind = "window" if whole else "pane"
+        name = pane.window_id if whole else pane.pane_id
+        out.append(_group_orphan(kind, name, group, why, marker, team=team, world=world))
         done.update(p.pane_id for p in group)
     return out
+
+
+def _group_orphan(
+    kind: OrphanKind,
+    name: str,
+    panes: list[Pane],
+    why: str,
+    marker: str,
+    *,
+    team: DesiredTeam,
+    world: World,
+) -> Orphan:
+    """One orphan session, window or pane, reaped with its panes' processes re-checked."""
+    first = panes[0]
+    return orphan(
+        kind,
+        name,
+        why,
+        marker,
+        grace=team.stop_grace_sec,
+        workspace=first.session_workspace if kind == "session" else first.workspace,
+        panes=panes,
+        owned=tuple(_owned(p, world) for p in panes),
+        window=first.window_id if kind == "window" else None,
+        session=first.session_id if kind == "session" else None,
+        server=world.server_pid,
+    )
 
 
 def _owned(pane: Pane, world: World) -> OwnedPane:

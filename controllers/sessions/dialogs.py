@@ -107,7 +107,6 @@ def plan_dialog(
     if desired.launch is None:
         return None
     shot = as_screen(screen)
-    text = shot.joined
     dialog = find_dialog(
         desired.profile.dialogs,
         shot,
@@ -116,10 +115,36 @@ def plan_dialog(
     )
     if dialog is None:
         return None
-    name = dialog.name
-    answer_here = f"answer it in the agent's pane (team-agent attach {desired.id})"
     if not dialog.trust:
-        return DialogPlan(f"waiting at the {name} dialog: {answer_here}")
+        return DialogPlan(f"waiting at the {dialog.name} dialog: {_answer_here(desired)}")
+    return _trust_dialog(
+        desired,
+        prev,
+        dialog,
+        shot.joined,
+        pane=pane,
+        process=process,
+        workspace=workspace,
+        auto_trust=auto_trust,
+    )
+
+
+def _trust_dialog(
+    desired: DesiredAgent,
+    prev: AgentStatus,
+    dialog: Dialog,
+    text: str,
+    *,
+    pane: PaneId,
+    process: ProcessRef | None,
+    workspace: str,
+    auto_trust: bool,
+) -> DialogPlan:
+    """A folder-trust dialog: answered only for this workspace, when opted in, once per
+    process, and only when the trust choice is the selected one; otherwise a person's."""
+    assert desired.launch is not None
+    name = dialog.name
+    answer_here = _answer_here(desired)
     path = dialog_path(dialog, text)
     if path is None:
         return DialogPlan(
@@ -158,3 +183,7 @@ def plan_dialog(
     return DialogPlan(
         f"answering the {name} dialog for {path} (opted in)", action, answered_pid=process.pid
     )
+
+
+def _answer_here(desired: DesiredAgent) -> str:
+    return f"answer it in the agent's pane (team-agent attach {desired.id})"

@@ -95,24 +95,7 @@ def plan_start(
     if sid and path:
         if seen is None or seen.exists:
             return _resume(support.resume_argv(sid), sid, seen.path if seen else path)
-        gone = f"no transcript of session {sid} where it would be resumed ({seen.path})"
-        if desired.agent.session.on_lost == "hold":
-            message = (
-                f"{gone}; session.on_lost is hold: restore it, or set on_lost: fresh to "
-                "start a new session"
-            )
-            return StartPlan(hold=True, condition=(C.FALSE, C.SESSION_LOST, message))
-        fresh_id = None
-        if support.attribution == "preassigned":
-            fresh_id = support.id_prefix + new_session_id(
-                team_id, workspace, desired.id, now=now, previous=sid
-            )
-        message = f"{gone}; started a fresh session"
-        return StartPlan(
-            start=_fresh(support, launch.argv, fresh_id, now),
-            fields={"sessionId": fresh_id, "sessionFile": None},
-            condition=(C.FALSE, C.SESSION_LOST, message),
-        )
+        return _lost(desired, support, sid, seen, now=now, team_id=team_id, workspace=workspace)
     if (
         seen is not None
         and seen.exists
@@ -145,6 +128,38 @@ def plan_start(
         start=_fresh(support, launch.argv, new_id, now),
         fields={"sessionId": new_id, "sessionFile": None},
         condition=_unless_lost(prev, pending),
+    )
+
+
+def _lost(
+    desired: DesiredAgent,
+    support: SessionSupport,
+    sid: str,
+    seen: TranscriptSeen,
+    *,
+    now: datetime,
+    team_id: str,
+    workspace: str,
+) -> StartPlan:
+    """The captured transcript is gone: hold, or start a fresh session (`session.on_lost`)."""
+    assert desired.launch is not None
+    gone = f"no transcript of session {sid} where it would be resumed ({seen.path})"
+    if desired.agent.session.on_lost == "hold":
+        message = (
+            f"{gone}; session.on_lost is hold: restore it, or set on_lost: fresh to "
+            "start a new session"
+        )
+        return StartPlan(hold=True, condition=(C.FALSE, C.SESSION_LOST, message))
+    fresh_id = None
+    if support.attribution == "preassigned":
+        fresh_id = support.id_prefix + new_session_id(
+            team_id, workspace, desired.id, now=now, previous=sid
+        )
+    message = f"{gone}; started a fresh session"
+    return StartPlan(
+        start=_fresh(support, desired.launch.argv, fresh_id, now),
+        fields={"sessionId": fresh_id, "sessionFile": None},
+        condition=(C.FALSE, C.SESSION_LOST, message),
     )
 
 

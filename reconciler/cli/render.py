@@ -57,6 +57,15 @@ def render_status(
     if fmt == "yaml":
         console.file.write(to_yaml(data))
         return
+    _print_head(status, console, observation, would)
+    _print_conditions(status, console)
+    console.print(_agents_table(status, observation))
+
+
+def _print_head(
+    status: TeamStatus, console: Console, observation: Observation | None, would: Sequence[str]
+) -> None:
+    """The team line (generation, Ready), how current the status is, what a pass would do."""
     ready = C.find_condition(status.conditions, C.READY)
     head = f"team {status.team or '-'}  generation {status.generation}"
     if ready is not None:
@@ -66,6 +75,10 @@ def render_status(
         console.print(f"  {_observed(observation)}", highlight=False, markup=False)
     for line in would:
         console.print(f"  a pass would: {line}", highlight=False, markup=False)
+
+
+def _print_conditions(status: TeamStatus, console: Console) -> None:
+    """The leader's binding and its true conditions, the team's true ones, a spec error."""
     leader = C.find_condition(status.leader.conditions, C.LEADER_BOUND)
     if leader is not None and leader.reason != C.NOT_DECLARED:
         console.print(
@@ -85,6 +98,10 @@ def render_status(
             highlight=False,
             markup=False,
         )
+
+
+def _agents_table(status: TeamStatus, observation: Observation | None) -> Table:
+    """One row per agent; a crash-loop backoff shows instead of its Ready reason."""
     table = Table(box=None, pad_edge=False)
     for column in ("AGENT", "READY", "REASON", "PANE", "PID", "RESTARTS", "AGE", "MESSAGE"):
         table.add_column(column, no_wrap=column != "MESSAGE")
@@ -107,7 +124,7 @@ def render_status(
             _age(agent.startedAt, now) if agent.pid and not stale else "-",
             message,
         )
-    console.print(table)
+    return table
 
 
 def render_events(events: Sequence[Event], fmt: OutputFormat, console: Console) -> None:

@@ -103,20 +103,41 @@ def watch_spec(
     many costs a pass and never a wrong action; one too few would wait for the resync.
     """
     wake.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    chain = spec_chain(spec_path)
-    signature = chain.signature()
-    lost = False
+    watcher = _Watcher(spec_path, wake, stop, request, spec_chain(spec_path))
+    poll(
+        watcher.watch_once,
+        until=lambda _lost: stop.is_set(),
+        deadline=math.inf,
+        interval=lambda _attempt, lost_one: CHECK_MS / 1000 if lost_one else 0.0,
+        sleep=stop.wait,
+    )
 
-    def watch_once() -> bool:
+
+@dataclass
+class _Watcher:
+    """The watch's state between two `watch_once` calls: the chain and its signature."""
+
+    spec_path: Path
+    wake: Path
+    stop: threading.Event
+    request: Callable[[str], None]
+    chain: SpecChain
+    lost: bool = False
+    signature: Signature | None = None
+
+    def __post_init__(self) -> None:
+        self.signature = self.chain.signature()
+
+    def watch_once(self) -> bool:
         """Watch the chain's folders until the chain changes or `stop`; True when a folder
         went away between finding it and watching it (then look again a second later)."""
-        nonlocal chain, signature, lost
-        if stop.is_set():
+        if self.stop.is_set():
             return False
-        if lost:
-            chain, lost = spec_chain(spec_path), False
-        wanted = set(chain.entries)
-        folders = chain.folders
+        if self.lost:
+            self.chain, self.lost = spec_chain(self.spec_path), False
+        wanted = set(self.chain.entries)
+        folders = self.chain.folders
+        wake = self.wake
 
         def relevant(change: object, path: str) -> bool:
             return Path(path) in wanted or Path(path) == wake
@@ -126,7 +147,7 @@ def watch_spec(
             watch_filter=relevant,
             debounce=SPEC_DEBOUNCE_MS,
             step=20,
-            stop_event=stop,
+            stop_event=self.stop,
             rust_timeout=CHECK_MS,
             yield_on_timeout=True,
             raise_interrupt=False,
@@ -134,29 +155,26 @@ def watch_spec(
         )
         try:
             for changes in changes_seen:
-                touched = {Path(path) for _, path in changes}
-                if wake in touched:
-                    request(MESSAGE_QUEUED)
-                now = spec_chain(spec_path)
-                moved = now.signature()
-                if touched & wanted or moved != signature:
-                    # Taken before the request, so a pass reads at least what it describes.
-                    request(SPEC_CHANGED)
-                signature = moved
-                if now != chain or now.folders != folders:
-                    chain = now
+                if self._seen({Path(path) for _, path in changes}, wanted, folders):
                     break  # watch the new chain's folders
         except OSError:
-            lost = True
+            self.lost = True
             return True
         finally:
             changes_seen.close()
         return False
 
-    poll(
-        watch_once,
-        until=lambda _lost: stop.is_set(),
-        deadline=math.inf,
-        interval=lambda _attempt, lost_one: CHECK_MS / 1000 if lost_one else 0.0,
-        sleep=stop.wait,
-    )
+    def _seen(self, touched: set[Path], wanted: set[Path], folders: object) -> bool:
+        """Request what `touched` calls for; True when the chain itself changed."""
+        if self.wake in touched:
+            self.request(MESSAGE_QUEUED)
+        now = spec_chain(self.spec_path)
+        moved = now.signature()
+        if touched & wanted or moved != self.signature:
+            # Taken before the request, so a pass reads at least what it describes.
+            self.request(SPEC_CHANGED)
+        self.signature = moved
+        if now != self.chain or now.folders != folders:
+            self.chain = now
+            return True
+        return False

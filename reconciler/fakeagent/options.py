@@ -55,6 +55,7 @@ def _exit_status(text: str) -> int:
     return int(text)
 
 
+# long: an argparse table, one option after another; split, it would only scatter them
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command line, including the options for misbehaving in tests."""
     parser = argparse.ArgumentParser(

@@ -186,33 +186,12 @@ def _exec_here(
     """Mark the caller's pane, record the hint, and become the leader (exec)."""
     if shutil.which(launch.argv[0], path=launch.env.get("PATH")) is None:
         fail(f"{launch.argv[0]!r} is not installed (not found on PATH)", EXIT_UNUSABLE)
-    tmux = Tmux(socket_path=ref.socket)
-    try:
-        line = tmux.run("display-message", "-p", "-t", ref.pane_id, "#{pid}\x1f#{pane_pid}")[0]
-        server_text, pane_pid_text = [*line.split("\x1f"), ""][:2]
-        server_pid = int(server_text)
-        if ref.server_pid is not None and server_pid != ref.server_pid:
-            fail(
-                f"$TMUX names server pid {ref.server_pid}, {ref.socket} is {server_pid}",
-                EXIT_UNUSABLE,
-            )
-        me = psutil.Process()
-        tmux.run_sequence(
-            [
-                ["set-option", "-p", "-t", ref.pane_id, markers.LEADER_UUID, ident.uuid],
-                [
-                    *("set-option", "-p", "-t", ref.pane_id, markers.LEADER_PID),
-                    f"{me.pid}:{me.create_time()!r}",
-                ],
-            ]
-        )
-    except (ServerNotRunning, TmuxCommandError, TmuxUnavailable, ValueError, IndexError) as err:
-        fail(f"cannot mark pane {ref.pane_id} on {ref.socket}: {err}", EXIT_UNUSABLE)
+    server_pid, pane_pid = _mark_pane(ref, ident)
     hint = LeaderHint(
         socket=ref.socket,
         serverPid=server_pid,
         paneId=ref.pane_id,
-        panePid=int(pane_pid_text) if pane_pid_text.isdigit() else None,
+        panePid=pane_pid,
         uuid=ident.uuid,
         provider=provider,
         command=launch.program,
@@ -235,6 +214,34 @@ def _exec_here(
         os.execvpe(launch.argv[0], list(launch.argv), dict(launch.env))
     except OSError as err:
         fail(f"cannot run {launch.argv[0]!r}: {err.strerror}", EXIT_UNUSABLE)
+
+
+def _mark_pane(ref: CallerRef, ident: Identity) -> tuple[int, int | None]:
+    """Mark the caller's pane with the leader UUID and this process (pid and create time,
+    which the exec keeps); return the tmux server's pid and the pane's, or exit 4."""
+    tmux = Tmux(socket_path=ref.socket)
+    try:
+        line = tmux.run("display-message", "-p", "-t", ref.pane_id, "#{pid}\x1f#{pane_pid}")[0]
+        server_text, pane_pid_text = [*line.split("\x1f"), ""][:2]
+        server_pid = int(server_text)
+        if ref.server_pid is not None and server_pid != ref.server_pid:
+            fail(
+                f"$TMUX names server pid {ref.server_pid}, {ref.socket} is {server_pid}",
+                EXIT_UNUSABLE,
+            )
+        me = psutil.Process()
+        tmux.run_sequence(
+            [
+                ["set-option", "-p", "-t", ref.pane_id, markers.LEADER_UUID, ident.uuid],
+                [
+                    *("set-option", "-p", "-t", ref.pane_id, markers.LEADER_PID),
+                    f"{me.pid}:{me.create_time()!r}",
+                ],
+            ]
+        )
+    except (ServerNotRunning, TmuxCommandError, TmuxUnavailable, ValueError, IndexError) as err:
+        fail(f"cannot mark pane {ref.pane_id} on {ref.socket}: {err}", EXIT_UNUSABLE)
+    return server_pid, int(pane_pid_text) if pane_pid_text.isdigit() else None
 
 
 def _start_session(
@@ -279,6 +286,15 @@ def _start_session(
         fail(str(err), EXIT_UNUSABLE)
     server_pid, pane_id = [*line.split("\x1f"), ""][:2]
     where = " ".join(tmux.base_argv())
+    _await_hint(state, server_pid, pane_id, where=where, session=session)
+    click.echo(f"leader started in tmux session {session} (pane {pane_id}): {where}")
+    if not detach and sys.stdin.isatty() and sys.stdout.isatty():
+        argv = [*tmux.base_argv(), "attach-session", "-t", f"={session}"]
+        os.execvp(argv[0], argv)
+
+
+def _await_hint(state: Path, server_pid: str, pane_id: str, *, where: str, session: str) -> None:
+    """Wait until the leader started in `pane_id` has written its hint (it marks itself)."""
 
     def marks_it(hint: LeaderHint | None) -> bool:
         return hint is not None and (str(hint.serverPid), hint.paneId) == (server_pid, pane_id)
@@ -295,7 +311,3 @@ def _start_session(
             f"look at it with `{where} attach -t ={session}`",
             EXIT_NOT_READY,
         )
-    click.echo(f"leader started in tmux session {session} (pane {pane_id}): {where}")
-    if not detach and sys.stdin.isatty() and sys.stdout.isatty():
-        argv = [*tmux.base_argv(), "attach-session", "-t", f"={session}"]
-        os.execvp(argv[0], argv)

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -34,6 +35,7 @@ from controllers.leader.caller import (
     team_action_refusal,
 )
 from controllers.leader.identity import short_uuid
+from controllers.leader.observe import PaneEvidence
 from controllers.leader.records import (
     ClaimVerb,
     LeaderHint,
@@ -78,7 +80,12 @@ def _refuse(refusal: Refusal) -> NoReturn:
 
 
 def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
-    """`claim-leader` and `takeover`: the caller's pane becomes the owner (epoch + 1)."""
+    """`claim-leader` and `takeover`: the caller's pane becomes the owner (epoch + 1).
+
+    Under the owner lock: refuse a caller the verb does not allow, say so when nothing
+    would change, stop at a dry run without `--confirm`, else write the owner record and
+    the hint. The event and the answer follow once the lock is released.
+    """
     t = target(ctx)
     loaded = t.require_spec()
     ident = identity_of(loaded)
@@ -93,8 +100,9 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
         if refusal is not None:
             _refuse(refusal)
         assert view is not None and view.evidence is not None and ref is not None
-        pane = view.evidence.pane
-        uuid = view.evidence.uuid or ""
+        evidence = view.evidence
+        pane = evidence.pane
+        uuid = evidence.uuid or ""
         status = read_status(t)
         epoch = max(owner.epoch if owner else 0, status.leader.epoch if status else 0)
         result: dict[str, object] = {
@@ -115,47 +123,71 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
             click.echo(f"dry run: add --confirm to {verb}", err=True)
             return
         now = format_time(datetime.now(timezone.utc))
-        record = OwnerRecord(
-            socket=ref.socket,
-            serverPid=pane.server_pid,
-            paneId=pane.pane_id,
-            panePid=pane.pane_pid,
-            uuid=uuid,
-            epoch=new_epoch,
-            at=now,
-            by=verb,
-            expectedUuid=ident.uuid,
+        _write_claim(
+            state, verb, evidence, socket=ref.socket, expected=ident.uuid, epoch=new_epoch, now=now
         )
-        hint = LeaderHint(
-            socket=ref.socket,
-            serverPid=pane.server_pid,
-            paneId=pane.pane_id,
-            panePid=pane.pane_pid,
-            uuid=uuid,
-            provider=view.evidence.env_provider or "",
-            command=view.evidence.process.name if view.evidence.process else "",
-            startedAt=now,
-        )
-        try:
-            write_owner(state, record)
-            write_hint(state, hint)
-        except StateUnwritable as err:
-            fail(str(err), EXIT_UNUSABLE)
-    reason = "LeaderClaimed" if verb == "claim-leader" else "LeaderTakenOver"
+    _log_claim(state, verb, evidence, socket=ref.socket, epoch=new_epoch, now=now)
+    click.echo(json.dumps({**result, "epoch": new_epoch, "previousEpoch": epoch}, indent=2))
+
+
+def _write_claim(
+    state: Path,
+    verb: ClaimVerb,
+    evidence: PaneEvidence,
+    *,
+    socket: str,
+    expected: str,
+    epoch: int,
+    now: str,
+) -> None:
+    """The owner record and the leader hint naming the caller's pane (under the owner lock)."""
+    pane = evidence.pane
+    uuid = evidence.uuid or ""
+    record = OwnerRecord(
+        socket=socket,
+        serverPid=pane.server_pid,
+        paneId=pane.pane_id,
+        panePid=pane.pane_pid,
+        uuid=uuid,
+        epoch=epoch,
+        at=now,
+        by=verb,
+        expectedUuid=expected,
+    )
+    hint = LeaderHint(
+        socket=socket,
+        serverPid=pane.server_pid,
+        paneId=pane.pane_id,
+        panePid=pane.pane_pid,
+        uuid=uuid,
+        provider=evidence.env_provider or "",
+        command=evidence.process.name if evidence.process else "",
+        startedAt=now,
+    )
+    try:
+        write_owner(state, record)
+        write_hint(state, hint)
+    except StateUnwritable as err:
+        fail(str(err), EXIT_UNUSABLE)
+
+
+def _log_claim(
+    state: Path, verb: ClaimVerb, evidence: PaneEvidence, *, socket: str, epoch: int, now: str
+) -> None:
+    """One event for the move: Normal for a claim, Warning for a takeover."""
     message = (
-        f"pane {pane.pane_id} on {ref.socket} owns the team with UUID {short_uuid(uuid)} "
-        f"(epoch {new_epoch})"
+        f"pane {evidence.pane.pane_id} on {socket} owns the team with UUID "
+        f"{short_uuid(evidence.uuid or '')} (epoch {epoch})"
     )
     EventLog(state).append(
         Event(
             time=now,
             type=NORMAL if verb == "claim-leader" else WARNING,
-            reason=reason,
+            reason="LeaderClaimed" if verb == "claim-leader" else "LeaderTakenOver",
             object="leader",
             message=message,
         )
     )
-    click.echo(json.dumps({**result, "epoch": new_epoch, "previousEpoch": epoch}, indent=2))
 
 
 _CLAIM_EPILOG = (

@@ -19,12 +19,13 @@ from controllers.agents.actions import (
     NudgeServer,
     RecreateAgent,
     ReleasePane,
+    RenameSession,
     RestartAgent,
     StopAgent,
 )
-from controllers.agents.controller import AgentsResult, plan_agents
 from controllers.agents.exits import NUDGE_RETRY_SEC
 from controllers.agents.panes import panes_to_capture
+from controllers.agents.plan import AgentsResult, plan_agents
 from controllers.team.desired import DesiredTeam
 from reconciler.api import conditions as C
 from reconciler.api.actions import ProcessRef
@@ -1221,3 +1222,22 @@ def test_agent_whose_pane_vanished_while_backing_off_is_not_reported_backing_off
     impl = result.agents["impl"]
     assert backoff(impl).status != C.TRUE
     assert impl.backoffUntil is None
+
+
+def test_an_agent_created_in_a_session_being_renamed_requires_the_rename() -> None:
+    """If the rename fails, the executor skips the create (compose's depends_on) rather
+    than creating a window in a session that does not exist under the new name."""
+    panes = (
+        agent_pane(TEAM, "api", "%1", session_name="team-old"),
+        agent_pane(TEAM, "impl", "%2", session_name="team-old"),
+    )
+    previous = {
+        "api": running_status(TEAM, "api", "%1", since=LONG_AGO),
+        "impl": running_status(TEAM, "impl", "%2", since=LONG_AGO),
+    }
+
+    rename, create = plan(TEAM, world(*panes), team_status(previous)).plan.actions
+
+    assert isinstance(rename, RenameSession) and isinstance(create, CreateAgent)
+    assert create.requires == (rename.resource,) == ("session/team-old",)
+    assert rename.requires == ()

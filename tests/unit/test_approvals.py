@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from controllers.agents.actions import SendKeys
-from controllers.agents.controller import plan_agents
+from controllers.agents.plan import plan_agents
 from controllers.messages.approvals import APPROVAL_POLL_SEC, ApprovalPlan, plan_approval
 from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from controllers.agents.actions import SendKeys
-from controllers.agents.controller import plan_agents
+from controllers.agents.plan import plan_agents
 from controllers.sessions.dialogs import (
     AUTO_TRUST_ENV,
     DialogPlan,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from controllers.agents.actions import CreateAgent, RecreateAgent, RestartAgent
-from controllers.agents.controller import AgentsResult, plan_agents
+from controllers.agents.plan import AgentsResult, plan_agents
 from controllers.sessions.plan import CAPTURE_POLL_SEC, new_session_id, session_notes
 from controllers.sessions.view import ProviderView, TranscriptSeen
 from controllers.team.desired import DesiredTeam

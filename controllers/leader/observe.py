@@ -60,7 +60,7 @@ from reconciler.api.status import LeaderStatus
 from reconciler.observe.procs import CREATE_TIME_TOLERANCE, ProcessInfo, ProcessTable
 from reconciler.observe.screens import capture_commands, parse_capture
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
-from reconciler.observe.world import LIST_PANES_FORMAT, RECORD_SEPARATOR, Pane, World, parse_panes
+from reconciler.observe.world import LIST_PANES, RECORD_SEPARATOR, Pane, World, parse_panes
 
 # Programs a leader conversation runs as (process names, as psutil reports them).
 LEADER_PROGRAMS: Final = frozenset(
@@ -308,7 +308,7 @@ def _list_and_capture(
     tmux runs the sequence atomically, so the text belongs to the pane the list shows
     under that id. When `guess` is gone the sequence fails; the list is then read alone.
     """
-    listing = ["list-panes", "-a", "-F", LIST_PANES_FORMAT]
+    listing = list(LIST_PANES)
     if guess is not None:
         try:
             lines = tmux.run_sequence(

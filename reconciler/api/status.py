@@ -48,6 +48,9 @@ _STATE_DIR_MODE: Final = 0o700
 _FILE_MODE: Final = 0o600
 
 
+BoundVia = Literal["env", "option"]  # where a leader pane's UUID was read
+
+
 class StatusCorrupt(TeamAgentError):
     """`status.json` exists but cannot be used: unreadable, not JSON, or not a TeamStatus.
 
@@ -127,7 +130,7 @@ class LeaderStatus(_Model):
     panePid: int | None = None
     uuid: str | None = None  # the leader UUID the bound pane carries
     expectedUuid: str | None = None  # the team's leader UUID (`team-agent identity`)
-    boundVia: Literal["env", "option"] | None = None  # where the UUID was read
+    boundVia: BoundVia | None = None  # where the UUID was read
     provider: str | None = None
     epoch: int = Field(default=0, ge=0)  # the owner record's epoch; only grows
     apiErrors: list[LeaderAPIErrorStatus] = Field(default_factory=list)

@@ -72,7 +72,7 @@ from reconciler.api.actions import (
 )
 from reconciler.api.clock import format_epoch, format_time, parse_time
 from reconciler.api.controller import ControllerResult, PassInputs, Report
-from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate, TeamStatus
 from reconciler.observe.screens import Screen
 from reconciler.observe.world import Pane, World
 
@@ -265,7 +265,7 @@ def _plan_one(
             "resumed: creating its window" if resumed else "creating its window",
         )
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
-        restarts: dict[str, object] = {}
+        restarts: AgentStatusUpdate = {}
         if taken is not None:  # the person's respawn ended the agent: this is its restart
             b.set(C.READY, C.FALSE, C.PANE_TAKEN_OVER, taken_over_message(taken))
             restarts["restartCount"] = b.previous.restartCount + 1
@@ -287,6 +287,9 @@ def _plan_one(
         return (
             [create],
             b.build(
+                start.fields,
+                applied_restart(desired),
+                restarts,
                 paneId=None,
                 windowId=None,
                 pid=None,
@@ -295,9 +298,6 @@ def _plan_one(
                 provider=provider,
                 startedAt=format_time(b.now),
                 backoffUntil=None,
-                **start.fields,
-                **applied_restart(desired),
-                **restarts,
             ),
             None,
         )
@@ -317,8 +317,11 @@ def _plan_one(
     if pane.config_hash != config_hash:
         start = session_start(desired, b, view, team)
         if start.hold:  # the old configuration keeps running until a person decides
-            running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
-            return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
+            running: AgentStatusUpdate = {
+                "pid": pane.pane_pid,
+                "pidCreateTime": ref.create_time if ref else None,
+            }
+            return [], held(b, running, configHash=pane.config_hash, provider=provider), None
         cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
         b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: recreating")
         recreate = RecreateAgent(
@@ -334,6 +337,8 @@ def _plan_one(
         return (
             [recreate],
             b.build(
+                start.fields,
+                applied_restart(desired),
                 paneId=pane.pane_id,
                 windowId=pane.window_id,
                 pid=None,
@@ -343,8 +348,6 @@ def _plan_one(
                 startedAt=format_time(b.now),
                 backoffSec=0.0,
                 backoffUntil=None,
-                **start.fields,
-                **applied_restart(desired),
             ),
             None,
         )
@@ -373,7 +376,7 @@ def _plan_one(
         auto_trust=view.auto_trust,
     )
     answers: list[Action] = []
-    answered: dict[str, object] = {}
+    answered: AgentStatusUpdate = {}
     approval = (
         plan_approval(desired, prev, screen, pane=pane.pane_id, process=ref, now=b.now)
         if dialog is None
@@ -417,6 +420,9 @@ def _plan_one(
     return (
         answers,
         b.build(
+            capture.fields,
+            answered,
+            applied_restart(desired),
             paneId=pane.pane_id,
             windowId=pane.window_id,
             pid=pane.pane_pid,
@@ -425,9 +431,6 @@ def _plan_one(
             provider=provider,
             startedAt=started_at,
             backoffUntil=None,
-            **capture.fields,
-            **answered,
-            **applied_restart(desired),
         ),
         requeue,
     )

@@ -27,7 +27,7 @@ from reconciler.api.actions import (
     RestartAgent,
 )
 from reconciler.api.clock import format_epoch, format_time, parse_time
-from reconciler.api.status import AgentStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate
 from reconciler.observe.world import Pane, World
 
 NUDGE_RETRY_SEC = 0.2
@@ -60,7 +60,7 @@ def plan_exited(
     now_ts = b.now.timestamp()
     exited_at = pane.dead_time if pane.dead_time is not None else now_ts
     code = pane.dead_status
-    exit_fields: dict[str, object] = {
+    exit_fields: AgentStatusUpdate = {
         "paneId": pane.pane_id,
         "windowId": pane.window_id,
         "pid": None,
@@ -74,13 +74,13 @@ def plan_exited(
         # Restarting would only exit 127 again: report it, as for an agent never started.
         b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, f"{executable!r} was not found on PATH")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PROVIDER_NOT_INSTALLED)
-        return [], b.build(**exit_fields), None
+        return [], b.build(exit_fields), None
     if pane.config_hash != config_hash:
         # A new configuration is a new start (a new pod, in Kubernetes terms): no backoff
         # and no restart policy stand between the person's fix and the agent.
         start = session_start(desired, b, starts.view, starts.team)
         if start.hold:
-            return [], held(b, **exit_fields), None
+            return [], held(b, exit_fields), None
         cause = RESTART_REQUESTED if restart_requested(desired, prev) else "config changed"
         b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: starting it")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
@@ -95,13 +95,13 @@ def plan_exited(
         return (
             [restart],
             b.build(
-                **exit_fields,
+                exit_fields,
+                start.fields,
+                applied_restart(desired),
                 configHash=config_hash,
                 backoffSec=0.0,
                 backoffUntil=None,
                 startedAt=format_time(b.now),
-                **start.fields,
-                **applied_restart(desired),
             ),
             None,
         )
@@ -111,7 +111,7 @@ def plan_exited(
         reason = C.COMPLETED if code == 0 else C.EXITED
         b.set(C.READY, C.FALSE, reason, f"exited with code {code}; restart_policy {policy}")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, reason)
-        return [], b.build(**exit_fields), None
+        return [], b.build(exit_fields), None
 
     started = parse_time(prev.startedAt).timestamp() if prev.startedAt else None
     decision = next_restart(exited_at=exited_at, started_at=started, backoff_sec=prev.backoffSec)
@@ -126,11 +126,11 @@ def plan_exited(
             f"back-off {decision.restart_at - exited_at:g}s restarting failed agent "
             f"(exit code {code}, {prev.restartCount} restarts)",
         )
-        return [], b.build(**exit_fields, backoffUntil=until), wait
+        return [], b.build(exit_fields, backoffUntil=until), wait
 
     start = session_start(desired, b, starts.view, starts.team)
     if start.hold:
-        return [], held(b, **exit_fields), None
+        return [], held(b, exit_fields), None
     restart = RestartAgent(
         agent=desired.id,
         pane=pane.pane_id,
@@ -144,14 +144,14 @@ def plan_exited(
     return (
         [restart],
         b.build(
-            **exit_fields,
+            exit_fields,
+            start.fields,
+            applied_restart(desired),
             configHash=config_hash,
             restartCount=prev.restartCount + 1,
             backoffSec=decision.next_backoff_sec,
             backoffUntil=None,
             startedAt=format_time(b.now),
-            **start.fields,
-            **applied_restart(desired),
         ),
         None,
     )

@@ -30,7 +30,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -102,6 +102,32 @@ class AgentStatus(_Model):
     # The spec's `restarted_at` this process was started under: a spec value that differs
     # is a restart not yet done (`team-agent restart`; the pane's config hash decides).
     restartedAt: str | None = None
+
+
+class AgentStatusUpdate(TypedDict, total=False):
+    """The `AgentStatus` fields a plan sets, as typed keyword arguments (all but
+    `conditions`, which the agents' status builder keeps itself). Same names and types as
+    `AgentStatus`; a unit test holds them equal."""
+
+    paneId: str | None
+    windowId: str | None
+    pid: int | None
+    pidCreateTime: float | None
+    configHash: str | None
+    restartCount: int
+    sessionId: str | None
+    sessionFile: str | None
+    dialogAnsweredPid: int | None
+    lastExitCode: int | None
+    startedAt: Timestamp | None
+    lastExitAt: Timestamp | None
+    backoffUntil: Timestamp | None
+    backoffSec: float
+    provider: str | None
+    approval: ApprovalStatus | None
+    lastOutputAt: Timestamp | None
+    inputSeenAt: Timestamp | None
+    restartedAt: str | None
 
 
 class LeaderAPIErrorStatus(_Model):

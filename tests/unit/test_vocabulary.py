@@ -3,7 +3,8 @@
 A `Literal[...]` written out twice (the spec's `restart_policy` and the backoff's policy
 were) drifts the day one copy gains a value: mypy then accepts in one place what the other
 rejects. This scans the source for two `Literal`s of the same values; a one-value
-`Literal` is a constant (`version: Literal[1]`), not a vocabulary, and may repeat.
+`Literal` is a constant (`version: Literal[1]`), not a vocabulary, and may repeat. The
+agents' typed status updates are held equal to the status model they update.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from pathlib import Path
+from typing import get_type_hints
+
+from reconciler.api.status import AgentStatus, AgentStatusUpdate
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("reconciler", "controllers")
@@ -50,3 +54,11 @@ def test_no_literal_vocabulary_is_declared_twice() -> None:
 def test_the_scan_sees_a_second_declaration() -> None:
     source = 'A = Literal["x", "y"]\nB = typing.Literal["y", "x"]\nC = Literal[1]\n'
     assert dict(literal_sets(source, "m.py")) == {("'x'", "'y'"): ["m.py:1", "m.py:2"]}
+
+
+def test_agent_status_update_is_agent_status_field_for_field() -> None:
+    """The typed updates the agents' status builder takes name exactly `AgentStatus`'s
+    fields (all but the conditions it keeps itself), with the same types."""
+    model = get_type_hints(AgentStatus)
+    del model["conditions"]
+    assert get_type_hints(AgentStatusUpdate) == model

@@ -13,7 +13,7 @@ re-checked right before the signal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from reconciler.api.ids import AgentId, PaneId, WindowId
@@ -373,7 +373,6 @@ class Plan:
 
     actions: tuple[Action, ...] = ()
     requeue_after: float | None = None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -392,5 +391,4 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
     return Plan(
         actions=tuple(a for p in plans for a in p.actions),
         requeue_after=min(requeues) if requeues else None,
-        notes=tuple(n for p in plans for n in p.notes),
     )

@@ -423,11 +423,6 @@ MERGE_CASES = [
         [Plan(requeue_after=0), Plan(requeue_after=5)],
         Plan(requeue_after=0),
     ),
-    MergeCase(
-        "notes-concatenate",
-        [Plan(notes=("a",)), Plan(notes=("b", "c"))],
-        Plan(notes=("a", "b", "c")),
-    ),
 ]
 
 

@@ -11,14 +11,13 @@ Pure functions of times passed in: no clock is read here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
+
+from reconciler.api.spec import RestartPolicy
 
 INITIAL_BACKOFF_SEC: Final = 10.0
 MAX_BACKOFF_SEC: Final = 300.0
 RESET_AFTER_SEC: Final = 600.0
-
-RestartPolicy = Literal["Always", "OnFailure", "Never"]
-
 
 @dataclass(frozen=True)
 class RestartDecision:

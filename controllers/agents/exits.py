@@ -8,7 +8,6 @@ code) is waited for; a missing executable is reported rather than restarted into
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controllers.agents.actions import NudgeServer, RestartAgent
@@ -26,7 +25,7 @@ from controllers.team.desired import DesiredAgent
 from reconciler.api import conditions as C
 from reconciler.api.actions import Action, ProcessRef
 from reconciler.api.clock import format_epoch, format_time, parse_time
-from reconciler.api.status import AgentStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate
 from reconciler.observe.world import Pane, World
 
 NUDGE_RETRY_SEC = 0.2
@@ -54,7 +53,7 @@ def plan_exited(
         # Restarting would only exit 127 again: report it, as for an agent never started.
         b.set(C.READY, C.FALSE, C.PROVIDER_NOT_INSTALLED, f"{executable!r} was not found on PATH")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.PROVIDER_NOT_INSTALLED)
-        return [], b.build(**exited.fields), None
+        return [], b.build(exited.fields), None
     if pane.config_hash != config_hash:
         return _start_new_config(desired, pane, b, exited, config_hash=config_hash, starts=starts)
     policy = desired.agent.restart_policy
@@ -62,7 +61,7 @@ def plan_exited(
         reason = C.COMPLETED if exited.code == 0 else C.EXITED
         b.set(C.READY, C.FALSE, reason, f"exited with code {exited.code}; restart_policy {policy}")
         b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, reason)
-        return [], b.build(**exited.fields), None
+        return [], b.build(exited.fields), None
     prev = b.previous
     started = parse_time(prev.startedAt).timestamp() if prev.startedAt else None
     decision = next_restart(exited_at=exited.at, started_at=started, backoff_sec=prev.backoffSec)
@@ -77,12 +76,12 @@ class _Exit:
 
     code: int | None
     at: float
-    fields: Mapping[str, object]
+    fields: AgentStatusUpdate
 
     @classmethod
     def of(cls, desired: DesiredAgent, pane: Pane, *, now_ts: float) -> _Exit:
         at = pane.dead_time if pane.dead_time is not None else now_ts
-        fields = {
+        fields: AgentStatusUpdate = {
             "paneId": pane.pane_id,
             "windowId": pane.window_id,
             "pid": None,
@@ -126,7 +125,7 @@ def _start_new_config(
     assert desired.launch is not None
     start = session_start(desired, b, starts.view, starts.team)
     if start.hold:
-        return [], held(b, **exited.fields), None
+        return [], held(b, exited.fields), None
     cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
     b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: starting it")
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
@@ -139,13 +138,13 @@ def _start_new_config(
         provider_session=start.start,
     )
     status = b.build(
-        **exited.fields,
+        exited.fields,
+        start.fields,
+        applied_restart(desired),
         configHash=config_hash,
         backoffSec=0.0,
         backoffUntil=None,
         startedAt=format_time(b.now),
-        **start.fields,
-        **applied_restart(desired),
     )
     return [restart], status, None
 
@@ -164,7 +163,7 @@ def _back_off(
     )
     until = format_epoch(decision.restart_at)
     wait = decision.restart_at - b.now.timestamp()
-    return [], b.build(**exited.fields, backoffUntil=until), wait
+    return [], b.build(exited.fields, backoffUntil=until), wait
 
 
 def _restart(
@@ -181,7 +180,7 @@ def _restart(
     assert desired.launch is not None
     start = session_start(desired, b, starts.view, starts.team)
     if start.hold:
-        return [], held(b, **exited.fields), None
+        return [], held(b, exited.fields), None
     restart = RestartAgent(
         agent=desired.id,
         pane=pane.pane_id,
@@ -193,13 +192,13 @@ def _restart(
     b.set(C.READY, C.FALSE, C.STARTING, f"restarting after exit code {exited.code}")
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
     status = b.build(
-        **exited.fields,
+        exited.fields,
+        start.fields,
+        applied_restart(desired),
         configHash=config_hash,
         restartCount=b.previous.restartCount + 1,
         backoffSec=decision.next_backoff_sec,
         backoffUntil=None,
         startedAt=format_time(b.now),
-        **start.fields,
-        **applied_restart(desired),
     )
     return [restart], status, None

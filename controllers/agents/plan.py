@@ -65,7 +65,7 @@ from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C
 from reconciler.api.actions import Action, Plan, ProcessRef
 from reconciler.api.clock import format_epoch, format_time, parse_time
-from reconciler.api.status import AgentStatus, TeamStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate, TeamStatus
 from reconciler.observe.screens import Screen
 from reconciler.observe.world import Pane, World
 
@@ -373,7 +373,7 @@ def _missing(
         "resumed: creating its window" if resumed else "creating its window",
     )
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.STARTING)
-    restarts: dict[str, object] = {}
+    restarts: AgentStatusUpdate = {}
     if taken is not None:  # the person's respawn ended the agent: this is its restart
         b.set(C.READY, C.FALSE, C.PANE_TAKEN_OVER, taken_over_message(taken))
         restarts["restartCount"] = b.previous.restartCount + 1
@@ -393,6 +393,9 @@ def _missing(
         provider_session=start.start,
     )
     status = b.build(
+        start.fields,
+        applied_restart(desired),
+        restarts,
         paneId=None,
         windowId=None,
         pid=None,
@@ -401,9 +404,6 @@ def _missing(
         provider=provider,
         startedAt=format_time(b.now),
         backoffUntil=None,
-        **start.fields,
-        **applied_restart(desired),
-        **restarts,
     )
     return [create], status, None
 
@@ -417,8 +417,11 @@ def _stale(
     ref = _process_ref(pane, scene.world)
     start = session_start(desired, b, scene.view, scene.team)
     if start.hold:  # the old configuration keeps running until a person decides
-        running = {"pid": pane.pane_pid, "pidCreateTime": ref.create_time if ref else None}
-        return [], held(b, configHash=pane.config_hash, provider=provider, **running), None
+        running: AgentStatusUpdate = {
+            "pid": pane.pane_pid,
+            "pidCreateTime": ref.create_time if ref else None,
+        }
+        return [], held(b, running, configHash=pane.config_hash, provider=provider), None
     cause = RESTART_REQUESTED if restart_requested(desired, b.previous) else "config changed"
     b.set(C.READY, C.FALSE, C.STARTING, f"{cause}: recreating")
     recreate = RecreateAgent(
@@ -432,6 +435,8 @@ def _stale(
         provider_session=start.start,
     )
     status = b.build(
+        start.fields,
+        applied_restart(desired),
         paneId=pane.pane_id,
         windowId=pane.window_id,
         pid=None,
@@ -441,8 +446,6 @@ def _stale(
         startedAt=format_time(b.now),
         backoffSec=0.0,
         backoffUntil=None,
-        **start.fields,
-        **applied_restart(desired),
     )
     return [recreate], status, None
 
@@ -472,6 +475,9 @@ def _running(
         requeue = min(requeue, capture.requeue) if requeue is not None else capture.requeue
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING)
     status = b.build(
+        capture.fields,
+        answered,
+        applied_restart(desired),
         paneId=pane.pane_id,
         windowId=pane.window_id,
         pid=pane.pane_pid,
@@ -480,9 +486,6 @@ def _running(
         provider=desired.agent.provider,
         startedAt=started_at,
         backoffUntil=None,
-        **capture.fields,
-        **answered,
-        **applied_restart(desired),
     )
     return answers, status, requeue
 
@@ -496,7 +499,7 @@ def _attend(
     ref: ProcessRef | None,
     same_process: bool,
     started_at: str | None,
-) -> tuple[list[Action], dict[str, object], float | None]:
+) -> tuple[list[Action], AgentStatusUpdate, float | None]:
     """What its screen shows sets `Ready`: a first-run dialog (answered when the policy
     allows), else a permission prompt, else the readiness check. Returns the answers to
     send, the status fields they touch and when to look again."""
@@ -516,7 +519,9 @@ def _attend(
         if dialog is None
         else None
     )
-    answered: dict[str, object] = {"approval": approval.status if approval is not None else None}
+    answered: AgentStatusUpdate = {
+        "approval": approval.status if approval is not None else None
+    }
     if dialog is not None:
         b.set(C.READY, C.FALSE, C.AWAITING_INPUT, dialog.message)
         if dialog.action is None:

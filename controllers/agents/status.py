@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from controllers.sessions.plan import StartPlan, plan_start
 from controllers.sessions.view import ProviderView
 from controllers.team.desired import DesiredAgent, DesiredTeam
 from reconciler.api import conditions as C
 from reconciler.api.conditions import Condition, set_condition
-from reconciler.api.status import AgentStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate
+
+if TYPE_CHECKING:  # annotations only: no runtime dependency on typing_extensions (3.10)
+    from typing_extensions import Unpack
 
 
 @dataclass
@@ -27,7 +31,7 @@ class StatusBuilder:
     previous: AgentStatus
     now: datetime
     generation: int
-    status: dict[str, object] = field(default_factory=dict)
+    status: AgentStatusUpdate = field(default_factory=AgentStatusUpdate)
     conditions: list[Condition] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -41,9 +45,15 @@ class StatusBuilder:
         )
         self.conditions, _ = set_condition(self.conditions, new)
 
-    def build(self, **fields: object) -> AgentStatus:
+    def build(
+        self, *updates: AgentStatusUpdate, **fields: Unpack[AgentStatusUpdate]
+    ) -> AgentStatus:
+        """The next status: the previous one with `status`, each of `updates` (the parts a
+        helper computed: an exit's fields, a session's) and then `fields` laid over it."""
         data = self.previous.model_dump()
         data.update(self.status)
+        for update in updates:
+            data.update(update)
         data.update(fields)
         data["conditions"] = self.conditions
         return AgentStatus.model_validate(data)
@@ -88,15 +98,17 @@ def restart_requested(desired: DesiredAgent, prev: AgentStatus) -> bool:
     return token is not None and token != prev.restartedAt
 
 
-def applied_restart(desired: DesiredAgent) -> dict[str, object]:
+def applied_restart(desired: DesiredAgent) -> AgentStatusUpdate:
     """The status field saying which restart request the process now running was started
     under, for a start planned or a process observed with the spec's config hash."""
     return {"restartedAt": desired.launch.restart_token if desired.launch is not None else None}
 
 
-def held(b: StatusBuilder, **fields: object) -> AgentStatus:
+def held(
+    b: StatusBuilder, *updates: AgentStatusUpdate, **fields: Unpack[AgentStatusUpdate]
+) -> AgentStatus:
     """Not started: its session is lost and `session.on_lost` is hold (a person decides)."""
     held = C.find_condition(b.conditions, C.SESSION_CAPTURED)
     b.set(C.READY, C.FALSE, C.SESSION_LOST, held.message if held is not None else "")
     b.set(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.SESSION_LOST)
-    return b.build(**{"pid": None, "pidCreateTime": None, **fields})
+    return b.build({"pid": None, "pidCreateTime": None}, *updates, fields)

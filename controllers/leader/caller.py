@@ -34,7 +34,7 @@ from reconciler.api.errors import TmuxUnavailable
 from reconciler.api.ids import PaneId
 from reconciler.observe.procs import ProcessTable, Scanner, scan
 from reconciler.observe.tmux import ServerNotRunning, Tmux
-from reconciler.observe.world import LIST_PANES_FORMAT, Pane, parse_panes
+from reconciler.observe.world import LIST_PANES, Pane, parse_panes
 
 EXIT_NOT_IN_TMUX: Final = 5
 EXIT_CALLER_UNKNOWN: Final = 6
@@ -125,9 +125,7 @@ def observe_caller(
 ) -> CallerView:
     """Find the caller's pane on its server and read its leader evidence."""
     try:
-        panes = parse_panes(
-            Tmux(socket_path=ref.socket).run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
-        )
+        panes = parse_panes(Tmux(socket_path=ref.socket).run(*LIST_PANES))
     except ServerNotRunning:
         return CallerView(ref, None, f"no tmux server is running at {ref.socket}")
     except TmuxUnavailable as err:
@@ -160,7 +158,7 @@ def claimed_pane(
     panes, table = view.panes, view.table
     if owner.socket != view.ref.socket or table is None:
         try:
-            lines = Tmux(socket_path=owner.socket).run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
+            lines = Tmux(socket_path=owner.socket).run(*LIST_PANES)
         except (ServerNotRunning, TmuxUnavailable):
             return None
         panes, table = parse_panes(lines), table or scan()

@@ -77,10 +77,6 @@ class Identity:
     uuid: str
     overridden: bool  # TEAM_AGENT_LEADER_SESSION_UUID_OVERRIDE was set
 
-    @property
-    def short(self) -> str:
-        return short_uuid(self.uuid)
-
 
 def short_uuid(value: str) -> str:
     """The first 8 characters, for messages (the full value is in `status.json`)."""

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from controllers.leader.identity import (
     ENV_LEADER_PROVIDER,
@@ -56,11 +56,11 @@ from reconciler.api.errors import TmuxUnavailable
 from reconciler.api.ids import PaneId
 from reconciler.api.launch import ENV_TEAM_ID, ENV_WORKSPACE
 from reconciler.api.spec import Spec
-from reconciler.api.status import LeaderStatus
+from reconciler.api.status import BoundVia, LeaderStatus
 from reconciler.observe.procs import CREATE_TIME_TOLERANCE, ProcessInfo, ProcessTable
 from reconciler.observe.screens import capture_commands, parse_capture
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, socket_path_for
-from reconciler.observe.world import LIST_PANES_FORMAT, RECORD_SEPARATOR, Pane, World, parse_panes
+from reconciler.observe.world import LIST_PANES, RECORD_SEPARATOR, Pane, World, parse_panes
 
 # Programs a leader conversation runs as (process names, as psutil reports them).
 LEADER_PROGRAMS: Final = frozenset(
@@ -128,7 +128,7 @@ class PaneEvidence:
         return None
 
     @property
-    def via(self) -> Literal["env", "option"] | None:
+    def via(self) -> BoundVia | None:
         if self.env_uuid:
             return "env"
         return "option" if self.uuid else None
@@ -308,7 +308,7 @@ def _list_and_capture(
     tmux runs the sequence atomically, so the text belongs to the pane the list shows
     under that id. When `guess` is gone the sequence fails; the list is then read alone.
     """
-    listing = ["list-panes", "-a", "-F", LIST_PANES_FORMAT]
+    listing = list(LIST_PANES)
     if guess is not None:
         try:
             lines = tmux.run_sequence(

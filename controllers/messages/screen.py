@@ -64,11 +64,6 @@ def _lines(text: str, chrome: str | None) -> list[str]:
     return [line for line in kept if pattern.search(line) is None]
 
 
-def message_tail(message: str) -> str:
-    """The part of a message that identifies it on screen: its squeezed last characters."""
-    return squeeze(message)[-TAIL_CHARS:]
-
-
 def _last_match(pattern: str, text: str) -> re.Match[str] | None:
     last = None
     for last in re.finditer(pattern, text, re.MULTILINE):  # noqa: B007 (the last one is kept)

@@ -28,30 +28,12 @@ from pathlib import Path
 import psutil
 
 from controllers.orphans.actions import OwnedPane, ReapOrphan
-from reconciler.api import markers
 from reconciler.api.actions import ProcessRef
 from reconciler.api.errors import LockHeld, TeamAgentError
 from reconciler.observe.procs import create_time_of, is_same_process, terminate, terminate_all
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
+from reconciler.observe.world import LIST_PANES, Pane, parse_panes
 from reconciler.store.lock import LOCK_FILE, WorkspaceLock
-
-SEP = "\x1f"
-RECHECK_FORMAT = SEP.join(
-    [
-        "#{pid}",
-        "#{session_id}",
-        "#{window_id}",
-        "#{pane_id}",
-        "#{" + markers.TEAM + "}",
-        "#{" + markers.AGENT + "}",
-        "#{" + markers.WORKSPACE + "}",
-        "#{" + markers.LEADER_UUID + "}",
-        "#{pane_pid}",
-        "#{pane_dead}",
-        "#{" + markers.PANE_PID + "}",
-    ]
-)
-RECHECK_FIELDS = RECHECK_FORMAT.count(SEP) + 1
 
 
 class NotReaped(TeamAgentError):
@@ -103,19 +85,19 @@ def _reap_lock(action: ReapOrphan) -> str:
 
 
 def _reap_tmux(action: ReapOrphan, tmux: Tmux) -> str:
-    rows = _recheck_rows(tmux, action)
+    panes = _recheck_panes(tmux, action)
     planned = {p.pane for p in action.panes}
-    if not planned & {r[3] for r in rows}:
+    if not planned & {p.pane_id for p in panes}:
         return f"{action.kind} {action.name} was already gone"
     if action.kind == "session":
-        present = {r[3] for r in rows if r[1] == action.session}
+        present = {p.pane_id for p in panes if p.session_id == action.session}
         if present != planned:
             raise NotReaped(f"session {action.name} changed since the snapshot; left alone")
     elif action.kind == "window":
-        present = {r[3] for r in rows if r[2] == action.window}
+        present = {p.pane_id for p in panes if p.window_id == action.window}
         if present != planned:
             raise NotReaped(f"window {action.name} changed since the snapshot; left alone")
-    by_pane = {r[3]: r for r in rows}
+    by_pane: dict[str, Pane] = {p.pane_id: p for p in panes}
     for owned in action.panes:
         _check_marked(owned, by_pane.get(owned.pane))
     # All at once, within one grace: a session's panes need not wait for one another.
@@ -138,25 +120,26 @@ def _reap_tmux(action: ReapOrphan, tmux: Tmux) -> str:
     return f"killed {action.kind} {action.name} ({count} pane{'s' if count != 1 else ''})"
 
 
-def _recheck_rows(tmux: Tmux, action: ReapOrphan) -> list[list[str]]:
-    """Every pane of the server with its markers, re-read now in one tmux call."""
+def _recheck_panes(tmux: Tmux, action: ReapOrphan) -> tuple[Pane, ...]:
+    """Every pane of the server with its markers, re-read now in one tmux call (the
+    snapshot's own format and parsing)."""
     try:
-        lines = tmux.run("list-panes", "-a", "-F", RECHECK_FORMAT)
+        panes = parse_panes(tmux.run(*LIST_PANES))
     except ServerNotRunning as err:
         raise NotReaped(f"{action.resource}: the tmux server is gone") from err
-    rows = [line.split(SEP) for line in lines if line.count(SEP) == RECHECK_FIELDS - 1]
-    if action.server_pid is not None and any(r[0] != str(action.server_pid) for r in rows):
+    if action.server_pid is not None and any(p.server_pid != action.server_pid for p in panes):
         raise NotReaped(f"{action.resource}: the tmux server was replaced since the snapshot")
-    return rows
+    return panes
 
 
-def _check_marked(owned: OwnedPane, row: list[str] | None) -> None:
-    if row is None:
+def _check_marked(owned: OwnedPane, pane: Pane | None) -> None:
+    if pane is None:
         raise NotReaped(f"pane {owned.pane} is gone")
-    team, agent, workspace, leader, pane_pid, dead, launched = row[4:11]
-    if leader:
+    if pane.leader_uuid:
         raise NotReaped(f"pane {owned.pane} carries a leader marker; never killed")
-    if dead != "1" and launched and launched != pane_pid:
-        raise NotReaped(f"pane {owned.pane} runs pid {pane_pid}, which team-agent did not start")
-    if (team, agent, workspace) != (owned.team, owned.agent, owned.workspace):
+    if pane.taken_over:
+        raise NotReaped(
+            f"pane {owned.pane} runs pid {pane.pane_pid}, which team-agent did not start"
+        )
+    if (pane.team, pane.agent, pane.workspace) != (owned.team, owned.agent, owned.workspace):
         raise NotReaped(f"pane {owned.pane} no longer carries the markers it was found with")

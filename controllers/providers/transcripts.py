@@ -119,11 +119,6 @@ def codex_rollout_name(started: datetime, session_id: str) -> str:
     return f"rollout-{started.strftime(CODEX_STAMP_FORMAT)}-{session_id}.jsonl"
 
 
-def codex_day_dir(env: Mapping[str, str], day: datetime) -> Path:
-    """`sessions/YYYY/MM/DD` for the local date of `day`."""
-    return codex_sessions_root(env) / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
-
-
 def codex_rollout_started(name: str) -> datetime | None:
     """The local start time written in a rollout's file name, or None for other files."""
     match = CODEX_ROLLOUT_RE.match(name)
@@ -195,10 +190,6 @@ def gemini_chat_glob(session_id: str) -> str:
     the stamp is the start minute, so the name is matched and the id read from the file's
     first record."""
     return f"session-*-{session_id[:8]}.json*"
-
-
-def gemini_chat_name(started: datetime, session_id: str) -> str:
-    return f"session-{started:%Y-%m-%dT%H-%M}-{session_id[:8]}.jsonl"
 
 
 # --- GitHub Copilot CLI --------------------------------------------------------------

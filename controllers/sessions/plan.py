@@ -38,7 +38,7 @@ from controllers.sessions.view import TranscriptSeen
 from controllers.team.desired import DesiredAgent
 from reconciler.api import conditions as C
 from reconciler.api.events import NORMAL, WARNING, Note
-from reconciler.api.status import AgentStatus
+from reconciler.api.status import AgentStatus, AgentStatusUpdate
 
 CAPTURE_POLL_SEC = 2.0
 
@@ -51,7 +51,7 @@ class StartPlan:
 
     start: SessionStart | None = None  # None: the launch configuration's argv as is
     hold: bool = False
-    fields: Mapping[str, object] = field(default_factory=dict)  # sessionId, sessionFile
+    fields: AgentStatusUpdate = field(default_factory=AgentStatusUpdate)  # sessionId, sessionFile
     condition: SessionCondition | None = None
 
 
@@ -59,7 +59,7 @@ class StartPlan:
 class CapturePlan:
     """A running agent's session status this pass."""
 
-    fields: Mapping[str, object] = field(default_factory=dict)
+    fields: AgentStatusUpdate = field(default_factory=AgentStatusUpdate)
     condition: SessionCondition | None = None
     requeue: float | None = None
 

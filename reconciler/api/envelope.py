@@ -22,7 +22,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from reconciler.api.spec import AGENT_ID_PATTERN
+from reconciler.api.spec import AGENT_ID_PATTERN, ResultFormat
 
 ENVELOPE_VERSION: Final = 1
 TASK_ID_PATTERN: Final = r"^[^\s\x00-\x1f\x7f]{1,100}$"  # one printable word: it ends a header
@@ -35,7 +35,6 @@ MAX_LINE_CHARS: Final = 200
 _SUMMARY_LINES: Final = 5  # of the 12: header, summary, one line per list, a "more" line
 
 ResultStatus = Literal["done", "partial", "failed", "blocked"]
-ResultFormat = Literal["envelope-v1", "text"]
 
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
 

@@ -2,9 +2,8 @@
 
 Errors are few and typed so the engine can decide what to do with each without string
 matching: a `SpecError` stops a pass before anything is touched (the last good generation
-stays in force), a `TransientError` is retried with backoff, a `TerminalError` is reported
-as a condition and not retried within the pass, and `TmuxUnavailable` means the world could
-not be observed at all (which is never the same as "no agents").
+stays in force), a `TransientError` is retried with backoff, and `TmuxUnavailable` means
+the world could not be observed at all (which is never the same as "no agents").
 """
 
 from __future__ import annotations
@@ -50,10 +49,6 @@ class SpecNotFound(TeamAgentError):
 
 class TransientError(TeamAgentError):
     """Worth retrying: tmux was busy, a pane vanished between observe and apply, ..."""
-
-
-class TerminalError(TeamAgentError):
-    """Retrying will not help within this pass (e.g. a session name held by another team)."""
 
 
 class TmuxUnavailable(TeamAgentError):

@@ -54,6 +54,8 @@ def restart_token(value: datetime) -> str:
 
 
 ProviderName = Literal["claude", "codex", "gemini", "copilot", "opencode", "shell", "fake"]
+RestartPolicy = Literal["Always", "OnFailure", "Never"]  # as Kubernetes pods
+ResultFormat = Literal["envelope-v1", "text"]  # how a result is delivered (api.envelope)
 Loc = tuple[str | int, ...]
 LocatedIssue = tuple[Loc, str]
 
@@ -281,7 +283,7 @@ class Agent(_Model):
         description="Extra environment; names only in logs. `TEAM_AGENT_*` is reserved.",
         json_schema_extra=_ENV_SCHEMA,
     )
-    restart_policy: Literal["Always", "OnFailure", "Never"] = Field(
+    restart_policy: RestartPolicy = Field(
         default="Always", description="When an exited agent is restarted (as Kubernetes pods)."
     )
     paused: bool = Field(default=False, description="Keep the agent stopped without removing it.")
@@ -367,7 +369,7 @@ class Communication(_Model):
         default=True, description="Send each agent's results back to the leader."
     )
     allow: list[CommunicationEdge] = Field(default=[], description="Allowed agent-to-agent edges.")
-    result_format: Literal["envelope-v1", "text"] = Field(
+    result_format: ResultFormat = Field(
         default="envelope-v1", description="How results are wrapped when delivered."
     )
 

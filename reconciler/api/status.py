@@ -16,7 +16,7 @@ from the event log. How the file is written (atomically, 0600 in a 0700 folder) 
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,8 @@ STATE_DIR: Final = ".team"
 # The message store (reconciler/store/messages.py) beside it; named here so a pass can see whether
 # it exists without importing the store (and sqlite3).
 MESSAGES_DB: Final = "messages.db"
+
+BoundVia = Literal["env", "option"]  # where a leader pane's UUID was read
 
 
 class _Model(BaseModel):
@@ -72,6 +74,32 @@ class AgentStatus(_Model):
     restartedAt: str | None = None
 
 
+class AgentStatusUpdate(TypedDict, total=False):
+    """The `AgentStatus` fields a plan sets, as typed keyword arguments (all but
+    `conditions`, which the agents' status builder keeps itself). Same names and types as
+    `AgentStatus`; a unit test holds them equal."""
+
+    paneId: str | None
+    windowId: str | None
+    pid: int | None
+    pidCreateTime: float | None
+    configHash: str | None
+    restartCount: int
+    sessionId: str | None
+    sessionFile: str | None
+    dialogAnsweredPid: int | None
+    lastExitCode: int | None
+    startedAt: Timestamp | None
+    lastExitAt: Timestamp | None
+    backoffUntil: Timestamp | None
+    backoffSec: float
+    provider: str | None
+    approval: ApprovalStatus | None
+    lastOutputAt: Timestamp | None
+    inputSeenAt: Timestamp | None
+    restartedAt: str | None
+
+
 class LeaderAPIErrorStatus(_Model):
     """A provider API failure seen in the leader pane's recent text (see docs/leader.md).
 
@@ -98,7 +126,7 @@ class LeaderStatus(_Model):
     panePid: int | None = None
     uuid: str | None = None  # the leader UUID the bound pane carries
     expectedUuid: str | None = None  # the team's leader UUID (`team-agent identity`)
-    boundVia: Literal["env", "option"] | None = None  # where the UUID was read
+    boundVia: BoundVia | None = None  # where the UUID was read
     provider: str | None = None
     epoch: int = Field(default=0, ge=0)  # the owner record's epoch; only grows
     apiErrors: list[LeaderAPIErrorStatus] = Field(default_factory=list)

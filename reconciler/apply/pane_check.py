@@ -3,37 +3,22 @@
 The snapshot may be a few hundred milliseconds old when the executor acts, and pane ids
 restart at `%0` with a new tmux server, so an id alone may name someone else's pane by
 now. Every effect on a pane (respawn, kill, a dialog's answer, a message) first reads,
-in one tmux call, the server pid, the pane's process, its mode, its ownership markers
-and, when the action types into it, its screen, and refuses unless they are still
-what the plan was made for. One function for all of them, so the rule is the same
-everywhere.
+in one tmux call, the pane as the snapshot reads it (the same format and `Pane` parsing:
+server pid, the pane's process, its mode, its ownership markers) and, when the action
+types into it, its screen, and refuses unless they are still what the plan was made for.
+One function for all of them, so the rule is the same everywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.api import markers
 from reconciler.api.actions import ProcessRef
 from reconciler.api.errors import TeamAgentError
 from reconciler.observe.procs import is_same_process
 from reconciler.observe.screens import Screen, capture_commands, parse_capture
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
-from reconciler.observe.world import FIELD_SEPARATOR, RECORD_SEPARATOR
-
-_FORMAT = FIELD_SEPARATOR.join(
-    [
-        "#{pid}",
-        "#{pane_pid}",
-        "#{pane_in_mode}",
-        "#{" + markers.TEAM + "}",
-        "#{" + markers.AGENT + "}",
-        "#{" + markers.WORKSPACE + "}",
-        "#{pane_dead}",
-        "#{" + markers.PANE_PID + "}",
-    ]
-)
-_FIELDS = _FORMAT.count(FIELD_SEPARATOR) + 1
+from reconciler.observe.world import LIST_PANES_FORMAT, RECORD_SEPARATOR, parse_pane
 
 
 class PaneNotOurs(TeamAgentError):
@@ -77,7 +62,7 @@ def recheck_pane(
     a pane a person took over only unmarks it.
     `process`: the process it must run, pid and create time (None: not checked).
     """
-    commands = [["display-message", "-p", "-t", pane, _FORMAT + RECORD_SEPARATOR]]
+    commands = [["display-message", "-p", "-t", pane, LIST_PANES_FORMAT]]
     if screen:
         commands.extend(capture_commands(pane))
     try:
@@ -89,25 +74,24 @@ def recheck_pane(
             raise PaneNotOurs(f"pane {pane} is gone") from err
         raise
     head, _, text = "\n".join(lines).partition(RECORD_SEPARATOR)
-    found_server, pane_pid, in_mode, team, agent, workspace, dead, launched = [
-        *head.strip().split(FIELD_SEPARATOR),
-        *[""] * _FIELDS,
-    ][:_FIELDS]
-    if server_pid is not None and found_server != str(server_pid):
+    found = parse_pane(head.strip("\n"))
+    if found is None:  # tmux 3.3 prints an empty pane for a target gone, and exits 0
+        raise PaneNotOurs(f"pane {pane} is gone (tmux printed no such pane)")
+    if server_pid is not None and found.server_pid != server_pid:
         raise PaneNotOurs(f"pane {pane}: the tmux server was replaced since the snapshot")
-    if owner is not None and (team, agent, workspace) != (
+    if owner is not None and (found.team, found.agent, found.workspace) != (
         owner.team,
         owner.agent,
         owner.workspace,
     ):
         raise PaneNotOurs(f"pane {pane} does not carry agent {owner.agent}'s markers")
-    if owner is not None and not foreign and dead != "1" and launched and launched != pane_pid:
-        raise PaneNotOurs(f"pane {pane} runs pid {pane_pid}, which team-agent did not start")
+    if owner is not None and not foreign and found.taken_over:
+        raise PaneNotOurs(f"pane {pane} runs pid {found.pane_pid}, which team-agent did not start")
     if process is not None and (
-        pane_pid != str(process.pid) or not is_same_process(process.pid, process.create_time)
+        found.pane_pid != process.pid or not is_same_process(process.pid, process.create_time)
     ):
         raise PaneNotOurs(f"pane {pane} runs another process since the snapshot")
     return PaneNow(
-        in_mode=in_mode == "1",
+        in_mode=found.in_mode,
         screen=parse_capture(text.lstrip("\n"))[0] if screen else Screen(""),
     )

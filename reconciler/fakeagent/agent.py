@@ -46,6 +46,7 @@ from reconciler.fakeagent.options import VERSION, Options, parse_options, parse_
 from reconciler.fakeagent.sessions import (
     ENV_AGENT_ID,
     Message,
+    Role,
     Session,
     SessionError,
     agent_home,
@@ -309,7 +310,7 @@ class FakeAgent:
         self._out.write(f"tool {directive.tool} {verdict}\n")
         return True
 
-    def _record(self, kind: Literal["user", "assistant"], text: str) -> None:
+    def _record(self, kind: Role, text: str) -> None:
         sid = self._session.session_id
         record: Message = {"type": kind, "text": text, "timestamp": utc_now(), "sessionId": sid}
         try:

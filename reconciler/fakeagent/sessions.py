@@ -47,10 +47,13 @@ class SessionMeta(TypedDict):
     argv: list[str]
 
 
+Role = Literal["user", "assistant"]  # who said a transcript turn
+
+
 class Message(TypedDict):
     """One conversation turn in a transcript."""
 
-    type: Literal["user", "assistant"]
+    type: Role
     text: str
     timestamp: str
     sessionId: str

@@ -24,7 +24,6 @@ docs/benchmarks.md), for one function we can state in ten lines.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -99,10 +98,6 @@ class Tmux:
     socket_name: str | None = None
     socket_path: str | None = None
     calls: int = field(default=0, init=False)
-
-    @property
-    def available(self) -> bool:
-        return shutil.which("tmux") is not None
 
     def base_argv(self) -> list[str]:
         """The argv prefix for running tmux against this server from another program."""

@@ -4,11 +4,13 @@ Each pass observes everything afresh (level-triggered), then every controller pl
 the same snapshot without further I/O, the way docker compose's `observed_state` lets its
 reconciler decide "without making any further API calls".
 
-The tmux side is one `list-panes -a -F` call. Its format is built once from `PANE_FIELDS`
-(the libtmux `neo` pattern): each field is a tmux format variable or one of our ownership
-markers, records end with a record separator so a newline inside a foreign window's name
-cannot split a row. A missing server is an observation (no panes), never an error; an
-unusable tmux raises `TmuxUnavailable` so that it is never mistaken for "no agents".
+The tmux side is one `list-panes -a -F` call. Its format is built from the fields of
+`Pane` (the libtmux `neo` pattern): each field names the tmux format variables (or our
+ownership markers) it is read from and how, and the same declaration parses the output
+(the executor's re-checks read the same format). Records end with a record separator, so
+a newline inside a foreign window's name cannot split a row. A missing server is an
+observation (no panes), never an error; an unusable tmux raises `TmuxUnavailable` so
+that it is never mistaken for "no agents".
 
 Pane contents are not part of the snapshot except for the panes a controller names in
 `capture` (agents still waiting for their readiness pattern): those are read in one more
@@ -18,8 +20,9 @@ tmux invocation, batched, so the cost of a pass stays constant in the number of 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from reconciler.api import markers
 from reconciler.api.ids import PaneId, WindowId
@@ -30,68 +33,96 @@ from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError
 FIELD_SEPARATOR = "\x1f"
 RECORD_SEPARATOR = "\x1e"
 
-# (attribute, tmux format) in output order; one list-panes call fills all of them.
-PANE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("server_pid", "#{pid}"),
-    ("session_id", "#{session_id}"),
-    ("session_name", "#{session_name}"),
-    ("window_id", "#{window_id}"),
-    ("window_index", "#{window_index}"),
-    ("window_name", "#{window_name}"),
-    ("window_panes", "#{window_panes}"),
-    ("pane_id", "#{pane_id}"),
-    ("pane_pid", "#{pane_pid}"),
-    ("pane_dead", "#{pane_dead}"),
-    ("pane_dead_status", "#{pane_dead_status}"),
-    ("pane_dead_signal", "#{pane_dead_signal}"),
-    ("pane_dead_time", "#{pane_dead_time}"),
-    ("pane_current_command", "#{pane_current_command}"),
-    ("pane_current_path", "#{pane_current_path}"),
-    ("pane_in_mode", "#{pane_in_mode}"),
-    ("window_activity", "#{window_activity}"),
-    ("team", "#{" + markers.TEAM + "}"),
-    ("agent", "#{" + markers.AGENT + "}"),
-    ("workspace", "#{" + markers.WORKSPACE + "}"),
-    ("config_hash", "#{" + markers.CONFIG_HASH + "}"),
-    ("window_agent", "#{" + markers.WINDOW + "}"),
-    ("session_workspace", "#{" + markers.SESSION_WORKSPACE + "}"),
-    ("leader_uuid", "#{" + markers.LEADER_UUID + "}"),
-    ("leader_pid", "#{" + markers.LEADER_PID + "}"),
-    ("launched_pid", "#{" + markers.PANE_PID + "}"),
-)
 
-LIST_PANES_FORMAT = FIELD_SEPARATOR.join(fmt for _, fmt in PANE_FIELDS) + RECORD_SEPARATOR
+@dataclass(frozen=True)
+class TmuxSource:
+    """Where a `Pane` attribute comes from: the tmux format variables it reads, and how.
+
+    `parse` gets the variables' values, in order, as tmux printed them ("" when unset).
+    """
+
+    variables: tuple[str, ...]
+    parse: Callable[..., object]
+
+
+SOURCE = "tmux"  # the key of a `Pane` field's metadata holding its `TmuxSource`
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _float_or_none(text: str) -> float | None:
+    value = _int_or_none(text)
+    return float(value) if value is not None else None
+
+
+def _flag(text: str) -> bool:
+    return text == "1"
+
+
+def _exit_code(dead: str, status: str, signal_number: str) -> int | None:
+    if not _flag(dead):
+        return None
+    code = _int_or_none(status)
+    if code is not None:
+        return code
+    sig = _int_or_none(signal_number)
+    return 128 + sig if sig is not None else None
+
+
+def _dead_time(dead: str, time_text: str) -> float | None:
+    return _float_or_none(time_text) if _flag(dead) else None
+
+
+def _tmux(*variables: str, parse: Callable[..., object] = str) -> dict[str, TmuxSource]:
+    """A `Pane` field's metadata: read from these tmux variables (a marker is one too)."""
+    return {SOURCE: TmuxSource(variables, parse)}
 
 
 @dataclass(frozen=True)
 class Pane:
-    """One tmux pane as seen in the snapshot, with its ownership markers ("" when unset)."""
+    """One tmux pane as seen in the snapshot, with its ownership markers ("" when unset).
 
-    server_pid: int
-    session_id: str
-    session_name: str
-    window_id: WindowId
-    window_index: int
-    window_name: str
-    window_panes: int
-    pane_id: PaneId
-    pane_pid: int | None
-    dead: bool
-    dead_status: int | None  # exit code; 128 + N when killed by signal N (shell convention)
-    dead_time: float | None
-    current_command: str
-    current_path: str
-    in_mode: bool
-    activity: float | None  # epoch seconds of the window's last output (one pane per agent)
-    team: str
-    agent: str
-    workspace: str
-    config_hash: str
-    window_agent: str
-    session_workspace: str
-    leader_uuid: str
-    leader_pid: str = ""  # "PID:CREATE_TIME" the leader UUID option vouches for
-    launched_pid: str = ""  # the pid we started in it (`markers.PANE_PID`); "" if older
+    Each field declares the tmux format variables it is read from (`_tmux`): the
+    `list-panes -F` format and the parsing of its output both derive from these fields
+    (`PANE_VARIABLES`, `parse_pane`), as libtmux's `neo` does, so there is one list.
+    """
+
+    server_pid: int = field(metadata=_tmux("pid", parse=lambda v: _int_or_none(v) or 0))
+    session_id: str = field(metadata=_tmux("session_id"))
+    session_name: str = field(metadata=_tmux("session_name"))
+    window_id: WindowId = field(metadata=_tmux("window_id", parse=WindowId))
+    window_index: int = field(metadata=_tmux("window_index", parse=lambda v: _int_or_none(v) or 0))
+    window_name: str = field(metadata=_tmux("window_name"))
+    window_panes: int = field(metadata=_tmux("window_panes", parse=lambda v: _int_or_none(v) or 1))
+    pane_id: PaneId = field(metadata=_tmux("pane_id", parse=PaneId))
+    pane_pid: int | None = field(metadata=_tmux("pane_pid", parse=_int_or_none))
+    dead: bool = field(metadata=_tmux("pane_dead", parse=_flag))
+    # The exit code; 128 + N when killed by signal N (shell convention).
+    dead_status: int | None = field(
+        metadata=_tmux("pane_dead", "pane_dead_status", "pane_dead_signal", parse=_exit_code)
+    )
+    dead_time: float | None = field(metadata=_tmux("pane_dead", "pane_dead_time", parse=_dead_time))
+    current_command: str = field(metadata=_tmux("pane_current_command"))
+    current_path: str = field(metadata=_tmux("pane_current_path"))
+    in_mode: bool = field(metadata=_tmux("pane_in_mode", parse=_flag))
+    # Epoch seconds of the window's last output (one pane per agent).
+    activity: float | None = field(metadata=_tmux("window_activity", parse=_float_or_none))
+    team: str = field(metadata=_tmux(markers.TEAM))
+    agent: str = field(metadata=_tmux(markers.AGENT))
+    workspace: str = field(metadata=_tmux(markers.WORKSPACE))
+    config_hash: str = field(metadata=_tmux(markers.CONFIG_HASH))
+    window_agent: str = field(metadata=_tmux(markers.WINDOW))
+    session_workspace: str = field(metadata=_tmux(markers.SESSION_WORKSPACE))
+    leader_uuid: str = field(metadata=_tmux(markers.LEADER_UUID))
+    # "PID:CREATE_TIME" the leader UUID option vouches for.
+    leader_pid: str = field(default="", metadata=_tmux(markers.LEADER_PID))
+    # The pid we started in it (`markers.PANE_PID`); "" if older.
+    launched_pid: str = field(default="", metadata=_tmux(markers.PANE_PID))
 
     def marked_by(self, team_id: str, workspace: str) -> bool:
         """Carries this team's agent markers (team id and workspace), and no leader marker.
@@ -148,63 +179,33 @@ class Pane:
         return int(self.pane_id.lstrip("%") or 0)
 
 
-def _int_or_none(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
+def _sources() -> tuple[tuple[str, TmuxSource], ...]:
+    return tuple((f.name, f.metadata[SOURCE]) for f in fields(Pane))
 
 
-def _float_or_none(text: str) -> float | None:
-    value = _int_or_none(text)
-    return float(value) if value is not None else None
+_PANE_SOURCES = _sources()
 
-
-def _exit_code(status: str, signal_number: str) -> int | None:
-    code = _int_or_none(status)
-    if code is not None:
-        return code
-    sig = _int_or_none(signal_number)
-    return 128 + sig if sig is not None else None
+# The tmux variables of `Pane`, each once, in the order of the fields that first read them:
+# the columns of the one `list-panes -a -F` call.
+PANE_VARIABLES: tuple[str, ...] = tuple(
+    dict.fromkeys(v for _, source in _PANE_SOURCES for v in source.variables)
+)
+LIST_PANES_FORMAT = FIELD_SEPARATOR.join("#{" + v + "}" for v in PANE_VARIABLES) + RECORD_SEPARATOR
+LIST_PANES: tuple[str, ...] = ("list-panes", "-a", "-F", LIST_PANES_FORMAT)
 
 
 def parse_pane(record: str) -> Pane | None:
-    """Turn one `list-panes` record into a `Pane`; None for a malformed record."""
+    """Turn one `LIST_PANES_FORMAT` record into a `Pane`; None for a malformed record."""
     values = record.split(FIELD_SEPARATOR)
-    if len(values) != len(PANE_FIELDS):
+    if len(values) != len(PANE_VARIABLES):
         return None
-    raw = dict(zip((name for name, _ in PANE_FIELDS), values, strict=True))
+    raw = dict(zip(PANE_VARIABLES, values, strict=True))
     if not raw["pane_id"].startswith("%"):
         return None
-    dead = raw["pane_dead"] == "1"
-    dead_time = _int_or_none(raw["pane_dead_time"]) if dead else None
-    return Pane(
-        server_pid=_int_or_none(raw["server_pid"]) or 0,
-        session_id=raw["session_id"],
-        session_name=raw["session_name"],
-        window_id=WindowId(raw["window_id"]),
-        window_index=_int_or_none(raw["window_index"]) or 0,
-        window_name=raw["window_name"],
-        window_panes=_int_or_none(raw["window_panes"]) or 1,
-        pane_id=PaneId(raw["pane_id"]),
-        pane_pid=_int_or_none(raw["pane_pid"]),
-        dead=dead,
-        dead_status=_exit_code(raw["pane_dead_status"], raw["pane_dead_signal"]) if dead else None,
-        dead_time=float(dead_time) if dead_time is not None else None,
-        current_command=raw["pane_current_command"],
-        current_path=raw["pane_current_path"],
-        in_mode=raw["pane_in_mode"] == "1",
-        activity=_float_or_none(raw["window_activity"]),
-        team=raw["team"],
-        agent=raw["agent"],
-        workspace=raw["workspace"],
-        config_hash=raw["config_hash"],
-        window_agent=raw["window_agent"],
-        session_workspace=raw["session_workspace"],
-        leader_uuid=raw["leader_uuid"],
-        leader_pid=raw["leader_pid"],
-        launched_pid=raw["launched_pid"],
-    )
+    parsed: dict[str, Any] = {  # Any: each value is its field's type, by its `parse`
+        name: source.parse(*(raw[v] for v in source.variables)) for name, source in _PANE_SOURCES
+    }
+    return Pane(**parsed)
 
 
 def parse_panes(lines: Iterable[str]) -> tuple[Pane, ...]:
@@ -263,7 +264,7 @@ def list_panes(tmux: Tmux) -> tuple[bool, tuple[Pane, ...]]:
     observation, not an error.
     """
     try:
-        lines = tmux.run("list-panes", "-a", "-F", LIST_PANES_FORMAT)
+        lines = tmux.run(*LIST_PANES)
     except ServerNotRunning:
         return False, ()
     except TmuxCommandError as err:

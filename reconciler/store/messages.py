@@ -37,7 +37,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
-from reconciler.api.envelope import ResultEnvelope, ResultFormat, render_result
+from reconciler.api.envelope import ResultEnvelope, render_result
+from reconciler.api.spec import ResultFormat
 from reconciler.api.status import MESSAGES_DB
 from reconciler.store.records import (
     FINAL_STATES,

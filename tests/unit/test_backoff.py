@@ -10,10 +10,10 @@ from controllers.agents.backoff import (
     INITIAL_BACKOFF_SEC,
     MAX_BACKOFF_SEC,
     RESET_AFTER_SEC,
-    RestartPolicy,
     next_restart,
     wants_restart,
 )
+from reconciler.api.spec import RestartPolicy
 
 EXITED = 1_800_000_000.0  # any epoch second
 

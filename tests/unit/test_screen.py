@@ -21,7 +21,6 @@ from controllers.messages.screen import (
     find_approval,
     input_state,
     is_busy,
-    message_tail,
     shows_anywhere,
     shows_message,
     squeeze,
@@ -137,7 +136,6 @@ def test_a_long_paste_is_recognised_by_its_tail_when_its_head_scrolled_off() -> 
     screen = scrolled(message)
     assert message.split("\n", 1)[0] not in screen  # the header is gone
     assert shows_message(FAKE_INPUT, screen, message)
-    assert len(message_tail(message)) == 120
     # Same header, same length, another ending: not ours.
     assert not shows_message(FAKE_INPUT, screen, long_message(last="y"))
     # A message that ends like ours but is missing lines still matches by its tail only:

@@ -1,7 +1,7 @@
 """Parsing the one `list-panes -a -F` call, and rendering and merging plans.
 
-The output is built here from `PANE_FIELDS` and the separators of `reconciler.observe.world`, then
-split into lines as libtmux hands it over (`stdout.split("\\n")`, trailing blanks dropped),
+The output is built here from `PANE_VARIABLES` and the separators of `reconciler.observe.world`,
+then split into lines as libtmux hands it over (`stdout.split("\\n")`, trailing blanks dropped),
 so a change of the format or of the separators shows up as a failing row, not as silence.
 """
 
@@ -21,9 +21,11 @@ from reconciler.api.launch import LaunchConfig
 from reconciler.observe.world import (
     FIELD_SEPARATOR,
     LIST_PANES_FORMAT,
-    PANE_FIELDS,
+    PANE_VARIABLES,
     RECORD_SEPARATOR,
+    SOURCE,
     Pane,
+    TmuxSource,
     parse_pane,
     parse_panes,
 )
@@ -57,6 +59,20 @@ BASE: dict[str, str] = {
     "window_activity": "1795608105",
 }
 
+# BASE's names for the tmux variables that are not already valid keyword names.
+VARIABLE: dict[str, str] = {
+    "server_pid": "pid",
+    "team": markers.TEAM,
+    "agent": markers.AGENT,
+    "workspace": markers.WORKSPACE,
+    "config_hash": markers.CONFIG_HASH,
+    "window_agent": markers.WINDOW,
+    "session_workspace": markers.SESSION_WORKSPACE,
+    "leader_uuid": markers.LEADER_UUID,
+    "leader_pid": markers.LEADER_PID,
+    "launched_pid": markers.PANE_PID,
+}
+
 FOREIGN: dict[str, str] = {
     **BASE,
     "window_id": "@9",
@@ -75,8 +91,9 @@ FOREIGN: dict[str, str] = {
 
 def record(**overrides: str) -> str:
     """One record as tmux prints it with `LIST_PANES_FORMAT` (fields from BASE)."""
-    values = {**BASE, **overrides}
-    return FIELD_SEPARATOR.join(values[name] for name, _ in PANE_FIELDS) + RECORD_SEPARATOR
+    values = {VARIABLE.get(name, name): value for name, value in {**BASE, **overrides}.items()}
+    assert set(values) == set(PANE_VARIABLES)
+    return FIELD_SEPARATOR.join(values[name] for name in PANE_VARIABLES) + RECORD_SEPARATOR
 
 
 def tmux_output(*records: str) -> list[str]:
@@ -87,12 +104,24 @@ def tmux_output(*records: str) -> list[str]:
     return lines
 
 
-def test_format_has_one_field_per_attribute_and_ends_records() -> None:
-    assert LIST_PANES_FORMAT.count(FIELD_SEPARATOR) == len(PANE_FIELDS) - 1
+def test_format_has_one_field_per_variable_and_ends_records() -> None:
+    assert LIST_PANES_FORMAT.count(FIELD_SEPARATOR) == len(PANE_VARIABLES) - 1
     assert LIST_PANES_FORMAT.endswith(RECORD_SEPARATOR)
     for marker in (*markers.PANE_MARKERS, markers.WINDOW, markers.SESSION_WORKSPACE):
         assert "#{" + marker + "}" in LIST_PANES_FORMAT
-    assert len({name for name, _ in PANE_FIELDS}) == len(PANE_FIELDS)
+    assert len(set(PANE_VARIABLES)) == len(PANE_VARIABLES)
+
+
+def test_every_pane_field_is_read_from_the_format() -> None:
+    """The `Pane` fields are the one declaration: each names the tmux variables it reads,
+    and every variable of the format is read by a field."""
+    read: set[str] = set()
+    for pane_field in dataclasses.fields(Pane):
+        source = pane_field.metadata.get(SOURCE)
+        assert isinstance(source, TmuxSource), pane_field.name
+        assert source.variables, pane_field.name
+        read.update(source.variables)
+    assert read == set(PANE_VARIABLES)
 
 
 def test_normal_row() -> None:

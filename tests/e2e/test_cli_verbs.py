@@ -59,9 +59,16 @@ def _shell_team(team: TeamWorkspace, script: str) -> None:
     team.converge(timeout=15)
 
 
+def _pane_shows(team: TeamWorkspace, text: str) -> bool:
+    """The worker's pane shows `text` (one tmux call in this process: waiting on the pane
+    costs less than running `logs`, a whole CLI process, on every poll)."""
+    (pane,) = team.agent_panes("worker")
+    return text in team.tmux.run("capture-pane", "-p", "-t", pane.pane_id)
+
+
 def test_logs_n_prints_exactly_the_last_n_lines(team: TeamWorkspace) -> None:
     _shell_team(team, "seq 1 100; exec sleep 3600")
-    retry_until(lambda: "100" in team.cli("logs", "worker", "-n", "1").stdout)
+    retry_until(lambda: _pane_shows(team, "100"))
 
     done = team.cli("logs", "worker", "-n", "5")
 
@@ -70,21 +77,24 @@ def test_logs_n_prints_exactly_the_last_n_lines(team: TeamWorkspace) -> None:
     assert team.cli("logs", "worker", "-n", "0").stdout == ""
 
 
-def test_logs_follow_prints_each_new_line_once(team: TeamWorkspace) -> None:
+def test_logs_follow_prints_each_new_line_once(team: TeamWorkspace, tmp_path: Path) -> None:
     """Lines arriving while -f follows come out in order, none twice, none missed."""
     script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line-$i; sleep 0.01; done; sleep 3600"
     _shell_team(team, script)
     argv = [sys.executable, "-m", "reconciler", "-f", str(team.spec_path)]
     argv += ["logs", "worker", "-n", "2", "-f", "--interval", "0.05s"]
-    follower = subprocess.Popen(argv, cwd=team.root, stdout=subprocess.PIPE, text=True)
-    try:
-        retry_until(lambda: "line-300" in team.cli("logs", "worker", "-n", "1").stdout, timeout=20)
-        retry_until(lambda: follower.poll() is None, timeout=1)  # still following
-        follower.send_signal(signal.SIGINT)  # Ctrl-C: stop quietly
-        out, _ = follower.communicate(timeout=10)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
+    printed = tmp_path / "followed.txt"
+    with printed.open("w") as sink:  # a file the test reads while it follows (click flushes)
+        follower = subprocess.Popen(argv, cwd=team.root, stdout=sink, text=True)
+        try:
+            retry_until(lambda: "line-300" in printed.read_text(), timeout=20)
+            assert follower.poll() is None  # still following
+            follower.send_signal(signal.SIGINT)  # Ctrl-C: stop quietly
+            follower.wait(timeout=10)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+    out = printed.read_text()
     assert follower.returncode == 0
     numbers = [int(line.removeprefix("line-")) for line in out.split()]
     assert numbers == list(range(numbers[0], 301)), out

@@ -10,8 +10,6 @@ The stub Claude CLI shows that resume and restart come back in the same provider
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -23,6 +21,7 @@ from reconciler.api.status import AgentStatus
 from reconciler.observe.world import Pane
 from reconciler.specfile.load import load_spec
 from tests.conftest import TeamWorkspace, retry_until
+from tests.e2e.conftest import StartRun
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_sessions import resumed
 
@@ -127,29 +126,9 @@ def test_pause_resume_restart_converge_by_the_next_reconcile_once(team: TeamWork
 
 
 @pytest.fixture
-def running(team: TeamWorkspace) -> Iterator[subprocess.Popen[str]]:
+def running(team: TeamWorkspace, run_loop: StartRun) -> subprocess.Popen[str]:
     team.write_spec(SPEC)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=team.root,
-    )
-    try:
-        retry_until(lambda: _team_ready(team), timeout=30)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _team_ready(team: TeamWorkspace) -> bool:
-    try:
-        return C.is_true(team.status().conditions, C.READY)
-    except (AssertionError, OSError, ValueError):
-        return False
+    return run_loop(timeout=30)
 
 
 def _agent_ready(team: TeamWorkspace, agent: str) -> bool:

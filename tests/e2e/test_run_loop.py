@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace, retry_until
+from tests.e2e.conftest import StartRun
 
 pytestmark = pytest.mark.e2e
 
@@ -27,29 +26,9 @@ agents:
 
 
 @pytest.fixture
-def running(team: TeamWorkspace) -> Iterator[subprocess.Popen[str]]:
+def running(team: TeamWorkspace, run_loop: StartRun) -> subprocess.Popen[str]:
     team.write_spec(SPEC)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=team.root,
-    )
-    try:
-        retry_until(lambda: _ready(team), timeout=20)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def _ready(team: TeamWorkspace) -> bool:
-    try:
-        return C.is_true(team.status().conditions, C.READY)
-    except (AssertionError, OSError, ValueError):
-        return False
+    return run_loop(output=subprocess.PIPE)
 
 
 def test_spec_edit_converges_within_a_second(

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,8 @@ from reconciler.api import conditions as C
 from reconciler.observe.tmux import TmuxCommandError
 from reconciler.store.lock import WorkspaceLock
 from reconciler.store.statusfile import ensure_state_dir
-from tests.conftest import TeamWorkspace, retry_until
+from tests.conftest import TeamWorkspace
+from tests.e2e.conftest import StartRun
 
 pytestmark = pytest.mark.e2e
 
@@ -41,32 +41,11 @@ agents:
 """
 
 
-def _ready(team: TeamWorkspace) -> bool:
-    try:
-        return C.is_true(team.status().conditions, C.READY)
-    except (AssertionError, OSError, ValueError):
-        return False
-
-
 @pytest.fixture
-def running(team: TeamWorkspace) -> Iterator[subprocess.Popen[str]]:
+def running(team: TeamWorkspace, run_loop: StartRun) -> subprocess.Popen[str]:
     """`team-agent run` on a Ready two-agent team; its output is read once it has ended."""
     team.write_spec(SPEC)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=team.root,
-    )
-    try:
-        retry_until(lambda: _ready(team), timeout=20)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)
-            proc.kill()
-        proc.wait(timeout=10)
+    return run_loop(output=subprocess.PIPE)
 
 
 def _agents(team: TeamWorkspace) -> dict[str, int | None]:

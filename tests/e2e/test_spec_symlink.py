@@ -9,16 +9,13 @@ resync is set to an hour here, so only the watcher can make these tests pass in 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reconciler.api import conditions as C
 from tests.conftest import TeamWorkspace, retry_until
+from tests.e2e.conftest import StartRun
 
 pytestmark = pytest.mark.e2e
 
@@ -47,36 +44,6 @@ def write_in_place(path: Path, text: str) -> None:
         handle.write(text)
 
 
-@pytest.fixture
-def run_on(team: TeamWorkspace) -> Iterator[list[subprocess.Popen[str]]]:
-    """Start `team-agent run` on the workspace's (linked) spec; killed at the end."""
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def start_run(team: TeamWorkspace, procs: list[subprocess.Popen[str]]) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=team.root,
-    )
-    procs.append(proc)
-    retry_until(lambda: ready(team), timeout=20)
-
-
-def ready(team: TeamWorkspace) -> bool:
-    try:
-        return C.is_true(team.status().conditions, C.READY)
-    except (AssertionError, OSError, ValueError):
-        return False
-
-
 def reaction(team: TeamWorkspace, agent: str) -> float:
     """Seconds until `agent` has a pane (measured from the call, right after the change)."""
     began = time.monotonic()
@@ -87,7 +54,7 @@ def reaction(team: TeamWorkspace, agent: str) -> float:
 
 
 def test_swapped_link_and_edits_of_its_new_target_are_seen_at_once(
-    team: TeamWorkspace, tmp_path: Path, run_on: list[subprocess.Popen[str]]
+    team: TeamWorkspace, tmp_path: Path, run_loop: StartRun
 ) -> None:
     """The link is swapped to a file in another folder → the new spec is applied; that new
     target is edited (in place, then by rename) → applied; the old target's edits are not
@@ -99,7 +66,7 @@ def test_swapped_link_and_edits_of_its_new_target_are_seen_at_once(
     old.write_text(spec_text(team.socket, "one"))
     new.write_text(spec_text(team.socket, "one", "two"))
     team.spec_path.symlink_to(old)
-    start_run(team, run_on)
+    run_loop()
 
     swap_link(team.spec_path, new)
     assert reaction(team, "two") < REACT_BOUND_SEC
@@ -119,7 +86,7 @@ def test_swapped_link_and_edits_of_its_new_target_are_seen_at_once(
 
 
 def test_a_swapped_link_in_the_middle_of_a_chain_is_followed(
-    team: TeamWorkspace, tmp_path: Path, run_on: list[subprocess.Popen[str]]
+    team: TeamWorkspace, tmp_path: Path, run_loop: StartRun
 ) -> None:
     """team.spec.yaml → current (a link in another folder) → a.yaml; `current` is swapped
     to b.yaml → applied; b.yaml is edited → applied."""
@@ -132,7 +99,7 @@ def test_a_swapped_link_in_the_middle_of_a_chain_is_followed(
     current = links / "current"
     current.symlink_to(first)
     team.spec_path.symlink_to(current)
-    start_run(team, run_on)
+    run_loop()
 
     swap_link(current, second)
     assert reaction(team, "two") < REACT_BOUND_SEC

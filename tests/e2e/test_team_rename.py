@@ -11,11 +11,9 @@ Another workspace's team on the same server, with the same name, is never touche
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -27,6 +25,7 @@ from reconciler.api import conditions as C
 from reconciler.apply.executor import ApplyContext, apply_plan
 from reconciler.observe.world import observe
 from tests.conftest import TeamWorkspace, retry_until
+from tests.e2e.conftest import StartRun, ready
 from tests.e2e.stubenv import stub_env
 from tests.e2e.test_sessions import resumed
 
@@ -46,36 +45,6 @@ agents:
 """
 
 
-@pytest.fixture
-def running(team: TeamWorkspace) -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def start_run(team: TeamWorkspace, procs: list[subprocess.Popen[str]]) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "-f", str(team.spec_path), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=team.root,
-    )
-    procs.append(proc)
-    retry_until(lambda: ready(team), timeout=30)
-
-
-def ready(team: TeamWorkspace, team_id: str | None = None) -> bool:
-    try:
-        status = team.status()
-    except (AssertionError, OSError, ValueError):
-        return False
-    return (team_id is None or status.team == team_id) and C.is_true(status.conditions, C.READY)
-
-
 def live_agents(team: TeamWorkspace) -> Counter[str]:
     """Live agent panes marked with this workspace, per agent id (whatever the team id)."""
     workspace = str(team.root.resolve())
@@ -83,7 +52,7 @@ def live_agents(team: TeamWorkspace) -> Counter[str]:
 
 
 def test_renamed_team_replaces_its_agents_never_doubles_them(
-    team: TeamWorkspace, tmp_path: Path, running: list[subprocess.Popen[str]]
+    team: TeamWorkspace, tmp_path: Path, run_loop: StartRun
 ) -> None:
     """name alpha → beta under `run`: one pane per agent, all marked beta, the old agents'
     processes gone, never two live agents of one id; the other workspace's alpha team
@@ -97,7 +66,7 @@ def test_renamed_team_replaces_its_agents_never_doubles_them(
     assert len(theirs) == 2
 
     team.write_spec(spec("alpha"))
-    start_run(team, running)
+    run_loop(timeout=30)
     workspace = str(team.root.resolve())
     old = [p for p in team.agent_panes() if p.workspace == workspace]
     assert sorted(p.agent for p in old) == ["one", "two"]
@@ -127,12 +96,12 @@ def test_renamed_team_replaces_its_agents_never_doubles_them(
 
 
 def test_renamed_team_with_its_id_kept_restarts_nothing(
-    team: TeamWorkspace, running: list[subprocess.Popen[str]]
+    team: TeamWorkspace, run_loop: StartRun
 ) -> None:
     """name alpha → beta with `team.id: squad` kept: the session is renamed to team-beta
     and holds the same panes running the same processes; no restart, no new pane."""
     team.write_spec(spec("alpha", team_id="squad"))
-    start_run(team, running)
+    run_loop(timeout=30)
     before = {p.agent: (p.pane_id, p.pane_pid) for p in team.agent_panes()}
     assert {p.session_name for p in team.agent_panes()} == {"team-alpha"}
 

@@ -41,15 +41,6 @@ def test_version_flag_prints_the_installed_version(flag: str) -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", package_version())  # metadata, not "unknown"
 
 
-def test_version_verb_adds_python_and_tmux() -> None:
-    code, out = invoke("version")
-    assert code == 0
-    first, python, tmux = out.splitlines()
-    assert first == f"team-agent {package_version()}"
-    assert python.startswith("python 3.")
-    assert tmux.startswith("tmux ")
-
-
 # --- D19: tables when piped ------------------------------------------------------------------
 
 

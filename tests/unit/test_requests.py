@@ -9,8 +9,6 @@ request.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +19,6 @@ from reconciler.engine.requests import (
     REAP_ORPHANS,
     RUN_ACCEPTS,
     Answer,
-    Request,
     answer,
     await_answer,
     claim_pending,
@@ -68,26 +65,6 @@ def test_waiting_ends_when_the_loop_is_gone(state: Path) -> None:
     began = time.monotonic()
     assert await_answer(state, request, deadline=began + 10, alive=lambda: False) is None
     assert time.monotonic() - began < 1
-
-
-def test_requests_of_requesters_gone_and_foreign_files_are_dropped(state: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()  # reaped: its pid and create time name no live process
-    folder = requests_dir(state)
-    folder.mkdir()
-    orphaned = Request(id="a" * 16, kind=DOWN, pid=child.pid, createTime=time.time() - 5)
-    (folder / f"{orphaned.id}.request").write_text(orphaned.model_dump_json())
-    (folder / "junk.request").write_text("{not json")
-    mine = submit(state, REAP_ORPHANS)
-
-    claimed, dropped = claim_pending(state)
-
-    assert claimed == [mine]
-    assert sorted((d.name, d.why) for d in dropped) == [
-        (f"{orphaned.id}.request", f"its requester (pid {child.pid}) no longer waits"),
-        ("junk.request", "not a request this version understands"),
-    ]
-    assert sorted(p.name for p in folder.iterdir()) == [f"{mine.id}.claimed"]
 
 
 def test_stale_leftovers_are_removed(state: Path) -> None:

@@ -6,7 +6,7 @@ These tests pin the behaviour other tests and the reconciler rely on: the banner
 line editing and bracketed paste (a multi-line paste and the Enter after it are one
 message, 100 KB of it included). Every wait has a deadline: a subprocess timeout or a
 ``read_until``, never a blind sleep. Replies, directives and reports are in
-tests/unit/test_fake_messages.py.
+tests/process/test_fake_messages.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pytest
 
 from reconciler.fakeagent.terminal import PASTE_END, PASTE_OFF, PASTE_ON, PASTE_START, LineReader
-from tests.unit.fakeproc import (
+from tests.process.fakeproc import (
     BANNER_RE,
     COMMAND,
     DEADLINE,

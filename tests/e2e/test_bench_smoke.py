@@ -14,11 +14,15 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from bench import messages, snapshot
 from bench import run as bench_run
 from bench.measure import Config
 from bench.message_trials import Shape
 from bench.report import Results, machine_facts, render_text, to_json
+
+pytestmark = pytest.mark.e2e
 
 
 def _leftovers(label: str = "snapshot") -> set[str]:

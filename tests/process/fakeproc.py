@@ -1,7 +1,7 @@
 """Running the fake agent as a process for its tests: over pipes, or over a pty like a pane.
 
-Shared by tests/unit/test_fake_agent.py (the program, its terminal, pastes) and
-tests/unit/test_fake_messages.py (replies, directives, reports). Every wait has a deadline:
+Shared by tests/process/test_fake_agent.py (the program, its terminal, pastes) and
+tests/process/test_fake_messages.py (replies, directives, reports). Every wait has a deadline:
 a subprocess timeout or ``read_until``, never a blind sleep.
 """
 

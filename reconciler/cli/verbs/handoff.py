@@ -23,9 +23,9 @@ import psutil
 
 from reconciler.api.durations import parse_duration
 from reconciler.api.errors import LockHeld, StateUnwritable
+from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_UNUSABLE
 from reconciler.api.retrying import poll
 from reconciler.cli.util import Target, fail, running_reconciler
-from reconciler.engine.engine import EXIT_LOCKED, EXIT_UNUSABLE
 from reconciler.engine.requests import Answer, RequestKind, await_answer, submit, withdraw
 from reconciler.observe.procs import is_same_process
 from reconciler.store.lock import POLL_INTERVAL_SEC, LockHolder, WorkspaceLock, describe_holder

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.api.exitcodes import EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.retrying import retry_on
 from reconciler.api.spec import Agent, restart_token
 from reconciler.api.status import STATE_DIR
@@ -47,7 +48,6 @@ from reconciler.cli.util import (
     target,
 )
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
-from reconciler.engine.engine import EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.engine.wake import touch_wake
 from reconciler.specfile.edit import AgentEdit, SpecChanged, SpecEditError, edit_agent, write_spec
 

@@ -46,9 +46,9 @@ from controllers.leader.records import (
 from reconciler.api import markers
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable, TmuxUnavailable
+from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.retrying import poll
 from reconciler.cli.util import Target, fail, target
-from reconciler.engine.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.launcher.interpreter import module_argv
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
 from reconciler.specfile.load import LoadedSpec

@@ -29,6 +29,7 @@ from reconciler.api.clock import parse_time
 from reconciler.api.durations import parse_duration
 from reconciler.api.envelope import TASK_ID_PATTERN
 from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable
+from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.launch import ENV_AGENT_ID, ENV_WORKSPACE
 from reconciler.api.retrying import poll
 from reconciler.api.status import STATE_DIR
@@ -49,7 +50,6 @@ from reconciler.cli.util import (
     target,
 )
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
-from reconciler.engine.engine import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.engine.wake import touch_wake
 from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
 from reconciler.store.messages import LEADER, MessageRecord, MessageStore, StoreError

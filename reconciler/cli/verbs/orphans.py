@@ -29,10 +29,10 @@ from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.plan import OrphansResult
 from controllers.orphans.sweep import find_orphans, reap_orphans
 from reconciler.api.errors import StateUnwritable, TmuxUnavailable
+from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY, EXIT_UNUSABLE
 from reconciler.api.status import OrphanStatus, TeamStatus
 from reconciler.cli.util import console, fail, read_status, target
 from reconciler.cli.verbs.handoff import lock_or_ask
-from reconciler.engine.engine import EXIT_NOT_READY, EXIT_READY, EXIT_UNUSABLE
 from reconciler.engine.requests import REAP_ORPHANS, ReapLine
 from reconciler.observe.tmux import Tmux
 from reconciler.specfile.load import LoadedSpec

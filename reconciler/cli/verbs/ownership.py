@@ -50,9 +50,9 @@ from controllers.leader.records import (
 from reconciler.api.clock import format_time
 from reconciler.api.errors import StateUnwritable
 from reconciler.api.events import NORMAL, WARNING, Event
+from reconciler.api.exitcodes import EXIT_UNUSABLE
 from reconciler.cli.util import Target, fail, read_status, target
 from reconciler.cli.verbs.leader import identity_of, state_of
-from reconciler.engine.engine import EXIT_UNUSABLE
 from reconciler.specfile.load import LoadedSpec
 from reconciler.store.eventlog import EventLog
 

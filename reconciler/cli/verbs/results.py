@@ -24,6 +24,7 @@ from reconciler.api.clock import format_time
 from reconciler.api.envelope import ResultEnvelope
 from reconciler.api.errors import StateUnwritable
 from reconciler.api.events import NORMAL, Event
+from reconciler.api.exitcodes import EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.launch import ENV_AGENT_ID
 from reconciler.cli.message_render import (
     ListFormat,
@@ -43,7 +44,6 @@ from reconciler.cli.verbs.messages import (
     state_dir_of,
     wake,
 )
-from reconciler.engine.engine import EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.store.eventlog import EventLog
 from reconciler.store.messages import LEADER, MessageStore, ResultRecord, StoreError
 

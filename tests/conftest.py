@@ -56,7 +56,13 @@ def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for inherited in ("TMUX", "TMUX_PANE", "TEAM_AGENT_LEADER_SESSION_UUID"):
         monkeypatch.delenv(inherited, raising=False)
     yield name
-    with contextlib.suppress(Exception):  # cleanup must never mask the test's own failure
+    kill_tmux_server(name)
+
+
+def kill_tmux_server(name: str) -> None:
+    """Kill the private server `tmux -L name` and remove its socket file, which a server
+    killed while its clients are gone leaves behind; errors never mask a test's failure."""
+    with contextlib.suppress(Exception):
         subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, timeout=10)
     socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
     (socket_dir / name).unlink(missing_ok=True)

@@ -7,7 +7,6 @@ socket, killed at the end.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shlex
@@ -22,7 +21,7 @@ import pytest
 from reconciler.cli.demo import demo_socket
 from reconciler.store.lock import WorkspaceLock
 from reconciler.store.statusfile import ensure_state_dir
-from tests.conftest import TeamWorkspace, retry_until
+from tests.conftest import TeamWorkspace, kill_tmux_server, retry_until
 
 pytestmark = pytest.mark.e2e
 
@@ -113,9 +112,7 @@ def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env |= {"PATH": os.pathsep.join(path), "FAKE_AGENT_HOME": str(tmp_path / "fake-home")}
     yield env
     for folder in ("one", "two"):  # the demos' own private servers
-        with contextlib.suppress(Exception):
-            socket = demo_socket(tmp_path / folder)
-            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+        kill_tmux_server(demo_socket(tmp_path / folder))
 
 
 def test_a_second_demo_does_not_collide_and_its_hints_work(

@@ -52,11 +52,7 @@ from reconciler.api.actions import Outcome, Plan, merge_plans
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import SpecError, SpecNotFound, TmuxUnavailable
 from reconciler.api.events import WARNING, Event, Note, outcome_note, to_event
-from reconciler.api.exitcodes import EXIT_LOCKED as EXIT_LOCKED  # verbs import them from here too
-from reconciler.api.exitcodes import EXIT_NOT_READY as EXIT_NOT_READY
-from reconciler.api.exitcodes import EXIT_READY as EXIT_READY
-from reconciler.api.exitcodes import EXIT_SPEC_INVALID as EXIT_SPEC_INVALID
-from reconciler.api.exitcodes import EXIT_UNUSABLE as EXIT_UNUSABLE
+from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.hooks import (
     APPLIED_ALL,
     LOADED,

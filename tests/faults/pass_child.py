@@ -26,8 +26,9 @@ from pathlib import Path
 
 from reconciler.api.actions import Action
 from reconciler.api.errors import StateUnwritable
+from reconciler.api.exitcodes import EXIT_UNUSABLE
 from reconciler.api.hooks import PassPoint
-from reconciler.engine.engine import EXIT_UNUSABLE, Engine
+from reconciler.engine.engine import Engine
 from reconciler.observe.tmux import Tmux
 from reconciler.specfile.load import load_spec
 from reconciler.store.lock import WorkspaceLock

@@ -12,6 +12,7 @@ import time
 import click
 
 from reconciler.api.durations import parse_duration
+from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_SPEC_INVALID
 from reconciler.api.retrying import poll
 from reconciler.cli.render import OutputFormat, render_status
 from reconciler.cli.util import (
@@ -20,10 +21,6 @@ from reconciler.cli.util import (
     console,
     run_pass,
     target,
-)
-from reconciler.engine.engine import (
-    EXIT_NOT_READY,
-    EXIT_SPEC_INVALID,
 )
 
 

@@ -16,11 +16,12 @@ import click
 from controllers.team.down import down_team
 from reconciler.api import conditions as C
 from reconciler.api.errors import TmuxUnavailable
+from reconciler.api.exitcodes import EXIT_UNUSABLE
 from reconciler.cli.request_handlers import perform
 from reconciler.cli.util import Locked, fail, target
 from reconciler.cli.verbs.handoff import await_exit, lock_or_ask
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
-from reconciler.engine.engine import EXIT_UNUSABLE, PassResult
+from reconciler.engine.engine import PassResult
 from reconciler.engine.loop import Loop
 from reconciler.engine.requests import DOWN, RUN_ACCEPTS, Answer, Request
 from reconciler.observe.tmux import Tmux

@@ -12,6 +12,7 @@ import click
 from controllers.team.desired import desired_team, installed_executables
 from reconciler.api import conditions as C
 from reconciler.api.durations import parse_duration
+from reconciler.api.exitcodes import EXIT_SPEC_INVALID
 from reconciler.api.retrying import poll
 from reconciler.cli.demo import STARTER_SPEC, write_demo, write_starter
 from reconciler.cli.packaged import EXAMPLES, example_path
@@ -26,11 +27,7 @@ from reconciler.cli.util import (
     shown_path,
     target,
 )
-from reconciler.engine.engine import (
-    EXIT_SPEC_INVALID,
-    Engine,
-    PassResult,
-)
+from reconciler.engine.engine import Engine, PassResult
 from reconciler.specfile.load import load_spec
 
 

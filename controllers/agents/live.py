@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from controllers.agents.status import StatusBuilder
 from controllers.messages.screen import find_box
 from controllers.providers.base import InputProfile
@@ -56,7 +58,7 @@ def plan_readiness(
         waiting_for = f"readiness pattern {pattern!r}"
     else:
         assert profile is not None
-        seen = find_box(profile, shot) is not None
+        seen = find_box(profile, shot) is not None and not _startup_flash(profile, shot)
         waiting_for = f"{desired.agent.provider}'s input box"
     if was_ready:
         # Once Ready, a screen without the box (a redraw, a long answer) is still Ready:
@@ -85,6 +87,14 @@ def _not_seen(
         return None
     b.set(C.READY, C.FALSE, C.STARTING, f"waiting for {waiting_for}")
     return READINESS_POLL_SEC
+
+
+def _startup_flash(profile: InputProfile, screen: Screen) -> bool:
+    """The CLI's box before it is ready (`InputProfile.startup_flash`)."""
+    return (
+        profile.startup_flash is not None
+        and re.match(profile.startup_flash, screen.text) is not None
+    )
 
 
 def _settle_left(profile: InputProfile | None, b: StatusBuilder, *, same_process: bool) -> float:

@@ -81,6 +81,10 @@ class InputProfile:
     `settle_sec`: how long the box must stay on screen before the first Ready of a
     process, for a CLI that draws its prompt and then, a moment later, a first-run dialog
     over it (measured per CLI); 0 for a CLI that draws its dialogs first.
+    `startup_flash` matches (from the screen's first row) a screen that shows a box the
+    CLI is not yet ready to use: Gemini draws a bare box with nothing above it before its
+    header, a dialog or a resumed conversation replaces it, for 0.4 s to over a second
+    (measured); such a screen never makes a process Ready, however long it stays.
     `submit_delay_sec`: the pause between seeing a pasted message in the box and pressing
     `submit_keys`, for a CLI that reads an Enter arriving right after input as a newline
     (Gemini: within 30 ms of the paste; measured).
@@ -103,6 +107,7 @@ class InputProfile:
     box_rows: int = 40
     continuation: str | None = None
     settle_sec: float = 0.0
+    startup_flash: str | None = None
     submit_delay_sec: float = 0.0
 
 

@@ -14,8 +14,12 @@ the mock model with an API key); the screens are the fixtures in
   then queues the text (sent once after the turn), but delivery waits instead.
 * An Enter less than 30 ms after input is a newline, not a submit (the CLI's
   FAST_RETURN_TIMEOUT): `submit_delay_sec` 0.2 (100 ms and more submitted every time).
-* The folder-trust dialog is drawn about 0.2 s *after* the normal box (measured in and
-  out of git): `settle_sec` 1.0 keeps that flash from counting as Ready. The dialog names
+* Every start first draws a bare box: the rule and the box with nothing above them but
+  the true-colour warning (fixtures `trust_preflash`, `resume_flash`). 0.4 s to over a
+  second later (longer for a long conversation or a busy machine; measured) the header,
+  the folder-trust dialog or the replayed conversation replaces it: `startup_flash`
+  keeps that screen from ever counting as Ready, `settle_sec` 1.0 is a margin on top.
+  The dialog names
   the folder only by its base name (`● 1. Trust folder (ws)`), never by its path, so it
   is never answered: another folder of the same name would look the same. After "Trust
   folder" the CLI restarts itself in the same pane (same pane pid, new child).
@@ -24,8 +28,8 @@ the mock model with an API key); the screens are the fixtures in
   waits: the child restarted after "Trust folder" creates it); `--session-id X` for an id
   that exists exits 42, so a restart always resumes (`--resume X`) once the file is
   there (`controllers.providers.transcripts.gemini_chats_dir`). A resume draws an empty
-  box first (2.8 s after start), then ` ⠋ Resuming session...` without a box (+0.45 s),
-  then the replayed turns over the box (+0.1 s): `settle_sec` covers that gap too. It also
+  box first (the flash above, 2.8 s after start), then ` ⠋ Resuming session...` without
+  a box (+0.45 s, +1 s on a busy machine), then the replayed turns over the box. It also
   writes a metadata-only chat file of the same id under the current minute; the
   conversation stays in the first file.
 * The shell tool's prompt: `│ Allow execution of [Shell]?` over `● 1. Allow once`; the
@@ -108,7 +112,10 @@ GEMINI_INPUT = InputProfile(
             approve_keys=("1",),  # "1. Allow once", chosen at once (measured)
         ),
     ),
-    settle_sec=1.0,  # the trust dialog follows the box by ~0.2 s
+    settle_sec=1.0,  # a margin after the flash: the trust dialog followed it by ~0.2 s
+    # Blank rows, the true-colour warning and the shortcuts hint above the rule: nothing
+    # of the header or of a conversation yet (see the module docstring).
+    startup_flash=r"\A(?:[ \t]*(?:⚠[^\n]*|\? for shortcuts[ \t]*)?\n)*─{20,}",
     submit_delay_sec=0.2,  # an Enter within 30 ms of the paste is a newline
 )
 

@@ -35,6 +35,7 @@ from tests.realcli.capture import CliPane, Shot
 
 BOX = r"^ >   Type your message or @path/to/file"  # the empty input box (placeholder)
 BANNER = r"Gemini CLI v\d"
+TURN = r"^ > \S|^✦ "  # an echoed user turn (the box has 3 spaces) or a reply
 BUSY = r"Thinking\.\.\. \(esc to cancel"
 SLOW = Text(
     "Once upon a time a mock model told a slow story, one small piece at a time, "
@@ -238,6 +239,14 @@ def _main_pane(mock: MockModel, save: _Saver) -> None:
             raise AssertionError(f"--session-id with an existing id: status {status!r}")
         turns_before = len(mock.turns())
         cli.start(["--resume", session])
+        # First a bare box with nothing above it, then (0.5 s to more than 1 s later, the
+        # longer the conversation or the busier the machine) the header and the replayed
+        # turns over a new box: the bare one must never count as Ready.
+        flash = cli.wait_for(BOX, timeout=40)
+        if re.search(rf"{BANNER}|{TURN}", flash.text, re.MULTILINE):
+            raise AssertionError(f"gemini: no bare box before the resume:\n{flash.text}")
+        save(cli, "resume_flash", "the bare box drawn before --resume replays the turns", flash)
+        cli.wait_for(rf"{BANNER}|{TURN}", timeout=40)
         shot = _idle(cli, timeout=40)
         if "> hello gemini" not in _history(cli):
             raise AssertionError("the resumed screen does not replay the earlier turns")

@@ -27,6 +27,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from tests.realcli import homes, install
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
@@ -164,7 +166,17 @@ class CliPane:
         return self
 
     def close(self) -> None:
+        """Kill the server, then what outlives it (Gemini's launcher and child survive the
+        loss of their terminal, measured): only processes started with this pane's HOME."""
         self.tmux("kill-server", check=False)
+        for proc in psutil.process_iter():
+            try:
+                if proc.environ().get("HOME") == str(self.home):
+                    proc.kill()
+            except (psutil.Error, OSError):
+                continue
+        socket = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / self.socket
+        socket.unlink(missing_ok=True)
 
     def __enter__(self) -> CliPane:
         return self

@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Literal
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_epoch, parse_time
 from reconciler.api.status import TeamStatus
+from reconciler.cli import output
+from reconciler.cli.output import Output
 from reconciler.store.freshness import describe_age
 from reconciler.store.records import MessageRecord, ResultRecord
 
@@ -89,21 +87,21 @@ def approvals_json(status: TeamStatus | None) -> list[dict[str, object]]:
     return rows
 
 
-def print_json(rows: object, console: Console) -> None:
+def print_json(rows: object, console: Output) -> None:
     console.file.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
 
 
 def render_messages(
-    records: Sequence[MessageRecord], fmt: ListFormat, console: Console, *, now: float
+    records: Sequence[MessageRecord], fmt: ListFormat, console: Output, *, now: float
 ) -> None:
     if fmt == "json":
         print_json([message_json(r) for r in records], console)
         return
-    table = _table("ID", "FROM", "TO", "KIND", "TASK", "STATE", "TRIES", "AGE", "MESSAGE")
+    table = output.table("ID", "FROM", "TO", "KIND", "TASK", "STATE", "TRIES", "AGE", "MESSAGE")
     for r in records:
         note = f"  [{r.last_error}]" if r.last_error and r.state != "delivered" else ""
         table.add_row(
-            *_cells(
+            *output.cells(
                 r.id,
                 r.sender,
                 r.recipient,
@@ -119,15 +117,15 @@ def render_messages(
 
 
 def render_results(
-    records: Sequence[ResultRecord], fmt: ListFormat, console: Console, *, now: float
+    records: Sequence[ResultRecord], fmt: ListFormat, console: Output, *, now: float
 ) -> None:
     if fmt == "json":
         print_json([result_json(r) for r in records], console)
         return
-    table = _table("ID", "TASK", "AGENT", "STATUS", "AGE", "SUMMARY")
+    table = output.table("ID", "TASK", "AGENT", "STATUS", "AGE", "SUMMARY")
     for r in records:
         table.add_row(
-            *_cells(
+            *output.cells(
                 r.id,
                 r.task_id or "-",
                 r.agent_id,
@@ -139,18 +137,18 @@ def render_results(
     console.print(table)
 
 
-def render_approvals(status: TeamStatus | None, fmt: ListFormat, console: Console) -> None:
+def render_approvals(status: TeamStatus | None, fmt: ListFormat, console: Output) -> None:
     rows = approvals_json(status)
     if fmt == "json":
         print_json(rows, console)
         return
-    table = _table("AGENT", "TOOL", "PANE", "AGE", "PROMPT")
+    table = output.table("AGENT", "TOOL", "PANE", "AGE", "PROMPT")
     now = datetime.now(timezone.utc)
     for row in rows:
         since = row["since"]
         age = _ago((now - parse_time(since)).total_seconds()) if isinstance(since, str) else "-"
         table.add_row(
-            *_cells(
+            *output.cells(
                 str(row["agent"]),
                 str(row["tool"] or "-"),
                 str(row["paneId"] or "-"),
@@ -169,17 +167,6 @@ def preview(text: str) -> str:
         first = first[: _PREVIEW_CHARS - 1] + "…"
     more = len(lines) - 1
     return f"{first} (+{more} lines)" if more > 0 else first
-
-
-def _table(*columns: str) -> Table:
-    table = Table(box=None, pad_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=column not in ("MESSAGE", "SUMMARY", "PROMPT"))
-    return table
-
-
-def _cells(*values: str) -> list[Text]:
-    return [Text(value) for value in values]
 
 
 def _ago(seconds: float) -> str:

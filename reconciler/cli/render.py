@@ -12,22 +12,25 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Literal
-
-from rich.console import Console
-from rich.table import Table
-from ruamel.yaml import YAML
+from typing import TYPE_CHECKING, Literal
 
 from reconciler.api import conditions as C
 from reconciler.api.clock import parse_time
 from reconciler.api.events import Event
 from reconciler.api.status import TeamStatus
+from reconciler.cli import output
+from reconciler.cli.output import Output
 from reconciler.store.freshness import Observation, describe_age, stale_reason
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 OutputFormat = Literal["table", "json", "yaml"]
 
 
 def to_yaml(data: object) -> str:
+    from ruamel.yaml import YAML  # only `-o yaml` pays for it
+
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     stream = io.StringIO()
@@ -38,7 +41,7 @@ def to_yaml(data: object) -> str:
 def render_status(
     status: TeamStatus,
     fmt: OutputFormat,
-    console: Console,
+    console: Output,
     observation: Observation | None = None,
     would: Sequence[str] = (),
 ) -> None:
@@ -63,7 +66,7 @@ def render_status(
 
 
 def _print_head(
-    status: TeamStatus, console: Console, observation: Observation | None, would: Sequence[str]
+    status: TeamStatus, console: Output, observation: Observation | None, would: Sequence[str]
 ) -> None:
     """The team line (generation, Ready), how current the status is, what a pass would do."""
     ready = C.find_condition(status.conditions, C.READY)
@@ -77,7 +80,7 @@ def _print_head(
         console.print(f"  a pass would: {line}", highlight=False, markup=False)
 
 
-def _print_conditions(status: TeamStatus, console: Console) -> None:
+def _print_conditions(status: TeamStatus, console: Output) -> None:
     """The leader's binding and its true conditions, the team's true ones, a spec error."""
     leader = C.find_condition(status.leader.conditions, C.LEADER_BOUND)
     if leader is not None and leader.reason != C.NOT_DECLARED:
@@ -102,9 +105,7 @@ def _print_conditions(status: TeamStatus, console: Console) -> None:
 
 def _agents_table(status: TeamStatus, observation: Observation | None) -> Table:
     """One row per agent; a crash-loop backoff shows instead of its Ready reason."""
-    table = Table(box=None, pad_edge=False)
-    for column in ("AGENT", "READY", "REASON", "PANE", "PID", "RESTARTS", "AGE", "MESSAGE"):
-        table.add_column(column, no_wrap=column != "MESSAGE")
+    table = output.table("AGENT", "READY", "REASON", "PANE", "PID", "RESTARTS", "AGE", "MESSAGE")
     now = datetime.now(timezone.utc)
     stale = observation is not None and observation.stale  # a pid not seen lately has no age
     for name, agent in sorted(status.agents.items()):
@@ -127,7 +128,7 @@ def _agents_table(status: TeamStatus, observation: Observation | None) -> Table:
     return table
 
 
-def render_events(events: Sequence[Event], fmt: OutputFormat, console: Console) -> None:
+def render_events(events: Sequence[Event], fmt: OutputFormat, console: Output) -> None:
     rows = [e.model_dump(mode="json", by_alias=True) for e in events]
     if fmt == "json":
         console.file.write(json.dumps(rows, indent=2) + "\n")
@@ -135,9 +136,7 @@ def render_events(events: Sequence[Event], fmt: OutputFormat, console: Console) 
     if fmt == "yaml":
         console.file.write(to_yaml(rows))
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"):
-        table.add_column(column, no_wrap=column != "MESSAGE")
+    table = output.table("TIME", "TYPE", "REASON", "OBJECT", "MESSAGE")
     for event in events:
         table.add_row(event.time, event.type, event.reason, event.object, event.message)
     console.print(table)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 import psutil
-from rich.console import Console
 
 from reconciler.api.durations import parse_duration
 from reconciler.api.errors import (
@@ -31,6 +30,7 @@ from reconciler.api.errors import (
 )
 from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.status import STATE_DIR, TeamStatus
+from reconciler.cli.output import Output
 from reconciler.observe.procs import is_same_process
 from reconciler.observe.tmux import Tmux
 from reconciler.observe.world import Pane, observe
@@ -91,16 +91,9 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-# Output that is not a terminal goes to a pipe, a file or `grep`: one row a line, never
-# wrapped (rich would otherwise assume 80 columns, or $COLUMNS, and fold the tables).
-PIPE_WIDTH = 100_000
-
-
-def console() -> Console:
-    """Rich output for people: the terminal's width on a TTY, no wrapping otherwise."""
-    if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+def console() -> Output:
+    """Where the verb prints (rich only once a table is drawn)."""
+    return Output()
 
 
 def invocation() -> str:

@@ -44,7 +44,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_test_script_fails_when_pytest_collects_nothing() -> None:
     text = (REPO / "scripts" / "test").read_text(encoding="utf-8")
-    assert '.venv/bin/pytest -q -n "$workers" "$@"' in text
+    assert '.venv/bin/pytest -q -n "$workers" "${dist[@]}" "$@"' in text
+    assert "dist=(--dist worksteal)" in text
     assert '"$rc" -eq 5' in text
 
 

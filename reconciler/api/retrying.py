@@ -69,14 +69,21 @@ def poll(
     last check happens at the deadline rather than a whole interval after it. An
     exception from `check` or `until` ends the wait and propagates unchanged.
     `deadline` is on `clock`'s scale; `math.inf` waits until `until` says so.
-    """
-    from tenacity import Retrying, retry_if_result
 
+    The first check runs before tenacity is imported: a wait that holds at once (`wait`
+    on a team already Ready, from an agent's turn) should not pay for the import.
+    """
     pace = interval if callable(interval) else _fixed(interval)
+    first = check()
+    if until(first) or clock() >= deadline:
+        return first
+    sleep(max(0.0, min(pace(1, first), deadline - clock())))
+
+    from tenacity import Retrying, retry_if_result
 
     def pause(state: RetryCallState) -> float:
         assert state.outcome is not None  # tenacity waits only after an attempt
-        wanted = pace(state.attempt_number, state.outcome.result())
+        wanted = pace(state.attempt_number + 1, state.outcome.result())
         return max(0.0, min(wanted, deadline - clock()))
 
     def last(state: RetryCallState) -> T:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal
 
 from reconciler.api import conditions as C
 from reconciler.api.clock import parse_time
-from reconciler.api.events import Event
 from reconciler.api.status import TeamStatus
 from reconciler.cli import output
 from reconciler.cli.output import Output
@@ -24,6 +23,8 @@ from reconciler.store.freshness import Observation, describe_age, stale_reason
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from reconciler.api.events import Event
 
 OutputFormat = Literal["table", "json", "yaml"]
 

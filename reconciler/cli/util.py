@@ -26,14 +26,11 @@ from reconciler.api.errors import (
     SpecError,
     SpecNotFound,
     StateUnwritable,
-    TmuxUnavailable,
 )
-from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
+from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.status import STATE_DIR, TeamStatus
 from reconciler.cli.output import Output
 from reconciler.observe.procs import is_same_process
-from reconciler.observe.tmux import Tmux
-from reconciler.observe.world import Pane, observe
 from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
 from reconciler.store.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
@@ -212,20 +209,3 @@ def read_status(t: Target) -> TeamStatus | None:
         return StatusStore(t.workspace / ".team").read()
     except StatusCorrupt as err:
         fail(str(err), EXIT_UNUSABLE)
-
-
-def agent_pane(t: Target, agent: str) -> tuple[Tmux, Pane]:
-    loaded = t.require_spec()
-    tmux = Tmux(socket_name=t.socket)
-    try:
-        world = observe(tmux)
-    except TmuxUnavailable as err:
-        fail(str(err), EXIT_UNUSABLE)
-    panes = [
-        p
-        for p in world.owned_panes(loaded.spec.team_id, str(loaded.workspace))
-        if p.agent == agent and p.session_name == loaded.spec.session_name
-    ]
-    if not panes:
-        fail(f"agent {agent!r} has no pane (is the team up?)", EXIT_NOT_READY)
-    return tmux, panes[0]

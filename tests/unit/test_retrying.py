@@ -40,6 +40,27 @@ def test_poll_returns_first_result_that_satisfies() -> None:
     assert t.pauses == [0.5, 0.5]
 
 
+def test_poll_that_holds_at_once_checks_once_and_never_pauses() -> None:
+    """`wait` on a team already Ready returns after one look (and before tenacity is
+    imported: tests/process/test_verb_imports.py)."""
+    t = Ticks()
+    calls: list[int] = []
+
+    def check() -> int:
+        calls.append(1)
+        return 5
+
+    got = poll(
+        check,
+        until=lambda v: v > 0,
+        deadline=t.now() + 10,
+        interval=0.5,
+        clock=t.now,
+        sleep=t.sleep,
+    )
+    assert (got, len(calls), t.pauses) == (5, 1, [])
+
+
 def test_poll_at_deadline_returns_last_result_and_cuts_last_pause() -> None:
     t = Ticks()
     seen: list[float] = []

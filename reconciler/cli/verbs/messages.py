@@ -1,16 +1,13 @@
-"""Verbs that talk through the message store: `send`, `inbox`, `approvals`, and what
-they share with `report`/`results` (`reconciler.cli.verbs.results`).
+"""`send`: queue a message for agents or the leader.
 
-`send` and `report` only record intent (a queued message, a stored result) and touch
-`.team/wake`; the running reconciler delivers, verifies and reports (issue #6). None of
-them takes the workspace lock: the store serialises its own writers, so a worker can
-report while `team-agent run` holds the lock. The others only read, and create nothing.
-
-Run from an agent's pane, they find their team without `-f`: the reconciler gives every
-agent `TEAM_AGENT_WORKSPACE` and `TEAM_AGENT_ID`, and the spec is looked for in that
-workspace (as `./team.spec.yaml` would be). Exit codes: 0 done, 1 a `--wait` that did not
-end delivered, 2 usage (unknown recipient, invalid envelope, invalid spec), 4 the state
-folder or the store unusable; `send` refusals as `down`'s (see its epilog).
+`send` (like `report`, `reconciler.cli.verbs.results`) only records intent (a queued
+message) and touches `.team/wake`; the running reconciler delivers, verifies and reports
+(issue #6). It takes no workspace lock: the store serialises its own writers, so a
+worker can send while `team-agent run` holds the lock. Where it acts (`-f`, or the
+agent's own workspace) is `reconciler.cli.place`'s. Exit codes: 0 done, 1 a `--wait`
+that did not end delivered, 2 usage (unknown recipient, invalid spec), 4 the state
+folder or the store unusable; refusals of a caller that is not the team's as `down`'s
+(see its epilog).
 """
 
 from __future__ import annotations
@@ -20,25 +17,25 @@ import re
 import shlex
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
-from reconciler.api.clock import parse_time
 from reconciler.api.durations import parse_duration
 from reconciler.api.envelope import TASK_ID_PATTERN
-from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
-from reconciler.api.launch import ENV_AGENT_ID, ENV_WORKSPACE
+from reconciler.api.launch import ENV_AGENT_ID
 from reconciler.api.retrying import poll
-from reconciler.api.status import STATE_DIR
 from reconciler.cli.message_render import (
-    ListFormat,
     message_json,
     print_json,
-    render_approvals,
-    render_messages,
+)
+from reconciler.cli.place import (
+    ONE_OUTPUT,
+    check_member,
+    open_store,
+    place,
+    state_dir_of,
+    wake,
 )
 from reconciler.cli.util import (
     Target,
@@ -47,110 +44,16 @@ from reconciler.cli.util import (
     invocation,
     running_reconciler,
     shown_path,
-    target,
 )
 from reconciler.cli.verbs.ownership import TEAM_ACTION_EPILOG, guard_team_action
-from reconciler.engine.wake import touch_wake
-from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
+from reconciler.specfile.load import LoadedSpec
 from reconciler.store.messages import LEADER, MessageRecord, MessageStore, StoreError
-from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 MAX_BODY_BYTES = 1_000_000  # a message is pasted into a terminal: a megabyte is plenty
 _POLL_SEC = 0.1
 # C0 controls other than tab, newline and carriage return, DEL, and C1: typed into a
 # terminal they are keystrokes (ESC[201~ would end a bracketed paste), not text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u0080-\u009f]")
-LIST_OUTPUT = click.Choice(["table", "json"])
-ONE_OUTPUT = click.Choice(["text", "json"])
-
-
-@dataclass(frozen=True)
-class Place:
-    """The workspace a message verb acts on, and its spec when one was found."""
-
-    workspace: Path
-    target: Target | None  # None: $TEAM_AGENT_WORKSPACE holds no spec of its own
-
-    @property
-    def state_dir(self) -> Path:
-        return self.workspace / STATE_DIR
-
-    @property
-    def loaded(self) -> LoadedSpec | None:
-        return self.target.loaded if self.target is not None else None
-
-    def require_spec(self) -> tuple[Target, LoadedSpec]:
-        if self.target is None:
-            fail(
-                f"no team.spec.yaml in ${ENV_WORKSPACE} ({self.workspace}): pass -f SPEC",
-                EXIT_SPEC_INVALID,
-            )
-        return self.target, self.target.require_spec()
-
-
-def place(ctx: click.Context) -> Place:
-    """`-f`, else the workspace in $TEAM_AGENT_WORKSPACE (an agent's pane), else the cwd."""
-    env_workspace = os.environ.get(ENV_WORKSPACE)
-    if ctx.obj["spec_file"] is not None or not env_workspace:
-        t = target(ctx)
-        return Place(t.workspace, t)
-    workspace = Path(env_workspace).resolve()
-    try:
-        path = find_spec(None, workspace)
-    except SpecNotFound:
-        return Place(workspace, None)
-    try:
-        loaded = load_spec(path)
-    except SpecError as err:
-        return Place(workspace, Target(path, None, err, ctx.obj["socket"]))
-    if loaded.workspace != workspace:
-        return Place(workspace, None)  # another team's spec (its workspace is elsewhere)
-    return Place(workspace, Target(path, loaded, None, ctx.obj["socket"]))
-
-
-def members(loaded: LoadedSpec | None) -> list[str] | None:
-    """Who may send and receive: the declared workers and `leader` (None: unknown)."""
-    if loaded is None:
-        return None
-    return [agent.id for agent in loaded.spec.agents] + [LEADER]
-
-
-def check_member(name: str, loaded: LoadedSpec | None, what: str) -> None:
-    known = members(loaded)
-    if known is not None and name not in known:
-        fail(f"unknown {what} {name!r} (expected one of: {', '.join(known)})", EXIT_SPEC_INVALID)
-
-
-def open_store(state_dir: Path) -> MessageStore:
-    try:
-        return MessageStore.open(state_dir)
-    except StoreError as err:
-        fail(str(err), EXIT_UNUSABLE)
-
-
-def state_dir_of(p: Place) -> Path:
-    try:
-        return ensure_state_dir(p.workspace)
-    except StateUnwritable as err:
-        fail(str(err), EXIT_UNUSABLE)
-
-
-def wake(state_dir: Path) -> None:
-    """Ask a running reconciler for a pass now; the periodic resync covers a failure."""
-    try:
-        touch_wake(state_dir)
-    except OSError as err:
-        click.echo(f"team-agent: warning: cannot wake the reconciler: {err}", err=True)
-
-
-def since_arg(text: str | None, now: float) -> float | None:
-    """`--since`: an RFC 3339 time, or a duration back from now (`10m`)."""
-    if text is None:
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return now - parse_duration(text)
 
 
 def read_body(message: str) -> str:
@@ -311,38 +214,3 @@ def _wait_delivered(
             why = f" ({r.last_error})" if r.last_error else ""
             click.echo(f"{r.id} still {r.state} after {timeout:g}s{why}", err=True)
     return current
-
-
-@click.command()
-@click.argument("agent", required=False)
-@click.option("--since", default=None, help="An RFC 3339 time, or a duration back (10m).")
-@click.option("-o", "--output", "fmt", type=LIST_OUTPUT, default="table")
-@click.pass_context
-def inbox(ctx: click.Context, agent: str | None, since: str | None, fmt: ListFormat) -> None:
-    """Messages to AGENT (default $TEAM_AGENT_ID, else leader), any state, oldest first."""
-    p = place(ctx)
-    agent = agent or os.environ.get(ENV_AGENT_ID) or LEADER
-    check_member(agent, p.loaded, "agent")
-    now = time.time()
-    cutoff = since_arg(since, now)
-    records: list[MessageRecord] = []
-    if MessageStore.exists(p.state_dir):
-        with open_store(p.state_dir) as store:
-            try:
-                records = store.inbox(agent, since=cutoff)
-            except StoreError as err:
-                fail(str(err), EXIT_UNUSABLE)
-    render_messages(records, fmt, console(), now=now)
-
-
-@click.command()
-@click.option("-o", "--output", "fmt", type=LIST_OUTPUT, default="table")
-@click.pass_context
-def approvals(ctx: click.Context, fmt: ListFormat) -> None:
-    """Agents waiting on a tool permission prompt (Ready=False, reason AwaitingApproval)."""
-    p = place(ctx)
-    try:
-        current = StatusStore(p.state_dir).read()
-    except StatusCorrupt as err:
-        fail(str(err), EXIT_UNUSABLE)
-    render_approvals(current, fmt, console())

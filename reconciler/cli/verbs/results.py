@@ -3,7 +3,7 @@
 `report` stores the envelope and, when `communication.leader_receives_results` holds,
 one short `result` message to the leader in the same transaction (`MessageStore.add_result`),
 appends a `Result` event and wakes the reconciler, which delivers that message like any
-other. Run from a worker's pane it needs no `-f` (see `reconciler.cli.verbs.messages`).
+other. Run from a worker's pane it needs no `-f` (see `reconciler.cli.place`).
 Invalid envelopes exit 2 naming the field; nothing is stored then.
 """
 
@@ -33,8 +33,7 @@ from reconciler.cli.message_render import (
     render_results,
     result_json,
 )
-from reconciler.cli.util import console, fail
-from reconciler.cli.verbs.messages import (
+from reconciler.cli.place import (
     LIST_OUTPUT,
     ONE_OUTPUT,
     check_member,
@@ -44,6 +43,7 @@ from reconciler.cli.verbs.messages import (
     state_dir_of,
     wake,
 )
+from reconciler.cli.util import console, fail
 from reconciler.store.eventlog import EventLog
 from reconciler.store.messages import LEADER, MessageStore, ResultRecord, StoreError
 

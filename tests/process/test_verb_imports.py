@@ -1,0 +1,103 @@
+"""The verbs agents and monitors call all the time import only what they use (issue 16).
+
+A test of structure, not of time: each verb runs in a fresh interpreter, as the console
+script runs it, and the modules it loaded are compared with what it must never load.
+A time figure belongs to `bench/`; what this catches is the next import that drags the
+engine, the tmux observation or rich into `status` (each costs tens of milliseconds at
+every start, and agents call these verbs on every turn).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.api.status import TeamStatus
+from reconciler.store.statusfile import ensure_state_dir
+
+SPEC = """\
+version: 1
+team: {name: lean}
+agents:
+  - {id: impl, provider: fake}
+"""
+
+# Run the verb as `team-agent` would, then list every module the process holds.
+PROBE = """\
+import json, os, sys
+sys.argv = ["team-agent", *sys.argv[1:]]
+from reconciler.cli.main import main
+try:
+    main()
+except SystemExit:
+    pass
+with open(os.environ["MODULES_OUT"], "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+# What reading a file, a store or a status must never pay for.
+NEVER = (
+    "reconciler.engine.engine",  # the engine and, through the registry, every controller
+    "controllers.registry",
+    "reconciler.observe.world",  # the tmux observation
+    "reconciler.observe.tmux",
+    "rich",  # machine output goes straight to stdout
+    "tenacity",
+)
+
+VERBS = {
+    "status": (["status", "-o", "json"], ("sqlite3",)),
+    "wait": (["wait", "--for", "condition=Ready", "--timeout", "0s"], ("sqlite3",)),
+    "approvals": (["approvals", "-o", "json"], ()),
+    "inbox": (["inbox", "impl", "-o", "json"], ()),
+    "results": (["results", "-o", "json"], ()),
+    "send": (["send", "impl", "hello"], ()),
+}
+# `send` checks its caller against the team's leader and workers (the owner gate), which
+# observes the caller's pane when it runs inside tmux: it may load the tmux observation.
+ALLOWED = {"send": ("reconciler.observe.world", "reconciler.observe.tmux")}
+
+
+def _modules(workspace: Path, args: list[str]) -> set[str]:
+    out = workspace / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
+    env["MODULES_OUT"] = str(out)
+    subprocess.run(
+        [sys.executable, "-c", PROBE, "-f", str(workspace / "team.spec.yaml"), *args],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return set(json.loads(out.read_text()))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "team.spec.yaml").write_text(SPEC)
+    state = ensure_state_dir(tmp_path)
+    (state / "status.json").write_text(TeamStatus.empty("lean").to_json())
+    return tmp_path
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_a_verb_agents_call_often_imports_no_engine_tmux_or_rich(
+    workspace: Path, verb: str
+) -> None:
+    args, also_never = VERBS[verb]
+    loaded = _modules(workspace, args)
+    assert "reconciler.cli.main" in loaded  # the probe ran the verb
+    never = [bad for bad in (*NEVER, *also_never) if bad not in ALLOWED.get(verb, ())]
+    wrong = sorted(m for m in loaded for bad in never if m == bad or m.startswith(bad + "."))
+    assert not wrong, f"`team-agent {' '.join(args)}` imported {wrong}"
+
+
+def test_a_table_for_a_person_still_uses_rich(workspace: Path) -> None:
+    """The check above can fail: a table does load rich."""
+    assert "rich.table" in _modules(workspace, ["status"])

@@ -39,6 +39,8 @@ from reconciler.specfile.load import LoadedSpec
 from reconciler.store.statusfile import StatusStore, ensure_state_dir
 
 LEFTOVER_ROUNDS = 3
+# Stops applied at once: each is a few tmux calls and a wait; tmux serialises the calls.
+STOP_CONCURRENCY = 16
 
 
 def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str], list[str]]:
@@ -76,7 +78,9 @@ def down_team(loaded: LoadedSpec, tmux: Tmux, *, python: str) -> tuple[list[str]
         python=python,
     )
     appliers = (AgentsController(), OrphansController())
-    outcomes = apply_plan(actions, ctx, appliers)
+    # The stops are independent, and each may wait out the grace period: at once, not
+    # one after another (issue 16: fifty agents took seconds).
+    outcomes = apply_plan(actions, ctx, appliers, concurrency=STOP_CONCURRENCY)
     # Again while some are found: a tool's own children (Claude's `bash -c` runs the
     # command as its child) become orphans only once the tool process is gone.
     for _ in range(LEFTOVER_ROUNDS):

@@ -11,6 +11,7 @@ outcome, and writes status and events.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from reconciler.api.actions import Action, Outcome, Plan
 from reconciler.api.clock import FakeClock
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_READY
 from reconciler.api.hooks import PassHooks
-from reconciler.apply.executor import Applier, ApplyContext
+from reconciler.apply.executor import Applier, ApplyContext, apply_plan
 from reconciler.engine.engine import Engine
 from reconciler.observe.procs import Scanner
 from reconciler.observe.tmux import Tmux
@@ -236,3 +237,50 @@ def test_write_note_is_an_action(tmp_path: Path) -> None:
     """The test action satisfies the engine's `Action` protocol (checked by mypy too)."""
     action: Action = WriteNote(str(tmp_path / NOTE_FILE), "t")
     assert action.resource == "note/note.txt" and action.requires == ()
+
+
+class MeetingSteps(StepsController):
+    """Each step waits at a barrier for `parties` steps: it only passes if they run at once."""
+
+    def __init__(self, parties: int, *steps: Step) -> None:
+        super().__init__(*steps)
+        self.barrier = threading.Barrier(parties, timeout=5)
+
+    def apply(self, action: Action, ctx: ApplyContext) -> Outcome:
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            return Outcome(action=action, ok=False, message="ran alone")
+        return super().apply(action, ctx)
+
+
+def _context(tmp_path: Path) -> ApplyContext:
+    return ApplyContext(
+        tmux=Tmux(socket_name="unused"),
+        world=world(),
+        team_id="t",
+        workspace=str(tmp_path),
+        state_dir=tmp_path,
+        python="python3",
+    )
+
+
+def test_independent_actions_are_applied_at_once_and_reported_in_plan_order(
+    tmp_path: Path,
+) -> None:
+    steps = [Step(f"s{n}") for n in range(4)]
+    meeting = MeetingSteps(4, *steps)
+    outcomes = apply_plan(steps, _context(tmp_path), (meeting,), concurrency=4)
+    assert [o.action for o in outcomes] == steps
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+
+
+def test_actions_with_dependencies_are_applied_one_after_another(tmp_path: Path) -> None:
+    steps = [Step("base"), Step("on-top", requires=("step/base",))]
+    meeting = MeetingSteps(2, *steps)
+    meeting.barrier = threading.Barrier(2, timeout=0.2)
+    outcomes = apply_plan(steps, _context(tmp_path), (meeting,), concurrency=4)
+    assert [o.message for o in outcomes] == [
+        "ran alone",
+        "skipped: step/base did not succeed earlier in this pass",
+    ]

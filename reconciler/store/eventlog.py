@@ -109,11 +109,17 @@ class EventLog:
     def _append_line(self, line: bytes) -> None:
         # Reopened while another writer rotates under us or after we rotate; the last
         # attempt writes to what it opened, so contention never makes an append fail.
-        reopen = retry_on(lambda e: isinstance(e, _Reopen), attempts=_REOPEN_ATTEMPTS)
-        for attempt in reopen:
-            with attempt:
-                last_try = attempt.retry_state.attempt_number == _REOPEN_ATTEMPTS
-                self._append_once(line, last_try=last_try)
+        # The first attempt comes before the policy: it nearly always succeeds, and
+        # building one imports tenacity, which `report` from a worker need not pay for.
+        try:
+            self._append_once(line, last_try=False)
+        except _Reopen:
+            later = _REOPEN_ATTEMPTS - 1
+            reopen = retry_on(lambda e: isinstance(e, _Reopen), attempts=later)
+            for attempt in reopen:
+                with attempt:
+                    last_try = attempt.retry_state.attempt_number == later
+                    self._append_once(line, last_try=last_try)
 
     def _append_once(self, line: bytes, *, last_try: bool) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _FILE_MODE)

@@ -57,6 +57,7 @@ VERBS = {
     "inbox": (["inbox", "impl", "-o", "json"], ()),
     "results": (["results", "-o", "json"], ()),
     "send": (["send", "impl", "hello"], ()),
+    "report": (["report", "--agent", "impl", "--status", "done", "--summary", "ok"], ()),
 }
 # `send` checks its caller against the team's leader and workers (the owner gate), which
 # observes the caller's pane when it runs inside tmux: it may load the tmux observation.

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.api.clock import parse_time
 from reconciler.api.durations import parse_duration
-from reconciler.api.errors import SpecError, SpecNotFound, StateUnwritable
+from reconciler.api.errors import SpecNotFound, StateUnwritable
 from reconciler.api.exitcodes import EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.launch import ENV_WORKSPACE
 from reconciler.api.status import STATE_DIR
@@ -28,9 +29,13 @@ from reconciler.cli.util import (
     target,
 )
 from reconciler.engine.wake import touch_wake
-from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
+from reconciler.specfile.locate import find_spec
+from reconciler.specfile.summary import read_summary
 from reconciler.store.messages import LEADER, MessageStore, StoreError
 from reconciler.store.statusfile import ensure_state_dir
+
+if TYPE_CHECKING:
+    from reconciler.specfile.load import LoadedSpec
 
 LIST_OUTPUT = click.Choice(["table", "json"])
 ONE_OUTPUT = click.Choice(["text", "json"])
@@ -46,10 +51,6 @@ class Place:
     @property
     def state_dir(self) -> Path:
         return self.workspace / STATE_DIR
-
-    @property
-    def loaded(self) -> LoadedSpec | None:
-        return self.target.loaded if self.target is not None else None
 
     def require_spec(self) -> tuple[Target, LoadedSpec]:
         if self.target is None:
@@ -68,27 +69,25 @@ def place(ctx: click.Context) -> Place:
         return Place(t.workspace, t)
     workspace = Path(env_workspace).resolve()
     try:
-        path = find_spec(None, workspace)
+        path = find_spec(None, workspace).absolute()
     except SpecNotFound:
         return Place(workspace, None)
-    try:
-        loaded = load_spec(path)
-    except SpecError as err:
-        return Place(workspace, Target(path, None, err, ctx.obj["socket"]))
-    if loaded.workspace != workspace:
+    t = Target(path, ctx.obj["socket"], summary=read_summary(path))
+    if t.summary is None and t.loaded is None:
+        return Place(workspace, t)  # its error is reported where the spec is required
+    if t.workspace != workspace:
         return Place(workspace, None)  # another team's spec (its workspace is elsewhere)
-    return Place(workspace, Target(path, loaded, None, ctx.obj["socket"]))
+    return Place(workspace, t)
 
 
-def members(loaded: LoadedSpec | None) -> list[str] | None:
+def members(t: Target | None) -> list[str] | None:
     """Who may send and receive: the declared workers and `leader` (None: unknown)."""
-    if loaded is None:
-        return None
-    return [agent.id for agent in loaded.spec.agents] + [LEADER]
+    declared = t.members if t is not None else None
+    return None if declared is None else [*declared, LEADER]
 
 
-def check_member(name: str, loaded: LoadedSpec | None, what: str) -> None:
-    known = members(loaded)
+def check_member(name: str, t: Target | None, what: str) -> None:
+    known = members(t)
     if known is not None and name not in known:
         fail(f"unknown {what} {name!r} (expected one of: {', '.join(known)})", EXIT_SPEC_INVALID)
 

@@ -12,7 +12,6 @@ import os
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -31,28 +30,73 @@ from reconciler.api.exitcodes import EXIT_LOCKED, EXIT_SPEC_INVALID, EXIT_UNUSAB
 from reconciler.api.status import STATE_DIR, TeamStatus
 from reconciler.cli.output import Output
 from reconciler.observe.procs import is_same_process
-from reconciler.specfile.load import LoadedSpec, find_spec, load_spec
+from reconciler.specfile.locate import find_spec
+from reconciler.specfile.summary import SpecSummary, read_summary, summarize, write_summary
 from reconciler.store.freshness import DEFAULT_RESYNC_SEC, Observation, ReconcilerHolder, assess
 from reconciler.store.lock import LOCK_FILE, LockHolder, WorkspaceLock, read_holder
 from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 if TYPE_CHECKING:  # the engine is imported by the verbs that run one (see Target.engine)
     from reconciler.engine.engine import Engine, PassResult
+    from reconciler.specfile.load import LoadedSpec
 
 OUTPUT = click.Choice(["table", "json", "yaml"])
 
 
-@dataclass
 class Target:
-    """Which spec and workspace a command is about, resolved once per invocation."""
+    """Which spec and workspace a command is about, resolved once per invocation.
 
-    spec_path: Path
-    loaded: LoadedSpec | None
-    error: SpecError | None
-    socket_override: str | None
+    The spec is parsed (ruamel and the pydantic models, about 60 ms) only when a verb needs
+    more than its summary: the workspace, team id, members, resync interval and socket
+    come from `reconciler.specfile.summary` while the spec's text is the one summarised,
+    so `status` or `inbox` from an agent's turn reads two small files instead. A verb
+    that parses writes the summary for the next one.
+    """
+
+    def __init__(
+        self,
+        spec_path: Path,
+        socket_override: str | None,
+        *,
+        summary: SpecSummary | None = None,
+        loaded: LoadedSpec | None = None,
+        error: SpecError | None = None,
+    ) -> None:
+        self.spec_path = spec_path
+        self.socket_override = socket_override
+        self.summary = summary
+        self._loaded = loaded
+        self._error = error
+        self._tried = loaded is not None or error is not None
+
+    def _load(self) -> None:
+        if self._tried:
+            return
+        self._tried = True
+        from reconciler.specfile.load import load_spec  # only when the summary is not enough
+
+        try:
+            self._loaded = load_spec(self.spec_path)
+        except SpecError as err:
+            self._error = err
+            return
+        self.summary = summarize(self._loaded)
+        write_summary(self.summary)
+
+    @property
+    def loaded(self) -> LoadedSpec | None:
+        self._load()
+        return self._loaded
+
+    @property
+    def error(self) -> SpecError | None:
+        self._load()
+        return self._error
 
     @property
     def workspace(self) -> Path:
+        if self.summary is not None:
+            return Path(self.summary.workspace)
         if self.loaded is not None:
             return self.loaded.workspace
         return self.spec_path.parent.resolve()
@@ -61,7 +105,25 @@ class Target:
     def socket(self) -> str | None:
         if self.socket_override:
             return self.socket_override
+        if self.summary is not None:
+            return self.summary.tmux_socket
         return self.loaded.spec.runtime.tmux_socket if self.loaded else None
+
+    @property
+    def members(self) -> list[str] | None:
+        """The declared agents (None: the spec cannot be loaded)."""
+        if self.summary is None and self.loaded is None:
+            return None
+        assert self.summary is not None  # a successful load summarises
+        return list(self.summary.members)
+
+    @property
+    def resync_interval(self) -> float:
+        """`runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
+        if self.summary is None and self.loaded is None:
+            return DEFAULT_RESYNC_SEC
+        assert self.summary is not None
+        return self.summary.resync_interval_sec
 
     def require_spec(self) -> LoadedSpec:
         if self.loaded is None:
@@ -143,31 +205,24 @@ def reconciler_holder(workspace: Path) -> ReconcilerHolder | None:
     return ReconcilerHolder(pid=holder.pid, acquiredAt=holder.acquiredAt)
 
 
-def resync_interval(t: Target) -> float:
-    """The spec's `runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
-    return t.loaded.spec.runtime.resync_interval_sec if t.loaded else DEFAULT_RESYNC_SEC
-
-
 def observation_of(t: Target, status: TeamStatus, now: datetime) -> Observation:
     """How current `status` (read from the file) is at `now`; reads the lock's record only."""
     return assess(
         status,
         now=now,
-        resync_sec=resync_interval(t),
+        resync_sec=t.resync_interval,
         reconciler=reconciler_holder(t.workspace),
     )
 
 
 def target(ctx: click.Context) -> Target:
-    """Find and load the spec; a missing spec is a usage error (exit 2)."""
+    """Find the spec (loaded when first needed); a missing spec is a usage error (exit 2)."""
     try:
         path = find_spec(ctx.obj["spec_file"], Path.cwd())
     except SpecNotFound as err:
         fail(str(err), EXIT_SPEC_INVALID)
-    try:
-        return Target(path, load_spec(path), None, ctx.obj["socket"])
-    except SpecError as err:
-        return Target(path, None, err, ctx.obj["socket"])
+    path = path.absolute()
+    return Target(path, ctx.obj["socket"], summary=read_summary(path))
 
 
 def run_pass(engine: Engine) -> PassResult:

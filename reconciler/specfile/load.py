@@ -35,12 +35,8 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 
 from reconciler.api.errors import SpecError, SpecIssue, SpecNotFound
 from reconciler.api.spec import Loc, Spec, dotted_path, located_issues
+from reconciler.specfile.summary import text_digest
 
-SPEC_FILENAME = "team.spec.yaml"
-DEFAULT_SPEC_LOCATIONS: tuple[Path, ...] = (
-    Path(SPEC_FILENAME),
-    Path(".team") / "current" / SPEC_FILENAME,
-)
 AUTO_TRUST_DEPRECATION = (
     "runtime.auto_trust_own_workspace is deprecated: "
     "set TEAM_AGENT_AUTO_TRUST_OWN_WORKSPACE=1 instead"
@@ -66,21 +62,6 @@ class LoadedSpec:
     content_hash: str  # "sha256:<hex>" of the canonical JSON of the model
     deprecations: tuple[str, ...]
     source_digest: str = ""  # sha256 of the file's text: unchanged text, same result
-
-
-def find_spec(explicit: Path | None, cwd: Path) -> Path:
-    """Return the spec to use: `explicit` if given, else the default search locations.
-
-    Relative paths are taken from `cwd` (passed in, not read, so tests need no chdir).
-    """
-    candidates = (explicit,) if explicit is not None else DEFAULT_SPEC_LOCATIONS
-    tried: list[str] = []
-    for candidate in candidates:
-        path = cwd / candidate
-        if path.is_file():
-            return path
-        tried.append(str(path))
-    raise SpecNotFound(f"no spec file found; tried: {', '.join(tried)}")
 
 
 def load_spec(path: Path, *, previous: LoadedSpec | None = None) -> LoadedSpec:
@@ -127,14 +108,10 @@ def _workspace_issue(text: str, loaded: LoadedSpec) -> SpecIssue:
 
 def _unchanged(previous: LoadedSpec, text: str, path: Path) -> bool:
     return (
-        previous.source_digest == _digest(text)
+        previous.source_digest == text_digest(text)
         and previous.path == path
         and (path.parent / previous.spec.team.workspace).resolve() == previous.workspace
     )
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_spec_text(text: str, path: Path) -> LoadedSpec:
@@ -155,7 +132,7 @@ def load_spec_text(text: str, path: Path) -> LoadedSpec:
         workspace=(path.parent / spec.team.workspace).resolve(),
         content_hash=content_hash(spec),
         deprecations=spec_deprecations(spec),
-        source_digest=_digest(text),
+        source_digest=text_digest(text),
     )
 
 

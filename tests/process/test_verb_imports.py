@@ -50,12 +50,14 @@ NEVER = (
     "tenacity",
 )
 
+# Verbs that only read: once a verb has summarised the spec, they do not parse it again.
+READ_ONLY = ("reconciler.specfile.load", "ruamel")
 VERBS = {
-    "status": (["status", "-o", "json"], ("sqlite3",)),
-    "wait": (["wait", "--for", "condition=Ready", "--timeout", "0s"], ("sqlite3",)),
-    "approvals": (["approvals", "-o", "json"], ()),
-    "inbox": (["inbox", "impl", "-o", "json"], ()),
-    "results": (["results", "-o", "json"], ()),
+    "status": (["status", "-o", "json"], ("sqlite3", *READ_ONLY)),
+    "wait": (["wait", "--for", "condition=Ready", "--timeout", "0s"], ("sqlite3", *READ_ONLY)),
+    "approvals": (["approvals", "-o", "json"], READ_ONLY),
+    "inbox": (["inbox", "impl", "-o", "json"], READ_ONLY),
+    "results": (["results", "-o", "json"], READ_ONLY),
     "send": (["send", "impl", "hello"], ()),
     "report": (["report", "--agent", "impl", "--status", "done", "--summary", "ok"], ()),
 }
@@ -65,17 +67,20 @@ ALLOWED = {"send": ("reconciler.observe.world", "reconciler.observe.tmux")}
 
 
 def _modules(workspace: Path, args: list[str]) -> set[str]:
+    """The modules of the second of two runs: the first one summarises the spec."""
     out = workspace / "modules.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
     env["MODULES_OUT"] = str(out)
-    subprocess.run(
-        [sys.executable, "-c", PROBE, "-f", str(workspace / "team.spec.yaml"), *args],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    env["XDG_CACHE_HOME"] = str(workspace / "cache")
+    for _ in range(2):
+        subprocess.run(
+            [sys.executable, "-c", PROBE, "-f", str(workspace / "team.spec.yaml"), *args],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
     return set(json.loads(out.read_text()))
 
 
@@ -102,3 +107,25 @@ def test_a_verb_agents_call_often_imports_no_engine_tmux_or_rich(
 def test_a_table_for_a_person_still_uses_rich(workspace: Path) -> None:
     """The check above can fail: a table does load rich."""
     assert "rich.table" in _modules(workspace, ["status"])
+
+
+def test_an_edited_spec_is_parsed_again(workspace: Path) -> None:
+    """The summary holds for the text it summarised: `inbox` of an agent added since
+    must know it (a stale summary would refuse it as unknown)."""
+    assert "reconciler.specfile.load" not in _modules(workspace, ["inbox", "impl"])
+    spec = workspace / "team.spec.yaml"
+    spec.write_text(spec.read_text() + "  - {id: added, provider: fake}\n")
+    out = workspace / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
+    env.update(MODULES_OUT=str(out), XDG_CACHE_HOME=str(workspace / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "-f", str(spec), "inbox", "added", "-o", "json"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+    assert "reconciler.specfile.load" in json.loads(out.read_text())

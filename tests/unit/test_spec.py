@@ -15,10 +15,10 @@ from reconciler.api.spec import PERMISSION_MODES, PORTABLE_PERMISSION_MODES, Com
 from reconciler.specfile.load import (
     AUTO_TRUST_DEPRECATION,
     LoadedSpec,
-    find_spec,
     load_spec,
     load_spec_text,
 )
+from reconciler.specfile.locate import find_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPEC_PATH = Path("/srv/team/team.spec.yaml")

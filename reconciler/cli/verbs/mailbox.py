@@ -41,7 +41,7 @@ def inbox(ctx: click.Context, agent: str | None, since: str | None, fmt: ListFor
     """Messages to AGENT (default $TEAM_AGENT_ID, else leader), any state, oldest first."""
     p = place(ctx)
     agent = agent or os.environ.get(ENV_AGENT_ID) or LEADER
-    check_member(agent, p.loaded, "agent")
+    check_member(agent, p.target, "agent")
     now = time.time()
     cutoff = since_arg(since, now)
     records: list[MessageRecord] = []

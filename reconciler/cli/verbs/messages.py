@@ -78,7 +78,7 @@ def read_body(message: str) -> str:
     return body
 
 
-def recipients_of(spec_text: str, sender: str, loaded: LoadedSpec) -> list[str]:
+def recipients_of(spec_text: str, sender: str, t: Target, loaded: LoadedSpec) -> list[str]:
     """`a,b`, `leader`, or `*` (every declared worker but the sender), deduplicated."""
     out: list[str] = []
     for name in (part.strip() for part in spec_text.split(",")):
@@ -86,7 +86,7 @@ def recipients_of(spec_text: str, sender: str, loaded: LoadedSpec) -> list[str]:
             continue
         names = [a.id for a in loaded.spec.agents if a.id != sender] if name == "*" else [name]
         for each in names:
-            check_member(each, loaded, "recipient")
+            check_member(each, t, "recipient")
             if each not in out:
                 out.append(each)
     if not out:
@@ -152,8 +152,8 @@ def send(
     t, loaded = p.require_spec()
     guard_team_action(t, loaded, "send")
     sender = sender or os.environ.get(ENV_AGENT_ID) or LEADER
-    check_member(sender, loaded, "sender")
-    recipients = recipients_of(to_text, sender, loaded)
+    check_member(sender, t, "sender")
+    recipients = recipients_of(to_text, sender, t, loaded)
     if task is not None and re.fullmatch(TASK_ID_PATTERN, task) is None:
         fail(f"--task {task!r}: one word of printable characters (max 100)", EXIT_SPEC_INVALID)
     body = read_body(message)

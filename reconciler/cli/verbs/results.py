@@ -83,7 +83,7 @@ def report(
     envelope = _validated(data, source)
     p = place(ctx)
     loaded = p.require_spec()[1] if p.target is not None else None
-    check_member(envelope.agent_id, loaded, "agent")
+    check_member(envelope.agent_id, p.target, "agent")
     communication = loaded.spec.communication if loaded is not None else None
     notify = LEADER if communication is None or communication.leader_receives_results else None
     state = state_dir_of(p)

@@ -83,7 +83,7 @@ def demo(directory: Path, wait_for: str) -> None:
         shown.append(line)
         return result
 
-    with Locked(Target(spec_path, loaded, None, None), "10s", verb="demo"):
+    with Locked(Target(spec_path, None, loaded=loaded), "10s", verb="demo"):
         result = poll(one_pass, until=lambda r: r.ready, deadline=deadline, interval=0.25)
     render_status(result.status, "table", out)
     again = f"{invocation()} -f {shlex.quote(shown_path(spec_path))}"

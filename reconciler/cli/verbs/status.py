@@ -28,7 +28,6 @@ from reconciler.cli.util import (
     observation_of,
     read_status,
     reconciler_holder,
-    resync_interval,
     target,
 )
 from reconciler.store.freshness import (
@@ -81,7 +80,7 @@ def _refresh(t: Target, fmt: OutputFormat) -> None:
         source=REFRESH_SOURCE,
         observedAt=format_time(preview.observed_at),
         ageSec=0,
-        resyncIntervalSec=resync_interval(t),
+        resyncIntervalSec=t.resync_interval,
         reconciler=reconciler_holder(t.workspace),
         stale=False,
     )

@@ -45,7 +45,7 @@ from reconciler.api import markers
 from reconciler.api.actions import Outcome, ProcessRef
 from reconciler.api.errors import TeamAgentError, TransientError
 from reconciler.api.launch import ENV_CONFIG_HASH, LaunchConfig
-from reconciler.api.retrying import retry_on
+from reconciler.api.retrying import retry_call
 from reconciler.apply.executor import ApplyContext
 from reconciler.apply.pane_check import Owner, PaneNotOurs, PaneNow, recheck_pane
 from reconciler.launcher.interpreter import module_argv
@@ -149,8 +149,15 @@ def _create(action: CreateAgent, ctx: ApplyContext) -> Outcome:
     )
     try:
         # Only a transient failure (a racing client took the window index) is tried again.
-        transient = retry_on(lambda e: isinstance(e, TransientError), attempts=3, pause=0.05)
-        lines = transient(_create_once, action, ctx, argv)
+        lines = retry_call(
+            lambda e: isinstance(e, TransientError),
+            _create_once,
+            action,
+            ctx,
+            argv,
+            attempts=3,
+            pause=0.05,
+        )
     except (TeamAgentError, OSError):
         _discard_launch_file(argv)
         raise
@@ -420,5 +427,3 @@ def _send_keys(action: SendKeys, ctx: ApplyContext) -> Outcome:
         raise DialogGone(f"pane {action.pane} no longer shows the {action.dialog} dialog")
     ctx.tmux.run("send-keys", "-t", action.pane, *action.keys)
     return Outcome(action=action, ok=True, pane_id=action.pane)
-
-

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState, Retrying
@@ -135,6 +135,39 @@ def retry_on(
         sleep=_nap(sleep),
         reraise=True,
     )
+
+
+def retry_call(
+    transient: Callable[[BaseException], bool],
+    fn: Callable[..., T],
+    *args: Any,
+    attempts: int | None = None,
+    within: float | None = None,
+    pause: float = 0.0,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> T:
+    """`retry_on(transient, ...)(fn, *args)`, the first call made before the policy is
+    built: it nearly always succeeds, and building a policy imports tenacity, which a
+    short `team-agent` process (`send`, `reconcile --once`) need not pay for. The limits
+    are the same: `attempts` counts the first call, `within` starts before it.
+    """
+    if attempts is None and within is None:
+        raise ValueError("retry_call needs a limit: attempts, within, or both")
+    start = clock()
+    try:
+        return fn(*args)
+    except BaseException as exc:
+        if not transient(exc) or attempts == 1:
+            raise
+        if within is not None and clock() - start >= within:
+            raise
+    sleep(pause)
+    rest = None if attempts is None else attempts - 1
+    left = None if within is None else max(0.0, within - (clock() - start))
+    policy = retry_on(transient, attempts=rest, within=left, pause=pause, clock=clock, sleep=sleep)
+    result: T = policy(fn, *args)
+    return result
 
 
 def growing(first: float, factor: float, most: float) -> Pacing[object]:

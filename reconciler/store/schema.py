@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from reconciler.api.errors import TeamAgentError
-from reconciler.api.retrying import retry_on
+from reconciler.api.retrying import retry_call
 from reconciler.store.records import (
     MESSAGE_COLUMNS,
     MessageKind,
@@ -215,16 +215,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
-    """WAL mode, retried while another connection holds the lock. The first try comes
-    before the policy: it nearly always succeeds, and building a policy imports tenacity,
-    which `send` and `inbox` from an agent's turn need not pay for."""
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.OperationalError as exc:
-        if not _is_locked(exc):
-            raise
-        locked = retry_on(_is_locked, within=BUSY_TIMEOUT_SEC, pause=0.01)
-        locked(conn.execute, "PRAGMA journal_mode = WAL")
+    """WAL mode, retried while another connection holds the lock."""
+    retry_call(
+        _is_locked, conn.execute, "PRAGMA journal_mode = WAL", within=BUSY_TIMEOUT_SEC, pause=0.01
+    )
 
 
 def _is_locked(exc: BaseException) -> bool:

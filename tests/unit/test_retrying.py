@@ -7,7 +7,7 @@ import math
 import pytest
 
 from reconciler.api.clock import FakeClock
-from reconciler.api.retrying import growing, poll, retry_on
+from reconciler.api.retrying import growing, poll, retry_call, retry_on
 
 
 class Ticks:
@@ -206,3 +206,39 @@ def test_retry_on_as_attempt_iterator() -> None:
 def test_retry_on_needs_a_limit() -> None:
     with pytest.raises(ValueError, match="needs a limit"):
         retry_on(lambda e: True)
+
+
+def _is_os(exc: BaseException) -> bool:
+    return isinstance(exc, OSError)
+
+
+@pytest.mark.parametrize(
+    ("failures", "attempts", "calls", "pauses"),
+    [(0, 3, 1, []), (2, 3, 3, [0.05, 0.05]), (1, 1, 1, [])],
+)
+def test_retry_call_counts_its_first_call_as_retry_on_does(
+    failures: int, attempts: int, calls: int, pauses: list[float]
+) -> None:
+    t = Ticks()
+    flaky = Flaky(failures)
+    run = lambda: retry_call(  # noqa: E731
+        _is_os, flaky, attempts=attempts, pause=0.05, clock=t.now, sleep=t.sleep
+    )
+    if failures >= attempts:
+        with pytest.raises(OSError, match=f"failure {attempts}"):
+            run()
+    else:
+        assert run() == calls
+    assert (flaky.calls, t.pauses) == (calls, pauses)
+
+
+def test_retry_call_gives_up_after_time_and_never_retries_other_errors() -> None:
+    t = Ticks()
+    slow = Flaky(1000)
+    with pytest.raises(OSError, match="failure 5"):
+        retry_call(_is_os, slow, within=1.0, pause=0.3, clock=t.now, sleep=t.sleep)
+    assert slow.calls == 5  # as retry_on: at 0, 0.3, 0.6, 0.9, 1.2 s
+    other = Flaky(1, error=ValueError)
+    with pytest.raises(ValueError, match="failure 1"):
+        retry_call(_is_os, other, attempts=3, clock=t.now, sleep=t.sleep)
+    assert other.calls == 1

@@ -64,7 +64,7 @@ class Target:
     ) -> None:
         self.spec_path = spec_path
         self.socket_override = socket_override
-        self.summary = summary
+        self.summary = summarize(loaded) if summary is None and loaded is not None else summary
         self._loaded = loaded
         self._error = error
         self._tried = loaded is not None or error is not None

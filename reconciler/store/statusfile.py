@@ -19,7 +19,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from pydantic import ValidationError
+import msgspec
 
 from reconciler.api.errors import StateUnwritable, TeamAgentError
 from reconciler.api.status import STATE_DIR, STATUS_FILE, TeamStatus
@@ -85,9 +85,9 @@ class StatusStore:
         except OSError as exc:
             raise StatusCorrupt(self.path, f"cannot read: {describe_os_error(exc)}") from exc
         try:
-            return TeamStatus.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StatusCorrupt(self.path, _summarise(exc)) from exc
+            return msgspec.json.decode(raw, type=TeamStatus)
+        except msgspec.DecodeError as exc:  # ValidationError is one: the JSON or its shape
+            raise StatusCorrupt(self.path, f"not a valid TeamStatus: {exc}") from exc
 
     def write(self, status: TeamStatus) -> None:
         """Replace `status.json` with `status`, atomically and durably.
@@ -165,10 +165,3 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno is not None:
         return f"{errno.errorcode.get(exc.errno, exc.errno)} ({os.strerror(exc.errno)})"
     return str(exc)
-
-
-def _summarise(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"not a valid TeamStatus: {where}: {first['msg']}{more}"

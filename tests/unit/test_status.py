@@ -21,8 +21,11 @@ import pytest
 from msgspec import ValidationError
 
 from controllers.agents.status import StatusBuilder
+from reconciler.api import status as status_module
+from reconciler.api.conditions import Condition
 from reconciler.api.errors import SpecIssue, StateUnwritable
 from reconciler.api.status import AgentStatus, SpecErrorStatus, TeamStatus
+from reconciler.api.structs import StatusStruct, Timestamp
 from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 # DESIGN.md's example, with its placeholders filled in (and the reconcile id added).
@@ -462,3 +465,22 @@ def test_the_agents_status_builder_checks_what_it_builds() -> None:
         builder.build(restartCount=-1)
     with pytest.raises(ValidationError, match=r"startedAt"):
         builder.build(startedAt="2026-11-25 09:00")
+
+
+def _struct_classes() -> list[type[StatusStruct]]:
+    models = [getattr(status_module, name) for name in dir(status_module)]
+    models.append(Condition)
+    return [m for m in models if isinstance(m, type) and issubclass(m, StatusStruct)]
+
+
+def test_the_post_init_checks_cover_every_timestamp_and_condition_list() -> None:
+    """`StatusStruct` finds its fields from the annotations as written; the resolved types
+    must agree, or a field spelled differently would escape the date or uniqueness check."""
+    checked = _struct_classes()
+    assert TeamStatus in checked and AgentStatus in checked and Condition in checked
+    for model in checked:
+        fields = msgspec.structs.fields(model)
+        timestamps = [f.name for f in fields if f.type in (Timestamp, Timestamp | None)]
+        condition_lists = [f.name for f in fields if f.type == list[Condition]]
+        assert model._timestamp_fields == tuple(timestamps), model.__name__
+        assert model._condition_list_fields == tuple(condition_lists), model.__name__

@@ -256,13 +256,28 @@ def test_corrupt_status_names_the_problem(state: Path, content: bytes, complaint
         store.read()
 
 
-def test_corrupt_status_says_where(state: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("startedAt", "2026-02-30T09:00:00Z", "not a real date and time: '2026-02-30T09:00:00Z'"),
+        ("restartCount", -1, "Expected `int` >= 0"),
+    ],
+    ids=["impossible-date", "negative-count"],
+)
+def test_corrupt_status_names_the_agent(
+    state: Path, field: str, value: object, complaint: str
+) -> None:
+    """msgspec's paths leave dictionary keys out (`$.agents[...]`); the message names the
+    agent, as pydantic's did."""
     doc = json.loads(json.dumps(DESIGN_EXAMPLE))
-    doc["agents"]["impl"]["startedAt"] = "2026-02-30T09:00:00Z"
+    doc["agents"]["other"] = {}
+    doc["agents"]["impl"][field] = value
     store = StatusStore(state)
     store.path.write_text(json.dumps(doc))
-    with pytest.raises(StatusCorrupt, match=r"not a real date.*2026-02-30.*\$\.agents"):
+    with pytest.raises(StatusCorrupt) as caught:
         store.read()
+    assert complaint in caught.value.problem
+    assert '$.agents["impl"]' in caught.value.problem
 
 
 # --- the store ---------------------------------------------------------------------------

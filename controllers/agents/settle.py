@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import msgspec
+
 from controllers.agents.actions import CreateAgent, RecreateAgent, RestartAgent, SendKeys
 from controllers.base import Report, Settled
 from reconciler.api import conditions as C
@@ -30,14 +32,14 @@ def settle_agents(settled: Settled) -> Report:
         current = folded[name]
         if isinstance(action, SendKeys):
             if not outcome.ok:  # nothing was typed
-                folded[name] = current.model_copy(update={"dialogAnsweredPid": None})
+                folded[name] = msgspec.structs.replace(current, dialogAnsweredPid=None)
             continue
         if not isinstance(action, (CreateAgent, RestartAgent, RecreateAgent)):
             continue
         if outcome.ok:
             if isinstance(action, CreateAgent):
-                folded[name] = current.model_copy(
-                    update={"paneId": outcome.pane_id, "windowId": outcome.window_id}
+                folded[name] = msgspec.structs.replace(
+                    current, paneId=outcome.pane_id, windowId=outcome.window_id
                 )
             continue
         failed = C.condition(
@@ -49,5 +51,5 @@ def settle_agents(settled: Settled) -> Report:
             generation=settled.generation,
         )
         conditions, _ = C.set_condition(current.conditions, failed)
-        folded[name] = current.model_copy(update={"conditions": conditions})
+        folded[name] = msgspec.structs.replace(current, conditions=conditions)
     return replace(report, agents=folded)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from controllers.sessions.plan import StartPlan, plan_start
 from controllers.sessions.view import ProviderView
 from controllers.team.desired import DesiredAgent, DesiredTeam
@@ -49,14 +51,19 @@ class StatusBuilder:
         self, *updates: AgentStatusUpdate, **fields: Unpack[AgentStatusUpdate]
     ) -> AgentStatus:
         """The next status: the previous one with `status`, each of `updates` (the parts a
-        helper computed: an exit's fields, a session's) and then `fields` laid over it."""
-        data = self.previous.model_dump()
+        helper computed: an exit's fields, a session's) and then `fields` laid over it.
+
+        Converted through the type, not merely replaced: `msgspec.convert` checks each
+        field as a decode would (types, bounds, timestamps, one condition per type), so a
+        plan that computes a wrong value fails here, in its own pass, naming the field.
+        """
+        data = msgspec.structs.asdict(self.previous)
         data.update(self.status)
         for update in updates:
             data.update(update)
         data.update(fields)
         data["conditions"] = self.conditions
-        return AgentStatus.model_validate(data)
+        return msgspec.convert(msgspec.to_builtins(data), AgentStatus)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from typing import Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.api.clock import Timestamp
+from reconciler.api.pydantic_time import Timestamp
 from reconciler.observe.world import Pane
 from reconciler.store.statusfile import write_atomically
 

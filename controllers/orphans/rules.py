@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from controllers.orphans.actions import OwnedPane, ReapOrphan
 from controllers.orphans.observe import MarkedProcess, OrphanFacts
 from controllers.team.desired import DesiredTeam
@@ -355,6 +357,6 @@ def lock_orphans(facts: OrphanFacts) -> list[Orphan]:
             lock=info.lock_path,
             holder=ProcessRef(holder.pid, holder.createTime or 0.0),
         )
-        status = found.status.model_copy(update={"pidCreateTime": holder.createTime})
+        status = msgspec.structs.replace(found.status, pidCreateTime=holder.createTime)
         out.append(Orphan(status=status, action=found.action))
     return out

@@ -15,6 +15,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+import msgspec
+
 from controllers.orphans.controller import OrphansController
 from controllers.orphans.observe import observe_orphans
 from controllers.orphans.plan import OrphansResult, orphans_condition, plan_orphans
@@ -91,6 +93,8 @@ def reap_orphans(
         left = [o for o in found.orphans if o.action.resource in failed]
         cond = orphans_condition(left, reap=False, now=now, generation=current.generation)
         conditions, _ = C.set_condition(current.conditions, cond)
-        update = {"orphans": [o.status for o in left], "conditions": conditions}
-        StatusStore(state).write(current.model_copy(update=update))
+        orphans = [o.status for o in left]
+        StatusStore(state).write(
+            msgspec.structs.replace(current, orphans=orphans, conditions=conditions)
+        )
     return found, outcomes

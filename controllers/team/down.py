@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import msgspec
+
 from controllers.agents.controller import AgentsController
 from controllers.agents.panes import release_pane, stop_pane
 from controllers.orphans.actions import ReapOrphan
@@ -132,14 +134,8 @@ def _record(loaded: LoadedSpec, state: object) -> None:
                 C.READY, C.FALSE, C.STOPPED, "stopped by team-agent down", now=now, generation=gen
             ),
         )
-        agents[name] = agent.model_copy(
-            update={
-                "conditions": conds,
-                "pid": None,
-                "pidCreateTime": None,
-                "paneId": None,
-                "windowId": None,
-            }
+        agents[name] = msgspec.structs.replace(
+            agent, conditions=conds, pid=None, pidCreateTime=None, paneId=None, windowId=None
         )
     conds, _ = C.set_condition(
         status.conditions,
@@ -147,4 +143,4 @@ def _record(loaded: LoadedSpec, state: object) -> None:
             C.READY, C.FALSE, C.STOPPED, "the team was brought down", now=now, generation=gen
         ),
     )
-    store.write(status.model_copy(update={"agents": agents, "conditions": conds}))
+    store.write(msgspec.structs.replace(status, agents=agents, conditions=conds))

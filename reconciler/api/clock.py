@@ -9,8 +9,9 @@ Every timestamp that lands in `status.json` or `events.jsonl` is RFC 3339 in UTC
 seconds precision and a `Z` suffix (`2026-11-25T09:00:00Z`), as Kubernetes writes
 `metav1.Time`. `format_time` truncates to that form; `parse_time` is lenient on input
 (fractional seconds, numeric offsets) so hand-edited or foreign values can still be read,
-and always returns an aware UTC `datetime`. `Timestamp` is the pydantic field type that
-enforces the written form on load.
+and always returns an aware UTC `datetime`. `check_timestamp` enforces the written form on
+load; the field types built on it are `reconciler.api.structs.Timestamp` (the status
+file's msgspec models) and `reconciler.api.pydantic_time.Timestamp` (events, leader records).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Final, Protocol
-
-from pydantic import AfterValidator, Field
+from typing import Final, Protocol
 
 TIMESTAMP_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+_WRITTEN: Final = re.compile(TIMESTAMP_PATTERN)
 
 _RFC3339: Final = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
@@ -122,10 +122,15 @@ def _require_aware(dt: datetime) -> None:
         raise ValueError(f"naive datetime {dt.isoformat()} has no timezone; use an aware one")
 
 
-def _check_timestamp(value: str) -> str:
-    parse_time(value)  # the pattern checks the shape; this rejects 2026-02-30 and 25:00
+def check_timestamp(value: str) -> str:
+    """`value` as written (`2026-11-25T09:00:00Z`) and a real date and time, else ValueError.
+
+    The pattern checks the shape; parsing rejects what it lets through (2026-02-30, 25:00).
+    """
+    if _WRITTEN.match(value) is None:
+        raise ValueError(f"not a timestamp of the form 2026-11-25T09:00:00Z: {value!r}")
+    try:
+        parse_time(value)
+    except ValueError as exc:
+        raise ValueError(f"not a real date and time: {value!r} ({exc})") from None
     return value
-
-
-Timestamp = Annotated[str, Field(pattern=TIMESTAMP_PATTERN), AfterValidator(_check_timestamp)]
-"""A pydantic field type for timestamps we write: `2026-11-25T09:00:00Z`, a real date."""

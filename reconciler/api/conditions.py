@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+import msgspec
 
-from reconciler.api.clock import Timestamp, format_time
+from reconciler.api.clock import format_time
+from reconciler.api.structs import NonNegativeInt, StatusStruct, Timestamp
 
 CAMEL_CASE_PATTERN: Final = r"^[A-Z][A-Za-z0-9]*$"
 
@@ -318,35 +319,25 @@ CONDITION_TYPES: Final = frozenset(kind.type for kind in VOCABULARY if kind.type
 REASONS: Final = frozenset(reason.name for kind in VOCABULARY for reason in kind.reasons)
 
 
-class Condition(BaseModel):
+class Condition(StatusStruct, kw_only=True, frozen=True):
     """One observation about a resource, shaped and validated as `metav1.Condition`.
 
     Attribute names are the JSON keys (`lastTransitionTime`, not `last_transition_time`)
-    so `model_dump()` and `model_dump(by_alias=True)` agree and no caller can write the
-    wrong spelling to disk.
+    so no caller can write the wrong spelling to disk. Frozen: `set_condition` makes a new
+    one (`msgspec.structs.replace`) to keep a transition time.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: str = Field(pattern=CAMEL_CASE_PATTERN, max_length=316)
+    type: Annotated[str, msgspec.Meta(pattern=CAMEL_CASE_PATTERN, max_length=316)]
     status: ConditionStatus
-    reason: str = Field(pattern=CAMEL_CASE_PATTERN, max_length=1024)
-    message: str = Field(default="", max_length=32768)
+    reason: Annotated[str, msgspec.Meta(pattern=CAMEL_CASE_PATTERN, max_length=1024)]
+    message: Annotated[str, msgspec.Meta(max_length=32768)] = ""
     lastTransitionTime: Timestamp  # the contract's JSON key
-    observedGeneration: int = Field(ge=0)  # the contract's JSON key
+    observedGeneration: NonNegativeInt  # the contract's JSON key
 
 
-def _unique_types(conditions: list[Condition]) -> list[Condition]:
-    seen: set[str] = set()
-    for cond in conditions:
-        if cond.type in seen:
-            raise ValueError(f"condition type {cond.type!r} appears more than once")
-        seen.add(cond.type)
-    return conditions
-
-
-ConditionList = Annotated[list[Condition], AfterValidator(_unique_types)]
-"""Field type for a resource's conditions: at most one condition per type."""
+ConditionList = list[Condition]
+"""Field type for a resource's conditions: at most one condition per type (the struct that
+holds one checks it, `reconciler.api.structs.StatusStruct`)."""
 
 
 def condition(
@@ -392,7 +383,7 @@ def set_condition(conditions: Sequence[Condition], new: Condition) -> tuple[list
     existing = find_condition(conditions, new.type)
     merged = new
     if existing is not None and existing.status == new.status:
-        merged = new.model_copy(update={"lastTransitionTime": existing.lastTransitionTime})
+        merged = msgspec.structs.replace(new, lastTransitionTime=existing.lastTransitionTime)
     changed = existing is None or merged != existing
     others = [cond for cond in conditions if cond.type != new.type]
     return _sorted([*others, merged]), changed

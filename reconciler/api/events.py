@@ -15,8 +15,9 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.api.actions import Outcome
-from reconciler.api.clock import Timestamp, format_time
+from reconciler.api.clock import format_time
 from reconciler.api.conditions import CAMEL_CASE_PATTERN
+from reconciler.api.pydantic_time import Timestamp
 
 EventType = Literal["Normal", "Warning"]
 NORMAL: Final = "Normal"

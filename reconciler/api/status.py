@@ -4,8 +4,9 @@
 (DESIGN.md, Status): `team-agent status` and `wait`, CI and monitors read it while the
 reconciler rewrites it every pass. So the models here *are* the file format: attribute
 names are the JSON keys (camelCase, no aliases), every model forbids unknown keys, and
-`model_dump_json` is the only serialiser, so the schema in `schemas/` can be generated
-from them.
+`TeamStatus.to_json` is the only serialiser, so the schema in `schemas/` can be generated
+from them. They are frozen msgspec structs, not pydantic models, so that the verbs that
+only read the status start fast (issue 16; `reconciler.api.structs` says what they check).
 
 The status is an *observation*, not memory: the next pass re-observes the world and
 recomputes it. What a pass does carry over (restart counts, backoff steps, a captured
@@ -16,13 +17,13 @@ from the event log. How the file is written (atomically, 0600 in a 0700 folder) 
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypedDict
+from typing import Annotated, Final, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
-from reconciler.api.clock import Timestamp
 from reconciler.api.conditions import ConditionList
 from reconciler.api.errors import SpecIssue
+from reconciler.api.structs import NonNegativeFloat, NonNegativeInt, StatusStruct, Timestamp
 
 API_VERSION: Final = "team-agent/v1"
 STATUS_FILE: Final = "status.json"
@@ -34,11 +35,7 @@ MESSAGES_DB: Final = "messages.db"
 BoundVia = Literal["env", "option"]  # where a leader pane's UUID was read
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ApprovalStatus(_Model):
+class ApprovalStatus(StatusStruct, kw_only=True, frozen=True):
     """A tool permission prompt on an agent's screen, waiting for a person (or the spec)."""
 
     tool: str  # the tool the CLI asks to use, as the prompt names it
@@ -47,16 +44,16 @@ class ApprovalStatus(_Model):
     answered: bool = False  # team-agent answered it (the tool is in `auto_approve`)
 
 
-class AgentStatus(_Model):
+class AgentStatus(StatusStruct, kw_only=True, frozen=True):
     """One agent as last observed, plus what a pass carries over (restarts, backoff)."""
 
-    conditions: ConditionList = Field(default_factory=list)
+    conditions: ConditionList = msgspec.field(default_factory=list)
     paneId: str | None = None  # tmux pane id, `%N`
     windowId: str | None = None  # tmux window id, `@N`
     pid: int | None = None  # the agent process (pane's child), not the pane's shell
     pidCreateTime: float | None = None  # re-checked with pid before any signal
     configHash: str | None = None
-    restartCount: int = Field(default=0, ge=0)
+    restartCount: NonNegativeInt = 0
     sessionId: str | None = None  # the provider's conversation/session id, once captured
     sessionFile: str | None = None  # its transcript, once seen on disk (resume needs it there)
     dialogAnsweredPid: int | None = None  # the agent pid whose trust dialog we answered (once)
@@ -64,7 +61,7 @@ class AgentStatus(_Model):
     startedAt: Timestamp | None = None
     lastExitAt: Timestamp | None = None
     backoffUntil: Timestamp | None = None  # no restart before this time
-    backoffSec: float = Field(default=0, ge=0)  # current crash-loop backoff step
+    backoffSec: NonNegativeFloat = 0  # current crash-loop backoff step
     provider: str | None = None
     approval: ApprovalStatus | None = None  # set while Ready=False, reason=AwaitingApproval
     lastOutputAt: Timestamp | None = None  # the pane's last output (tmux window_activity)
@@ -100,7 +97,7 @@ class AgentStatusUpdate(TypedDict, total=False):
     restartedAt: str | None
 
 
-class LeaderAPIErrorStatus(_Model):
+class LeaderAPIErrorStatus(StatusStruct, kw_only=True, frozen=True):
     """A provider API failure seen in the leader pane's recent text (see docs/leader.md).
 
     One entry per distinct (kind, code) while it stays visible: the pass that first sees it
@@ -112,14 +109,14 @@ class LeaderAPIErrorStatus(_Model):
     firstSeen: Timestamp
 
 
-class LeaderStatus(_Model):
+class LeaderStatus(StatusStruct, kw_only=True, frozen=True):
     """Where the leader was found and how sure we are it is the team's leader.
 
     Pane, server and pids are an observation of this pass (re-validated every pass, never
     carried over); `epoch` and `apiErrors` are what a pass carries over on purpose.
     """
 
-    conditions: ConditionList = Field(default_factory=list)
+    conditions: ConditionList = msgspec.field(default_factory=list)
     paneId: str | None = None
     socket: str | None = None  # the tmux server socket the leader pane lives on
     serverPid: int | None = None
@@ -128,14 +125,14 @@ class LeaderStatus(_Model):
     expectedUuid: str | None = None  # the team's leader UUID (`team-agent identity`)
     boundVia: BoundVia | None = None  # where the UUID was read
     provider: str | None = None
-    epoch: int = Field(default=0, ge=0)  # the owner record's epoch; only grows
-    apiErrors: list[LeaderAPIErrorStatus] = Field(default_factory=list)
+    epoch: NonNegativeInt = 0  # the owner record's epoch; only grows
+    apiErrors: list[LeaderAPIErrorStatus] = msgspec.field(default_factory=list)
 
 
 OrphanKind = Literal["session", "window", "pane", "process", "daemon", "lock"]
 
 
-class OrphanStatus(_Model):
+class OrphanStatus(StatusStruct, kw_only=True, frozen=True):
     """Something carrying our markers that no live team governs any more (see docs/orphans.md).
 
     `pid` with `pidCreateTime` names a process exactly (a recycled pid never matches);
@@ -154,33 +151,35 @@ class OrphanStatus(_Model):
     reason: str
 
 
-class MessagesStatus(_Model):
+class MessagesStatus(StatusStruct, kw_only=True, frozen=True):
     """The message store as the last pass saw it (see `team-agent inbox`, `results`)."""
 
-    queued: int = Field(default=0, ge=0)
-    delivering: int = Field(default=0, ge=0)
-    delivered: int = Field(default=0, ge=0)
-    failed: int = Field(default=0, ge=0)
-    openTasks: int = Field(default=0, ge=0)  # task messages with no result from their agent
+    queued: NonNegativeInt = 0
+    delivering: NonNegativeInt = 0
+    delivered: NonNegativeInt = 0
+    failed: NonNegativeInt = 0
+    openTasks: NonNegativeInt = 0  # task messages with no result from their agent
     idleReminder: str | None = None  # the idle episode the leader was last reminded of
 
 
-class LastReconcile(_Model):
+class LastReconcile(StatusStruct, kw_only=True, frozen=True):
     """Summary of the last completed pass."""
 
     id: str  # reconcile id, also logged and stamped on that pass's events
     startedAt: Timestamp
-    durationMs: int = Field(ge=0)
-    actions: list[str] = Field(default_factory=list)  # rendered plan lines, as `plan` prints
+    durationMs: NonNegativeInt
+    actions: list[str] = msgspec.field(
+        default_factory=list
+    )  # rendered plan lines, as `plan` prints
     error: str | None = None
 
 
-class SpecErrorStatus(_Model):
+class SpecErrorStatus(StatusStruct, kw_only=True, frozen=True):
     """Where the spec is invalid; set with `Stalled=True, reason=SpecInvalid`."""
 
     file: str
-    line: int = Field(ge=1)
-    column: int = Field(ge=1)
+    line: Annotated[int, msgspec.Meta(ge=1)]
+    column: Annotated[int, msgspec.Meta(ge=1)]
     message: str
 
     @classmethod
@@ -190,19 +189,19 @@ class SpecErrorStatus(_Model):
         )
 
 
-class TeamStatus(_Model):
+class TeamStatus(StatusStruct, kw_only=True, frozen=True):
     """The whole of `status.json`."""
 
     apiVersion: Literal["team-agent/v1"] = API_VERSION
     kind: Literal["TeamStatus"] = "TeamStatus"
     team: str
-    generation: int = Field(ge=0)  # bumps when the spec's content hash changes
-    observedGeneration: int = Field(ge=0)  # the generation the last completed pass acted on
+    generation: NonNegativeInt  # bumps when the spec's content hash changes
+    observedGeneration: NonNegativeInt  # the generation the last completed pass acted on
     specHash: str
-    conditions: ConditionList = Field(default_factory=list)
-    agents: dict[str, AgentStatus] = Field(default_factory=dict)
-    leader: LeaderStatus = Field(default_factory=LeaderStatus)
-    orphans: list[OrphanStatus] = Field(default_factory=list)
+    conditions: ConditionList = msgspec.field(default_factory=list)
+    agents: dict[str, AgentStatus] = msgspec.field(default_factory=dict)
+    leader: LeaderStatus = msgspec.field(default_factory=LeaderStatus)
+    orphans: list[OrphanStatus] = msgspec.field(default_factory=list)
     messages: MessagesStatus | None = None  # None until the first message is sent
     lastReconcile: LastReconcile | None = None
     specError: SpecErrorStatus | None = None
@@ -213,5 +212,14 @@ class TeamStatus(_Model):
         return cls(team=team, generation=0, observedGeneration=0, specHash="")
 
     def to_json(self) -> str:
-        """The exact text written to `status.json`: indented, camelCase, newline-ended."""
-        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+        """The exact text written to `status.json`: indented, camelCase, newline-ended.
+
+        A struct's constraints are checked on decode, not when it is built, so the text is
+        decoded once more before it is returned: a status that would not read back (a
+        malformed timestamp, a negative count, a repeated condition type) raises
+        `msgspec.ValidationError` here rather than reaching the file, where every reader
+        would find it corrupt.
+        """
+        compact = msgspec.json.encode(self)
+        msgspec.json.decode(compact, type=TeamStatus)
+        return msgspec.json.format(compact, indent=2).decode() + "\n"

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 
+import msgspec
+
 from reconciler.api import conditions as C
 from reconciler.api.clock import parse_time
 from reconciler.api.status import TeamStatus
@@ -52,7 +54,7 @@ def render_status(
     status arrives here with its conditions Unknown. `would` lists the actions a pass
     would take (`status --refresh`, which applies none).
     """
-    data = status.model_dump(mode="json", by_alias=True)
+    data = msgspec.to_builtins(status)
     if observation is not None:
         data["observation"] = observation.to_json()
     if fmt == "json":

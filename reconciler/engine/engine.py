@@ -36,6 +36,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import msgspec
+
 from controllers.base import (
     Controller,
     ControllerResult,
@@ -325,14 +327,13 @@ class Engine:
         conditions = _summary(
             status, inputs, acted=False, stall=dry.planned.stall, failures=dry.observed.failures
         )
-        status = status.model_copy(
-            update={
-                "team": inputs.loaded.spec.team_id,
-                "generation": inputs.generation,
-                "specHash": inputs.loaded.content_hash,
-                "specError": None,
-                "conditions": conditions,
-            }
+        status = msgspec.structs.replace(
+            status,
+            team=inputs.loaded.spec.team_id,
+            generation=inputs.generation,
+            specHash=inputs.loaded.content_hash,
+            specError=None,
+            conditions=conditions,
         )
         return Preview(status=status, plan=dry.planned.plan, observed_at=inputs.now)
 
@@ -407,7 +408,7 @@ class Engine:
                     previous, problem.stall, now=run.started, generation=previous.generation
                 )
                 return run.finish(
-                    stalled.model_copy(update={"specError": problem.spec_error}),
+                    msgspec.structs.replace(stalled, specError=problem.spec_error),
                     EXIT_SPEC_INVALID,
                     error=problem.error,
                 )
@@ -505,7 +506,7 @@ class _Run:
         generation = self.generation if self.generation is not None else previous.generation
         stalled = _stalled_status(previous, stall, now=self.started, generation=generation)
         return self.finish(
-            stalled.model_copy(update=self.identity),
+            msgspec.structs.replace(stalled, **self.identity),
             code,
             requeue=RETRY_FAILED_SEC,
             error=stall.message,
@@ -528,12 +529,8 @@ class _Run:
             stall=problem.stall if problem is not None else None,
             failures=observed.failures,
         )
-        status = status.model_copy(
-            update={
-                **self.identity,
-                "observedGeneration": inputs.generation,
-                "conditions": conditions,
-            }
+        status = msgspec.structs.replace(
+            status, **self.identity, observedGeneration=inputs.generation, conditions=conditions
         )
         code = EXIT_READY if C.is_true(conditions, C.READY) else EXIT_NOT_READY
         errors = [o.message for o in outcomes if not o.ok]
@@ -559,16 +556,15 @@ class _Run:
         error: str | None = None,
     ) -> PassResult:
         """Write the status with this pass's `lastReconcile`, atomically."""
-        status = status.model_copy(
-            update={
-                "lastReconcile": LastReconcile(
-                    id=self.reconcile_id,
-                    startedAt=format_time(self.started),
-                    durationMs=int((time.monotonic() - self.t0) * 1000),
-                    actions=[a.render() for a in plan.actions],
-                    error=error,
-                )
-            }
+        status = msgspec.structs.replace(
+            status,
+            lastReconcile=LastReconcile(
+                id=self.reconcile_id,
+                startedAt=format_time(self.started),
+                durationMs=int((time.monotonic() - self.t0) * 1000),
+                actions=[a.render() for a in plan.actions],
+                error=error,
+            ),
         )
         self.store.write(status)
         return PassResult(
@@ -627,13 +623,13 @@ def merge_reports(previous: TeamStatus, reports: Sequence[Report]) -> TeamStatus
                     conds = list(agents[name].conditions)
                     for cond in extra:
                         conds, _ = C.set_condition(conds, cond)
-                    agents[name] = agents[name].model_copy(update={"conditions": conds})
+                    agents[name] = msgspec.structs.replace(agents[name], conditions=conds)
             update["agents"] = agents
         conditions = list(status.conditions)
         for cond in report.team_conditions:
             conditions, _ = C.set_condition(conditions, cond)
         update["conditions"] = conditions
-        status = status.model_copy(update=update)
+        status = msgspec.structs.replace(status, **update)
     return status
 
 
@@ -649,7 +645,7 @@ def _stalled_status(
         now=now,
         generation=generation,
     )
-    return previous.model_copy(update={"conditions": conditions})
+    return msgspec.structs.replace(previous, conditions=conditions)
 
 
 def _requeue_after(planned: float | None, outcomes: list[Outcome]) -> float | None:

@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+import msgspec
 import psutil
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.api.retrying import poll
 from reconciler.api.status import OrphanStatus
@@ -72,11 +72,11 @@ STALE_SEC: Final = 600.0
 _DIR_MODE: Final = 0o700
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A request file's shape: msgspec, as the `OrphanStatus` an answer carries."""
 
 
-class Request(_Model):
+class Request(_Model, kw_only=True, frozen=True):
     """One verb's request; `pid` and `createTime` name the waiting verb exactly."""
 
     id: str
@@ -85,7 +85,7 @@ class Request(_Model):
     createTime: float
 
 
-class ReapLine(_Model):
+class ReapLine(_Model, kw_only=True, frozen=True):
     """One reap the loop applied: the same fields `orphans --reap -o json` prints."""
 
     resource: str
@@ -93,7 +93,7 @@ class ReapLine(_Model):
     message: str
 
 
-class Answer(_Model):
+class Answer(_Model, kw_only=True, frozen=True):
     """What the loop did for a request (`by`: its pid), in the verb's own terms.
 
     `error` says why it could not be done at all (tmux unusable, no valid spec); then the
@@ -128,7 +128,7 @@ def submit(state_dir: Path, kind: RequestKind) -> Request:
     me = psutil.Process()
     request = Request(id=uuid.uuid4().hex[:16], kind=kind, pid=me.pid, createTime=me.create_time())
     requests_dir(state_dir).mkdir(mode=_DIR_MODE, exist_ok=True)
-    write_atomically(_path(state_dir, request.id, "request"), request.model_dump_json().encode())
+    write_atomically(_path(state_dir, request.id, "request"), msgspec.json.encode(request))
     with contextlib.suppress(OSError):  # the loop also lists requests at its next resync
         touch_wake(state_dir)
     return request
@@ -171,8 +171,8 @@ def _read_answer(path: Path) -> Answer | None:
     except FileNotFoundError:
         return None
     try:
-        return Answer.model_validate_json(raw)
-    except ValidationError:
+        return msgspec.json.decode(raw, type=Answer)
+    except msgspec.DecodeError:
         return None
 
 
@@ -230,8 +230,8 @@ def claim_pending(state_dir: Path) -> tuple[list[Request], list[Dropped]]:
 
 def _parse_request(path: Path) -> tuple[Request | None, str]:
     try:
-        request = Request.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError):
+        request = msgspec.json.decode(path.read_bytes(), type=Request)
+    except (OSError, msgspec.DecodeError):
         return None, "not a request this version understands"
     if path.stem != request.id:
         return None, "its name and id differ"
@@ -242,6 +242,6 @@ def _parse_request(path: Path) -> tuple[Request | None, str]:
 
 def answer(state_dir: Path, reply: Answer) -> None:
     """Write the answer and drop the claim. Raises `StateUnwritable`."""
-    write_atomically(_path(state_dir, reply.id, "answer"), reply.model_dump_json().encode())
+    write_atomically(_path(state_dir, reply.id, "answer"), msgspec.json.encode(reply))
     with contextlib.suppress(OSError):
         _path(state_dir, reply.id, "claimed").unlink()

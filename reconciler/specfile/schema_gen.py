@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from reconciler.api.envelope import ResultEnvelope
 from reconciler.api.spec import Spec
 from reconciler.api.status import TeamStatus
@@ -31,8 +33,15 @@ def team_schema() -> dict[str, Any]:
 
 
 def status_schema() -> dict[str, Any]:
-    """The schema of `.team/status.json`, for monitors that validate what they read."""
-    schema = TeamStatus.model_json_schema(by_alias=True)
+    """The schema of `.team/status.json`, for monitors that validate what they read.
+
+    msgspec puts every struct under `$defs` and the document at a `$ref`; the top struct
+    is lifted to the root so the file keeps its shape (the root is the TeamStatus object).
+    """
+    generated = msgspec.json.schema(TeamStatus)
+    defs: dict[str, Any] = generated["$defs"]
+    schema: dict[str, Any] = defs.pop("TeamStatus")
+    schema["$defs"] = defs
     schema["$schema"] = JSON_SCHEMA_DIALECT
     schema["title"] = "status.json"
     return schema

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
+import msgspec
+
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_time, parse_time
 from reconciler.api.conditions import Condition
@@ -114,13 +116,12 @@ def as_seen(status: TeamStatus, observation: Observation, *, now: datetime) -> T
 
     def unknown(conds: Sequence[Condition]) -> list[Condition]:
         return [
-            c.model_copy(
-                update={
-                    "status": C.UNKNOWN,
-                    "reason": C.STATUS_STALE,
-                    "message": f"last observed {c.status} ({c.reason}) {seen}; {NO_RECONCILER}",
-                    "lastTransitionTime": format_time(since),
-                }
+            msgspec.structs.replace(
+                c,
+                status=C.UNKNOWN,
+                reason=C.STATUS_STALE,
+                message=f"last observed {c.status} ({c.reason}) {seen}; {NO_RECONCILER}",
+                lastTransitionTime=format_time(since),
             )
             if c.reason != C.NOT_DECLARED  # read from the spec, not observed
             else c
@@ -128,12 +129,12 @@ def as_seen(status: TeamStatus, observation: Observation, *, now: datetime) -> T
         ]
 
     agents = {
-        name: agent.model_copy(update={"conditions": unknown(agent.conditions)})
+        name: msgspec.structs.replace(agent, conditions=unknown(agent.conditions))
         for name, agent in status.agents.items()
     }
-    leader = status.leader.model_copy(update={"conditions": unknown(status.leader.conditions)})
-    return status.model_copy(
-        update={"conditions": unknown(status.conditions), "agents": agents, "leader": leader}
+    leader = msgspec.structs.replace(status.leader, conditions=unknown(status.leader.conditions))
+    return msgspec.structs.replace(
+        status, conditions=unknown(status.conditions), agents=agents, leader=leader
     )
 
 
@@ -159,16 +160,16 @@ def as_previewed(
         if agent is None or ready is None or ready.status == C.TRUE:
             continue
         note = f"not done (--refresh applies nothing); a pass would: {'; '.join(lines)}"
-        conds, _ = C.set_condition(agent.conditions, ready.model_copy(update={"message": note}))
-        agents[name] = agent.model_copy(update={"conditions": conds})
+        conds, _ = C.set_condition(agent.conditions, msgspec.structs.replace(ready, message=note))
+        agents[name] = msgspec.structs.replace(agent, conditions=conds)
     conditions = list(status.conditions)
     reconciling = C.find_condition(conditions, C.RECONCILING)
     if reconciling is not None and reconciling.status == C.TRUE and reconciler is None:
         message = f"{reconciling.message}; but {NO_RECONCILER}".lstrip("; ")
         conditions, _ = C.set_condition(
-            conditions, reconciling.model_copy(update={"message": message})
+            conditions, msgspec.structs.replace(reconciling, message=message)
         )
-    return status.model_copy(update={"agents": agents, "conditions": conditions})
+    return msgspec.structs.replace(status, agents=agents, conditions=conditions)
 
 
 def stale_reason(observation: Observation) -> str:

@@ -19,10 +19,10 @@ import stat
 import tempfile
 from pathlib import Path
 
-from pydantic import ValidationError
+import msgspec
 
 from reconciler.api.errors import StateUnwritable, TeamAgentError
-from reconciler.api.status import STATE_DIR, STATUS_FILE, TeamStatus
+from reconciler.api.status import STATE_DIR, STATUS_FILE, AgentStatus, TeamStatus
 
 _STATE_DIR_MODE = 0o700
 _FILE_MODE = 0o600  # messages can name things people consider private
@@ -85,9 +85,9 @@ class StatusStore:
         except OSError as exc:
             raise StatusCorrupt(self.path, f"cannot read: {describe_os_error(exc)}") from exc
         try:
-            return TeamStatus.model_validate_json(raw)
-        except ValidationError as exc:
-            raise StatusCorrupt(self.path, _summarise(exc)) from exc
+            return msgspec.json.decode(raw, type=TeamStatus)
+        except msgspec.DecodeError as exc:  # ValidationError is one: the JSON or its shape
+            raise StatusCorrupt(self.path, f"not a valid TeamStatus: {_locate(raw, exc)}") from exc
 
     def write(self, status: TeamStatus) -> None:
         """Replace `status.json` with `status`, atomically and durably.
@@ -167,8 +167,25 @@ def describe_os_error(exc: OSError) -> str:
     return str(exc)
 
 
-def _summarise(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"not a valid TeamStatus: {where}: {first['msg']}{more}"
+_AGENT_PATH = "$.agents[...]"
+
+
+def _locate(raw: bytes, exc: msgspec.DecodeError) -> str:
+    """msgspec's message, with the agent named where it says `$.agents[...]`.
+
+    msgspec's error paths do not carry dictionary keys; `agents` is the status's one
+    dictionary, so on this (failing, rare) path its entries are converted one by one to
+    find the one at fault, and the message names it as pydantic's did.
+    """
+    message = str(exc)
+    if _AGENT_PATH not in message:
+        return message
+    doc = msgspec.json.decode(raw)  # it parsed: the failure was a value's
+    agents = doc.get("agents") if isinstance(doc, dict) else None
+    for name, agent in agents.items() if isinstance(agents, dict) else ():
+        try:
+            msgspec.convert(agent, AgentStatus)
+        except msgspec.ValidationError:
+            key = msgspec.json.encode(name).decode()
+            return message.replace(_AGENT_PATH, f"$.agents[{key}]")
+    return message

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from reconciler.api import conditions as C
@@ -405,18 +406,15 @@ def _write_status_awaiting_approval(ws: Workspace) -> None:
         lastTransitionTime=since,
         observedGeneration=0,
     )
-    status = TeamStatus.empty("msgs").model_copy(
-        update={
-            "agents": {
-                "impl": AgentStatus(conditions=[ready], paneId="%6"),
-                "review": AgentStatus(
-                    conditions=[waiting],
-                    paneId="%7",
-                    approval=ApprovalStatus(
-                        tool="Bash", prompt="Allow tool Bash? [y/n]", since=since
-                    ),
-                ),
-            }
-        }
+    status = msgspec.structs.replace(
+        TeamStatus.empty("msgs"),
+        agents={
+            "impl": AgentStatus(conditions=[ready], paneId="%6"),
+            "review": AgentStatus(
+                conditions=[waiting],
+                paneId="%7",
+                approval=ApprovalStatus(tool="Bash", prompt="Allow tool Bash? [y/n]", since=since),
+            ),
+        },
     )
     StatusStore(_state_dir(ws)).write(status)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
+
 from controllers.orphans.observe import observe_orphans
 from reconciler.api import launch
 from reconciler.api.status import AgentStatus, TeamStatus
@@ -56,8 +58,8 @@ def test_a_recorded_agent_pid_outside_any_pane_is_read_and_reported(tmp_path: Pa
     try:
         table = scan()
         world = World(server_running=False, panes=(), processes=table, observed_at=0.0)
-        previous = TeamStatus.empty("demo").model_copy(
-            update={"agents": {"impl": AgentStatus(pid=child.pid)}}
+        previous = msgspec.structs.replace(
+            TeamStatus.empty("demo"), agents={"impl": AgentStatus(pid=child.pid)}
         )
 
         facts = observe_orphans(
@@ -87,8 +89,8 @@ def test_other_teams_processes_off_this_server_are_not_read_into_the_facts(tmp_p
     child = subprocess.Popen(["sleep", "30"], env=env, start_new_session=True)
     try:
         world = World(server_running=False, panes=(), processes=scan(), observed_at=0.0)
-        previous = TeamStatus.empty("demo").model_copy(
-            update={"agents": {"impl": AgentStatus(pid=child.pid)}}
+        previous = msgspec.structs.replace(
+            TeamStatus.empty("demo"), agents={"impl": AgentStatus(pid=child.pid)}
         )
 
         facts = observe_orphans(
@@ -113,8 +115,8 @@ def test_a_process_carrying_the_leaders_uuid_is_never_an_agent(tmp_path: Path) -
     child = subprocess.Popen(["sleep", "30"], env=env, start_new_session=True)
     try:
         world = World(server_running=False, panes=(), processes=scan(), observed_at=0.0)
-        previous = TeamStatus.empty("demo").model_copy(
-            update={"agents": {"impl": AgentStatus(pid=child.pid)}}
+        previous = msgspec.structs.replace(
+            TeamStatus.empty("demo"), agents={"impl": AgentStatus(pid=child.pid)}
         )
 
         facts = observe_orphans(

@@ -104,6 +104,46 @@ def test_a_verb_agents_call_often_imports_no_engine_tmux_or_rich(
     assert not wrong, f"`team-agent {' '.join(args)}` imported {wrong}"
 
 
+# Reading the status file, judging how current it is and printing it as JSON: what every
+# `status`, `wait` and `approvals` does. The verbs themselves still import pydantic for
+# the spec (`reconciler.cli.util.target` loads it) and, in `approvals`, the result
+# envelope; the status file's own models must not add it (issue 16).
+STATUS_PROBE = """\
+import io, json, os, sys
+from datetime import datetime, timezone
+from pathlib import Path
+from reconciler.cli.output import Output
+from reconciler.cli.render import render_status
+from reconciler.store.freshness import as_seen, assess
+from reconciler.store.statusfile import StatusStore
+store = StatusStore(Path(sys.argv[1]))
+status = store.read()
+observation = assess(status, reconciler=None, now=datetime.now(timezone.utc), resync_sec=30.0)
+render_status(as_seen(status, observation, now=datetime.now(timezone.utc)), "json",
+              Output(io.StringIO()), observation)
+store.write(status)
+with open(os.environ["MODULES_OUT"], "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+
+def test_reading_and_writing_the_status_imports_no_pydantic(workspace: Path) -> None:
+    out = workspace / "modules.json"
+    result = subprocess.run(
+        [sys.executable, "-c", STATUS_PROBE, str(workspace / ".team")],
+        env={**os.environ, "MODULES_OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(out.read_text())
+    assert "reconciler.store.statusfile" in loaded and "reconciler.cli.render" in loaded
+    wrong = sorted(m for m in loaded if m == "pydantic" or m.startswith(("pydantic.", "pydantic_")))
+    assert not wrong, f"reading the status imported {wrong[:5]}"
+
+
 def test_a_table_for_a_person_still_uses_rich(workspace: Path) -> None:
     """The check above can fail: a table does load rich."""
     assert "rich.table" in _modules(workspace, ["status"])

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from controllers.team.desired import DesiredTeam, desired_team
 from reconciler.api import conditions as C
 from reconciler.api.clock import format_time
@@ -260,7 +262,7 @@ def running_status(
         "provider": found.agent.provider,
     }
     data.update(fields)
-    return AgentStatus.model_validate(data)
+    return msgspec.convert(msgspec.to_builtins(data), AgentStatus)
 
 
 def team_status(agents: Mapping[str, AgentStatus] | None = None, **fields: Any) -> TeamStatus:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from controllers.agents.actions import SendKeys
 from controllers.agents.plan import plan_agents
 from controllers.messages.approvals import APPROVAL_POLL_SEC, ApprovalPlan, plan_approval
@@ -151,7 +153,7 @@ def test_a_prompt_seen_before_keeps_its_time_and_a_new_one_starts_afresh() -> No
     assert listed is not None and listed.action is not None
     assert listed.status.since == earlier
     # Another tool's prompt after an answered one: a new question, answered if listed.
-    answered = AgentStatus(approval=asked.model_copy(update={"answered": True}))
+    answered = AgentStatus(approval=msgspec.structs.replace(asked, answered=True))
     other = decide(ASKING_WRITE, prev=answered, auto_approve=["Bash", "Write"])
     assert other is not None
     assert other.status.since == format_time(NOW)

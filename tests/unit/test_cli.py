@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -49,12 +50,14 @@ def test_status_table_does_not_wrap_when_piped(tmp_path: Path) -> None:
     spec = tmp_path / "team.spec.yaml"
     spec.write_text(SPEC)
     message = "waiting for the model to answer a very long question " * 4
-    status = TeamStatus.empty("cli")
     now = datetime.now(timezone.utc)
     ready = C.condition(C.READY, C.FALSE, "Starting", message, now=now, generation=1)
-    status.agents = {"impl": AgentStatus(paneId="%1", pid=4242, conditions=[ready])}
-    # Observed just now, as a pass writes it (a status never observed would read stale).
-    status.lastReconcile = LastReconcile(id="p", startedAt=format_time(now), durationMs=1)
+    status = msgspec.structs.replace(
+        TeamStatus.empty("cli"),
+        agents={"impl": AgentStatus(paneId="%1", pid=4242, conditions=[ready])},
+        # Observed just now, as a pass writes it (a status never observed would read stale).
+        lastReconcile=LastReconcile(id="p", startedAt=format_time(now), durationMs=1),
+    )
     StatusStore(ensure_state_dir(tmp_path)).write(status)
 
     code, out = invoke("-f", str(spec), "status", env={"COLUMNS": "80"})

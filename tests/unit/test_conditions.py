@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
+import msgspec
 import pytest
-from pydantic import ValidationError
+from msgspec import ValidationError
 
 from reconciler.api import conditions as C
 from reconciler.api.clock import FakeClock, format_time, parse_time
@@ -132,7 +133,7 @@ def test_builder_stamps_seconds_precision_utc() -> None:
 
 def test_dump_uses_metav1_keys_and_loads_them() -> None:
     built = cond(message="all good")
-    dumped = built.model_dump(by_alias=True)
+    dumped = msgspec.to_builtins(built)
     assert list(dumped) == [
         "type",
         "status",
@@ -141,14 +142,13 @@ def test_dump_uses_metav1_keys_and_loads_them() -> None:
         "lastTransitionTime",
         "observedGeneration",
     ]
-    assert built.model_dump() == dumped
-    assert Condition.model_validate_json(built.model_dump_json()) == built
+    assert msgspec.json.decode(msgspec.json.encode(built), type=Condition) == built
 
 
 def test_condition_is_frozen() -> None:
     built = cond()
-    with pytest.raises(ValidationError):
-        built.status = "False"
+    with pytest.raises(AttributeError):
+        built.status = "False"  # type: ignore[misc]
 
 
 VALID: dict[str, Any] = {
@@ -186,15 +186,15 @@ INVALID_CASES = [
 
 @pytest.mark.parametrize("case", INVALID_CASES, ids=[c.test_id for c in INVALID_CASES])
 def test_validation_rejects(case: InvalidCase) -> None:
-    Condition.model_validate(VALID)  # the baseline is valid
+    msgspec.convert(VALID, Condition)  # the baseline is valid
     with pytest.raises(ValidationError):
-        Condition.model_validate({**VALID, case.field: case.value})
+        msgspec.convert({**VALID, case.field: case.value}, Condition)
 
 
 def test_constants_are_camel_case_and_unique() -> None:
     every = [*C.CONDITION_TYPES, *C.REASONS]
     for name in every:
-        Condition.model_validate({**VALID, "type": name, "reason": name})
+        msgspec.convert({**VALID, "type": name, "reason": name}, Condition)
     assert len(C.REASONS & C.CONDITION_TYPES) == 0
 
 

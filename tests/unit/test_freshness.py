@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
+import msgspec
 import pytest
 
 from reconciler.api import conditions as C
@@ -32,24 +33,26 @@ def _cond(kind: str, status: C.ConditionStatus, reason: str) -> C.Condition:
 
 
 def _status(*, observed: datetime | None = OBSERVED) -> TeamStatus:
-    status = TeamStatus.empty("demo")
-    status.conditions = [_cond(C.READY, C.TRUE, C.ALL_AGENTS_READY)]
-    status.agents = {
-        "impl": AgentStatus(
-            paneId="%1",
-            pid=4242,
-            conditions=[
-                _cond(C.READY, C.TRUE, C.RUNNING),
-                _cond(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING),
-            ],
-        )
-    }
-    status.leader = LeaderStatus(
-        conditions=[_cond(C.LEADER_BOUND, C.FALSE, C.NOT_DECLARED)],
+    return msgspec.structs.replace(
+        TeamStatus.empty("demo"),
+        conditions=[_cond(C.READY, C.TRUE, C.ALL_AGENTS_READY)],
+        agents={
+            "impl": AgentStatus(
+                paneId="%1",
+                pid=4242,
+                conditions=[
+                    _cond(C.READY, C.TRUE, C.RUNNING),
+                    _cond(C.CRASH_LOOP_BACK_OFF, C.FALSE, C.RUNNING),
+                ],
+            )
+        },
+        leader=LeaderStatus(
+            conditions=[_cond(C.LEADER_BOUND, C.FALSE, C.NOT_DECLARED)],
+        ),
+        lastReconcile=None
+        if observed is None
+        else LastReconcile(id="p1", startedAt=format_time(observed), durationMs=5),
     )
-    if observed is not None:
-        status.lastReconcile = LastReconcile(id="p1", startedAt=format_time(observed), durationMs=5)
-    return status
 
 
 class FreshCase(NamedTuple):
@@ -139,8 +142,7 @@ def test_the_observation_is_json_for_monitors() -> None:
 
 def _preview() -> TeamStatus:
     """What the controllers report for a team whose panes are gone: `Starting`, no pid."""
-    status = _status()
-    status.conditions = [
+    conditions = [
         _cond(C.READY, C.FALSE, C.AGENTS_NOT_READY),
         C.condition(
             C.RECONCILING,
@@ -154,11 +156,11 @@ def _preview() -> TeamStatus:
     starting = C.condition(
         C.READY, C.FALSE, C.STARTING, "creating its window", now=OBSERVED, generation=1
     )
-    status.agents = {
+    agents = {
         "impl": AgentStatus(conditions=[starting]),
         "calm": AgentStatus(pid=7, conditions=[_cond(C.READY, C.TRUE, C.RUNNING)]),
     }
-    return status
+    return msgspec.structs.replace(_status(), conditions=conditions, agents=agents)
 
 
 def test_a_preview_says_its_plan_was_not_carried_out() -> None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
+import msgspec
 import pytest
 
 from controllers.leader.api_errors import APIError, classify, find_api_errors
@@ -293,7 +294,7 @@ def test_steady_pass_keeps_transition_times_and_emits_nothing() -> None:
     again = plan(world, first, at=NOW.replace(minute=5))
     assert again.notes == ()
     assert again.status.conditions == [
-        c.model_copy(update={"observedGeneration": 1}) for c in first.conditions
+        msgspec.structs.replace(c, observedGeneration=1) for c in first.conditions
     ]
 
 

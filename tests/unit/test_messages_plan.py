@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from controllers.agents.controller import AgentsController
@@ -189,14 +190,14 @@ def test_not_before_in_the_future_holds_the_recipients_queue_and_requeues() -> N
 
 
 def not_ready(scene: Scene) -> None:
-    scene.statuses["impl"] = scene.statuses["impl"].model_copy(
-        update={"conditions": [cond(C.READY, C.FALSE, C.STARTING)]}
+    scene.statuses["impl"] = msgspec.structs.replace(
+        scene.statuses["impl"], conditions=[cond(C.READY, C.FALSE, C.STARTING)]
     )
 
 
 def awaiting_approval(scene: Scene) -> None:
-    scene.statuses["impl"] = scene.statuses["impl"].model_copy(
-        update={"conditions": [cond(C.READY, C.FALSE, C.AWAITING_APPROVAL)]}
+    scene.statuses["impl"] = msgspec.structs.replace(
+        scene.statuses["impl"], conditions=[cond(C.READY, C.FALSE, C.AWAITING_APPROVAL)]
     )
 
 
@@ -293,15 +294,15 @@ def test_messages_to_the_bound_leader_go_to_its_pane_on_its_server() -> None:
 
 def test_the_leaders_provider_comes_from_the_spec_when_the_status_lacks_it() -> None:
     scene = Scene(leader={"provider": "codex"})
-    scene.leader = scene.leader.model_copy(update={"provider": None})
+    scene.leader = msgspec.structs.replace(scene.leader, provider=None)
     (action,) = scene.run(snapshot(record(1, "leader"))).plan.actions
     assert isinstance(action, DeliverMessage)
     assert action.target.provider == "codex"
 
 
 def unbound(scene: Scene) -> None:
-    scene.leader = scene.leader.model_copy(
-        update={"conditions": [cond(C.LEADER_BOUND, C.FALSE, C.NOT_BOUND)]}
+    scene.leader = msgspec.structs.replace(
+        scene.leader, conditions=[cond(C.LEADER_BOUND, C.FALSE, C.NOT_BOUND)]
     )
 
 
@@ -310,11 +311,11 @@ def never_observed(scene: Scene) -> None:
 
 
 def no_pane_id(scene: Scene) -> None:
-    scene.leader = scene.leader.model_copy(update={"paneId": None})
+    scene.leader = msgspec.structs.replace(scene.leader, paneId=None)
 
 
 def no_pane_pid(scene: Scene) -> None:
-    scene.leader = scene.leader.model_copy(update={"panePid": None})
+    scene.leader = msgspec.structs.replace(scene.leader, panePid=None)
 
 
 def process_gone(scene: Scene) -> None:
@@ -322,7 +323,7 @@ def process_gone(scene: Scene) -> None:
 
 
 def leader_on_shell(scene: Scene) -> None:
-    scene.leader = scene.leader.model_copy(update={"provider": "shell"})
+    scene.leader = msgspec.structs.replace(scene.leader, provider="shell")
 
 
 LEADER_WAITS = {
@@ -377,8 +378,8 @@ def test_a_stuck_agent_is_stalled_and_alerts_the_leader_once() -> None:
     assert "docs" not in (first.report.agent_conditions or {})
 
     # The next pass sees Stalled=True in the previous status: no second alert.
-    scene.statuses["impl"] = scene.statuses["impl"].model_copy(
-        update={"conditions": [*scene.statuses["impl"].conditions, cond_]}
+    scene.statuses["impl"] = msgspec.structs.replace(
+        scene.statuses["impl"], conditions=[*scene.statuses["impl"].conditions, cond_]
     )
     again = scene.run(snap, now=ago(-30))
     assert rendered(again) == NO_CHANGES
@@ -462,8 +463,8 @@ def test_stalled_conditions_carry_the_pass_time_and_generation() -> None:
 
 def with_ready(reason: str) -> Any:
     def change(scene: Scene) -> None:
-        scene.statuses["impl"] = scene.statuses["impl"].model_copy(
-            update={"conditions": [cond(C.READY, C.FALSE, reason)]}
+        scene.statuses["impl"] = msgspec.structs.replace(
+            scene.statuses["impl"], conditions=[cond(C.READY, C.FALSE, reason)]
         )
 
     return change

@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
+
 from controllers.providers import transcripts as T
 from controllers.providers.codex import session_tag
 from controllers.sessions.observe import locate, observe_provider_view
@@ -134,7 +136,7 @@ def test_converged_agents_are_not_looked_at_and_opt_in_is_read(tmp_path: Path) -
     team = desired({"id": "impl", "provider": "claude"})
     captured = cond(C.SESSION_CAPTURED, C.TRUE, C.CAPTURED)
     status = running_status(team, "impl", "%1", sessionId=SID, sessionFile="/gone")
-    status = status.model_copy(update={"conditions": [*status.conditions, captured]})
+    status = msgspec.structs.replace(status, conditions=[*status.conditions, captured])
     running = world(agent_pane(team, "impl", "%1"))
 
     quiet = observe_provider_view(

@@ -11,6 +11,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from controllers.agents.actions import CreateAgent, RecreateAgent, RestartAgent
 from controllers.agents.plan import AgentsResult, plan_agents
 from controllers.sessions.plan import CAPTURE_POLL_SEC, new_session_id, session_notes
@@ -83,7 +85,7 @@ def prior(team: DesiredTeam, **fields: Any) -> TeamStatus:
     status = running_status(team, "impl", "%1", **fields)
     if captured is not None:
         conditions, _ = C.set_condition(status.conditions, captured)
-        status = status.model_copy(update={"conditions": conditions})
+        status = msgspec.structs.replace(status, conditions=conditions)
     return team_status({"impl": status})
 
 

@@ -6,19 +6,26 @@ import contextlib
 import errno
 import json
 import os
+import re
 import resource
 import signal
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 import pytest
-from pydantic import ValidationError
+from msgspec import ValidationError
 
+from controllers.agents.status import StatusBuilder
+from reconciler.api import status as status_module
+from reconciler.api.conditions import Condition
 from reconciler.api.errors import SpecIssue, StateUnwritable
 from reconciler.api.status import AgentStatus, SpecErrorStatus, TeamStatus
+from reconciler.api.structs import StatusStruct, Timestamp
 from reconciler.store.statusfile import StatusCorrupt, StatusStore, ensure_state_dir
 
 # DESIGN.md's example, with its placeholders filled in (and the reconcile id added).
@@ -63,6 +70,10 @@ DESIGN_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _load(doc: Any) -> TeamStatus:
+    return msgspec.convert(doc, TeamStatus)
+
+
 def _assert_subset(want: Any, got: Any, where: str = "$") -> None:
     if isinstance(want, dict):
         assert isinstance(got, dict), where
@@ -74,7 +85,7 @@ def _assert_subset(want: Any, got: Any, where: str = "$") -> None:
 
 
 def test_design_example_round_trips_with_exact_keys() -> None:
-    status = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    status = _load(DESIGN_EXAMPLE)
     dumped = json.loads(status.to_json())
     _assert_subset(DESIGN_EXAMPLE, dumped)
     assert list(dumped) == [
@@ -127,7 +138,7 @@ def test_design_example_round_trips_with_exact_keys() -> None:
         "epoch",
         "apiErrors",
     ]
-    assert TeamStatus.model_validate(dumped) == status
+    assert _load(dumped) == status
 
 
 def test_to_json_is_indented_and_newline_terminated() -> None:
@@ -154,14 +165,14 @@ def test_model_rejects(path: tuple[str, ...], value: Any) -> None:
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(ValidationError):
-        TeamStatus.model_validate(doc)
+        _load(doc)
 
 
 def test_duplicate_condition_types_are_rejected() -> None:
     doc = json.loads(json.dumps(DESIGN_EXAMPLE))
     doc["conditions"] = doc["conditions"] * 2
     with pytest.raises(ValidationError, match="more than once"):
-        TeamStatus.model_validate(doc)
+        _load(doc)
 
 
 def test_empty_and_spec_error() -> None:
@@ -170,7 +181,7 @@ def test_empty_and_spec_error() -> None:
     assert empty.agents == {} and empty.conditions == [] and empty.lastReconcile is None
     issue = SpecIssue(Path("team.spec.yaml"), 7, 5, "unknown key 'agnets'")
     err = SpecErrorStatus.from_issue(issue)
-    assert err.model_dump() == {
+    assert msgspec.to_builtins(err) == {
         "file": "team.spec.yaml",
         "line": 7,
         "column": 5,
@@ -178,10 +189,95 @@ def test_empty_and_spec_error() -> None:
     }
 
 
-def test_assignment_is_validated() -> None:
+def test_a_status_is_frozen() -> None:
+    """Built whole and validated, never patched field by field (what validate_assignment
+    guarded when the models were pydantic's)."""
     agent = AgentStatus()
-    with pytest.raises(ValidationError):
-        agent.startedAt = "not a time"
+    with pytest.raises(AttributeError):
+        agent.startedAt = "not a time"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [("yesterday", "of the form"), ("2026-02-30T09:00:00Z", "not a real date")],
+    ids=["shape", "impossible-date"],
+)
+def test_a_timestamp_is_checked_when_built(value: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        AgentStatus(startedAt=value)
+
+
+class BadField(NamedTuple):
+    test_id: str
+    agent: dict[str, Any]
+    complaint: str
+
+
+BAD_FIELDS = [
+    BadField("negative-count", {"restartCount": -1}, ">= 0"),
+    BadField("wrong-type", {"pid": "4242"}, "Expected `int | null`, got `str`"),
+    BadField("lowercase-reason", {"conditions": [{"reason": "running"}]}, "matching regex"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_FIELDS, ids=[c.test_id for c in BAD_FIELDS])
+def test_to_json_refuses_what_would_not_read_back(state: Path, case: BadField) -> None:
+    """Built structs are not checked against their constraints; the writer checks them,
+    before the file is touched, and names the field."""
+    store = StatusStore(state)
+    good = _load(DESIGN_EXAMPLE)
+    store.write(good)
+    fields = dict(case.agent)
+    if "conditions" in fields:
+        base = good.conditions[0]
+        fields["conditions"] = [msgspec.structs.replace(base, **c) for c in fields["conditions"]]
+    bad = msgspec.structs.replace(good, agents={"impl": AgentStatus(**fields)})
+    with pytest.raises(ValidationError, match=re.escape(case.complaint)):
+        store.write(bad)
+    assert store.read() == good
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        (b"{", "truncated"),
+        (b'{"apiVersion": "team-agent/v1"}', "missing required field `team`"),
+        (
+            b'{"team": "t", "generation": 0, "observedGeneration": 0, "specHash": "", "x": 1}',
+            "unknown field `x`",
+        ),
+    ],
+    ids=["truncated", "missing-field", "unknown-field"],
+)
+def test_corrupt_status_names_the_problem(state: Path, content: bytes, complaint: str) -> None:
+    store = StatusStore(state)
+    store.path.write_bytes(content)
+    with pytest.raises(StatusCorrupt, match=f"not a valid TeamStatus: .*{re.escape(complaint)}"):
+        store.read()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("startedAt", "2026-02-30T09:00:00Z", "not a real date and time: '2026-02-30T09:00:00Z'"),
+        ("restartCount", -1, "Expected `int` >= 0"),
+    ],
+    ids=["impossible-date", "negative-count"],
+)
+def test_corrupt_status_names_the_agent(
+    state: Path, field: str, value: object, complaint: str
+) -> None:
+    """msgspec's paths leave dictionary keys out (`$.agents[...]`); the message names the
+    agent, as pydantic's did."""
+    doc = json.loads(json.dumps(DESIGN_EXAMPLE))
+    doc["agents"]["other"] = {}
+    doc["agents"]["impl"][field] = value
+    store = StatusStore(state)
+    store.path.write_text(json.dumps(doc))
+    with pytest.raises(StatusCorrupt) as caught:
+        store.read()
+    assert complaint in caught.value.problem
+    assert '$.agents["impl"]' in caught.value.problem
 
 
 # --- the store ---------------------------------------------------------------------------
@@ -200,7 +296,7 @@ def test_write_then_read(state: Path) -> None:
     store = StatusStore(state)
     assert store.path == state / "status.json"
     assert store.read() is None
-    status = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    status = _load(DESIGN_EXAMPLE)
     store.write(status)
     assert store.read() == status
     assert store.path.read_text() == status.to_json()
@@ -252,7 +348,7 @@ def test_failed_write_keeps_old_file_and_cleans_up(
 ) -> None:
     # The store calls os.replace / os.fsync / os.write through the os module: the seam.
     store = StatusStore(state)
-    old = TeamStatus.model_validate(DESIGN_EXAMPLE)
+    old = _load(DESIGN_EXAMPLE)
     store.write(old)
     monkeypatch.setattr(os, function, _failing_on_call(getattr(os, function), fail_on))
     with pytest.raises(StateUnwritable, match=r"status\.json.*ENOSPC"):
@@ -291,8 +387,10 @@ def test_real_write_failure_keeps_old_file(state: Path) -> None:
     store = StatusStore(state)
     old = TeamStatus.empty("demo")
     store.write(old)
-    big = TeamStatus.model_validate(DESIGN_EXAMPLE)
-    big.agents = {f"agent-{n}": AgentStatus(paneId=f"%{n}") for n in range(100)}
+    big = msgspec.structs.replace(
+        _load(DESIGN_EXAMPLE),
+        agents={f"agent-{n}": AgentStatus(paneId=f"%{n}") for n in range(100)},
+    )
     assert len(big.to_json()) > 4096 > len(old.to_json())
     with file_size_limit(4096), pytest.raises(StateUnwritable, match="EFBIG"):
         store.write(big)
@@ -318,11 +416,11 @@ def test_concurrent_reader_never_sees_a_partial_file(state: Path) -> None:
     def writer() -> None:
         try:
             for generation in range(1, writes + 1):
-                status = TeamStatus.model_validate(DESIGN_EXAMPLE)
-                status.generation = generation
-                status.agents = {
-                    f"a{n}": AgentStatus(pid=generation) for n in range(generation % 7)
-                }
+                status = msgspec.structs.replace(
+                    _load(DESIGN_EXAMPLE),
+                    generation=generation,
+                    agents={f"a{n}": AgentStatus(pid=generation) for n in range(generation % 7)},
+                )
                 store.write(status)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -370,3 +468,34 @@ def test_ensure_state_dir_refuses_a_file_in_the_way(tmp_path: Path) -> None:
 def test_ensure_state_dir_needs_the_workspace(tmp_path: Path) -> None:
     with pytest.raises(StateUnwritable, match="ENOENT"):
         ensure_state_dir(tmp_path / "missing")
+
+
+def test_the_agents_status_builder_checks_what_it_builds() -> None:
+    """The builder converts through the type (as `model_validate` did): a plan that
+    computes a wrong value fails in its own pass, naming the field."""
+    now = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
+    builder = StatusBuilder(previous=AgentStatus(pid=7), now=now, generation=1)
+    assert builder.build(restartCount=2) == AgentStatus(pid=7, restartCount=2)
+    with pytest.raises(ValidationError, match=r"restartCount"):
+        builder.build(restartCount=-1)
+    with pytest.raises(ValidationError, match=r"startedAt"):
+        builder.build(startedAt="2026-11-25 09:00")
+
+
+def _struct_classes() -> list[type[StatusStruct]]:
+    models = [getattr(status_module, name) for name in dir(status_module)]
+    models.append(Condition)
+    return [m for m in models if isinstance(m, type) and issubclass(m, StatusStruct)]
+
+
+def test_the_post_init_checks_cover_every_timestamp_and_condition_list() -> None:
+    """`StatusStruct` finds its fields from the annotations as written; the resolved types
+    must agree, or a field spelled differently would escape the date or uniqueness check."""
+    checked = _struct_classes()
+    assert TeamStatus in checked and AgentStatus in checked and Condition in checked
+    for model in checked:
+        fields = msgspec.structs.fields(model)
+        timestamps = [f.name for f in fields if f.type in (Timestamp, Timestamp | None)]
+        condition_lists = [f.name for f in fields if f.type == list[Condition]]
+        assert model._timestamp_fields == tuple(timestamps), model.__name__
+        assert model._condition_list_fields == tuple(condition_lists), model.__name__

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 from controllers.messages.work import (
     OpenWork,
     idle_team,
@@ -161,8 +163,8 @@ def test_not_idle_while_something_is_going_on() -> None:
     assert check(snap=snapshot(tasks=(task("T1", "impl", T - 100),))) is None
     # A worker not Ready (starting, awaiting approval) or without a pane.
     busy = dict(agents)
-    busy["docs"] = busy["docs"].model_copy(
-        update={"conditions": [cond(C.READY, C.FALSE, C.AWAITING_APPROVAL)]}
+    busy["docs"] = msgspec.structs.replace(
+        busy["docs"], conditions=[cond(C.READY, C.FALSE, C.AWAITING_APPROVAL)]
     )
     assert check(agents=busy) is None
     assert check(agents={"impl": agents["impl"]}) is None

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 
 import click
+import msgspec
 
 from controllers.orphans.actions import ReapOrphan
 from controllers.orphans.plan import OrphansResult
@@ -95,8 +96,8 @@ def _print(found: Sequence[OrphanStatus], reaped: Sequence[ReapLine], fmt: str) 
     if fmt == "json":
         data = {
             "count": len(found),
-            "orphans": [o.model_dump(mode="json") for o in found],
-            "reaped": [r.model_dump(mode="json") for r in reaped],
+            "orphans": [msgspec.to_builtins(o) for o in found],
+            "reaped": [msgspec.to_builtins(r) for r in reaped],
         }
         click.echo(json.dumps(data, indent=2))
         return

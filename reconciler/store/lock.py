@@ -36,8 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+import msgspec
 import psutil
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.api.clock import Clock, SystemClock, format_time
 from reconciler.api.errors import LockHeld, StateUnwritable
@@ -49,10 +49,12 @@ POLL_INTERVAL_SEC: Final = 0.02
 _FILE_MODE: Final = 0o600
 
 
-class LockHolder(BaseModel):
-    """What the holder wrote into the lock file: who it is and since when."""
+class LockHolder(msgspec.Struct, frozen=True):
+    """What the holder wrote into the lock file: who it is and since when.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    A msgspec struct (unknown keys ignored: a newer holder may record more), because
+    `status` reads it on every call to tell whether a reconciler is running (issue 16).
+    """
 
     pid: int
     createTime: float | None = None  # the holder's process create time (psutil)
@@ -84,8 +86,8 @@ def read_holder(path: Path) -> LockHolder | None:
     if not raw.strip():
         return None
     try:
-        return LockHolder.model_validate_json(raw)
-    except ValidationError:
+        return msgspec.json.decode(raw, type=LockHolder)
+    except msgspec.DecodeError:  # also a record of the wrong shape (ValidationError)
         return None
 
 
@@ -186,7 +188,7 @@ class WorkspaceLock:
             verb=self._verb,
             accepts=self._accepts,
         )
-        data = holder.model_dump_json().encode() + b"\n"
+        data = msgspec.json.encode(holder) + b"\n"
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psutil
 import pytest
 
@@ -505,7 +506,7 @@ def test_a_stale_lock_record_is_reported_and_cleared(
     gone_proc = subprocess.Popen(["true"])
     gone_proc.wait(timeout=10)
     lock = team_b.root / ".team" / LOCK_FILE
-    lock.write_text(LockHolder(pid=gone_proc.pid, createTime=1.0).model_dump_json())
+    lock.write_bytes(msgspec.json.encode(LockHolder(pid=gone_proc.pid, createTime=1.0)))
 
     code, listed = orphans_cli(team)
     assert code == 1

@@ -53,8 +53,12 @@ NEVER = (
 # Verbs that only read: once a verb has summarised the spec, they do not parse it again.
 READ_ONLY = ("reconciler.specfile.load", "ruamel")
 VERBS = {
-    "status": (["status", "-o", "json"], ("sqlite3", *READ_ONLY)),
-    "wait": (["wait", "--for", "condition=Ready", "--timeout", "0s"], ("sqlite3", *READ_ONLY)),
+    # The status file and the lock record are msgspec structs: no pydantic to read them.
+    "status": (["status", "-o", "json"], ("sqlite3", "pydantic", *READ_ONLY)),
+    "wait": (
+        ["wait", "--for", "condition=Ready", "--timeout", "0s"],
+        ("sqlite3", "pydantic", *READ_ONLY),
+    ),
     "approvals": (["approvals", "-o", "json"], READ_ONLY),
     "inbox": (["inbox", "impl", "-o", "json"], READ_ONLY),
     "results": (["results", "-o", "json"], READ_ONLY),

@@ -101,5 +101,5 @@ def test_a_dead_holders_record_is_no_running_reconciler(tmp_path: Path) -> None:
     """SIGKILL leaves the record behind; its pid and start time no longer match a process."""
     state = ensure_state_dir(tmp_path)
     dead = LockHolder(pid=os.getpid(), createTime=1.0, acquiredAt="2020-01-01T00:00:00Z")
-    (state / LOCK_FILE).write_text(dead.model_dump_json())
+    (state / LOCK_FILE).write_bytes(msgspec.json.encode(dead))
     assert running_reconciler(tmp_path) is None

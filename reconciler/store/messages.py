@@ -35,10 +35,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from reconciler.api.envelope import ResultEnvelope, render_result
-from reconciler.api.spec import ResultFormat
 from reconciler.api.status import MESSAGES_DB
 from reconciler.store.records import (
     FINAL_STATES,
@@ -70,6 +68,10 @@ from reconciler.store.schema import (
     prepare_file,
     translated,
 )
+
+if TYPE_CHECKING:  # the envelope's models (pydantic) load only when a result is added
+    from reconciler.api.envelope import ResultEnvelope
+    from reconciler.api.spec import ResultFormat
 
 __all__ = [
     "DB_FILE",
@@ -246,6 +248,8 @@ class MessageStore:
         to the reporter itself (a leader recording its own result would otherwise message
         itself, and a fake leader would answer that forever).
         """
+        from reconciler.api.envelope import render_result
+
         with self._write() as conn:
             seq = next_seq(conn, "results")
             record = ResultRecord(

@@ -9,9 +9,10 @@ order, and `message_from_row` zips a row back into them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, cast
 
-from reconciler.api.envelope import ResultEnvelope
+if TYPE_CHECKING:
+    from reconciler.api.envelope import ResultEnvelope
 
 SYSTEM_SENDER: Final = "team-agent"  # the sender of alerts and reminders
 LEADER: Final = "leader"
@@ -121,7 +122,12 @@ def message_from_row(row: tuple[Any, ...]) -> MessageRecord:
 
 
 def result_from_row(row: tuple[Any, ...]) -> ResultRecord:
-    """A row selected as `RESULT_COLUMNS`, as a record (the envelope parsed back)."""
+    """A row selected as `RESULT_COLUMNS`, as a record (the envelope parsed back).
+
+    The envelope's model (pydantic) is imported here, not with the module: `inbox` and
+    `send` read and write messages only, on an agent's every turn."""
+    from reconciler.api.envelope import ResultEnvelope
+
     return ResultRecord(
         id=row[0],
         seq=row[1],

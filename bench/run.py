@@ -36,6 +36,7 @@ from bench import (
     orphans,
     passes,
     real_clis,
+    reference,
     run_idle,
     run_latency,
     snapshot,
@@ -63,6 +64,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     orphans.BENCHMARK,
     messages.BENCHMARK,
     real_clis.BENCHMARK,
+    reference.BENCHMARK,
 )
 EXIT_OK, EXIT_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

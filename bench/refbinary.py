@@ -69,6 +69,18 @@ def parse_pack_output(stdout: str, *, package: str = PACKAGE, version: str = VER
     return filename
 
 
+def npm_error_summary(stderr: str, *, lines: int = 4) -> str:
+    """The first few lines of npm's error report, without its stack trace and log path."""
+    kept = []
+    for line in stderr.splitlines():
+        for prefix in ("npm error ", "npm ERR! "):
+            if line.startswith(prefix):
+                text = line[len(prefix) :]
+                if text.strip() and not text[0].isspace() and "complete log" not in text:
+                    kept.append(text.strip())
+    return "; ".join(kept[:lines]) or stderr.strip()[-300:]
+
+
 def ensure_binary(version: str = VERSION) -> Path:
     """The cached reference binary, fetched first when it is not there (see the module)."""
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -103,7 +115,7 @@ def _fetch(version: str) -> None:
         if done.returncode != 0:
             raise BenchError(
                 f"`npm pack {PACKAGE}@{version}` failed (exit {done.returncode}; is the npm "
-                f"registry reachable?): {done.stderr.strip()[-800:]}"
+                f"registry reachable?): {npm_error_summary(done.stderr)}"
             )
         tarball = staging / parse_pack_output(done.stdout, version=version)
         with tarfile.open(tarball) as archive:

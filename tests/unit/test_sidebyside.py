@@ -14,7 +14,7 @@ from typing import NamedTuple
 import pytest
 
 from bench.harness import BenchError
-from bench.refbinary import parse_pack_output
+from bench.refbinary import npm_error_summary, parse_pack_output
 from bench.reference import Collected
 from bench.refteam import (
     check_ready,
@@ -181,6 +181,25 @@ def test_npm_pack_output(case: PackCase) -> None:
             parse_pack_output(case.stdout)
     else:
         assert parse_pack_output(case.stdout) == case.filename
+
+
+NPM_UNREACHABLE = """\
+npm error code ECONNREFUSED
+npm error syscall connect
+npm error errno ECONNREFUSED
+npm error FetchError: request to http://127.0.0.1:9/@team-agent%2fcli-linux-x64 failed
+npm error     at ClientRequest.<anonymous> (/usr/lib/node_modules/npm/lib/index.js:130:14)
+npm error   code: 'ECONNREFUSED',
+npm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log
+"""
+
+
+def test_an_npm_failure_is_summed_up_without_its_stack() -> None:
+    assert npm_error_summary(NPM_UNREACHABLE) == (
+        "code ECONNREFUSED; syscall connect; errno ECONNREFUSED; FetchError: request to "
+        "http://127.0.0.1:9/@team-agent%2fcli-linux-x64 failed"
+    )
+    assert npm_error_summary("sh: 1: npm: Permission denied\n") == "sh: 1: npm: Permission denied"
 
 
 STARTED = {

@@ -139,9 +139,9 @@ def status_names(run: ProcessRun) -> list[str]:
 def shutdown_residual_pids(run: ProcessRun) -> list[int]:
     """The processes `shutdown --json` says it left running ([] when it reports success).
 
-    Under load its own check can catch a fake worker still exiting and report failure
-    (exit 1, `residuals.processes`, each only a pid). Any other failure is a `BenchError`;
-    the caller checks whether those pids are really alive.
+    Its own check counts a fake worker that has exited but is not reaped yet (a zombie)
+    and then reports failure (exit 1, `residuals.processes`, each only a pid). Any other
+    failure is a `BenchError`; the caller checks whether those pids really run.
     """
     data = parse_json(run, "shutdown")
     if run.returncode == 0 and data.get("ok") is True:

@@ -19,7 +19,8 @@ from bench.reference import Collected
 from bench.refteam import (
     check_ready,
     check_started,
-    shutdown_residual_pids,
+    shutdown_status,
+    shutdown_verdicts,
     status_names,
     workers_socket,
 )
@@ -251,35 +252,46 @@ SHUTDOWN_RACED = {
 }
 
 
+SHUTDOWN_PARTIAL = {
+    **SHUTDOWN_OK,
+    "ok": False,
+    "status": "partial",
+    "coordinator": {"pid": 32272, "status": "timeout", "stop_reason": "bare_shutdown"},
+}
+
+
 class ShutdownCase(NamedTuple):
     test_id: str
-    data: dict[str, object]
+    data: object
     returncode: int
-    pids: list[int] | None  # None: a failure the benchmark does not excuse
+    verdict: str | None  # None: no report at all, an error
 
 
 SHUTDOWN_CASES = [
-    ShutdownCase("ok", SHUTDOWN_OK, 0, []),
-    ShutdownCase("only-processes-left-caller-checks-them", SHUTDOWN_RACED, 1, [12039]),
-    ShutdownCase(
-        "a-session-left-too",
-        {**SHUTDOWN_RACED, "residuals": {**SHUTDOWN_RACED["residuals"], "sessions": ["team-x"]}},  # type: ignore[dict-item]
-        1,
-        None,
-    ),
-    ShutdownCase("an-error", {**SHUTDOWN_RACED, "error": "tmux unavailable"}, 1, None),
-    ShutdownCase("failed-without-residuals", {**SHUTDOWN_OK, "ok": False}, 1, None),
+    ShutdownCase("ok", SHUTDOWN_OK, 0, "ok"),
+    ShutdownCase("failed-over-an-unreaped-zombie", SHUTDOWN_RACED, 1, "failed"),
+    ShutdownCase("partial-coordinator-slow-to-stop", SHUTDOWN_PARTIAL, 1, "partial"),
+    ShutdownCase("no-status-field", {"ok": False}, 1, "exit 1"),
+    ShutdownCase("not-an-object", ["ok"], 0, None),
 ]
 
 
 @pytest.mark.parametrize("case", SHUTDOWN_CASES, ids=[c.test_id for c in SHUTDOWN_CASES])
-def test_shutdown_residuals(case: ShutdownCase) -> None:
+def test_shutdown_verdict(case: ShutdownCase) -> None:
     run = printed(case.data, case.returncode)
-    if case.pids is None:
+    if case.verdict is None:
         with pytest.raises(BenchError):
-            shutdown_residual_pids(run)
+            shutdown_status(run)
     else:
-        assert shutdown_residual_pids(run) == case.pids
+        assert shutdown_status(run) == case.verdict
+
+
+def test_the_stop_figure_quotes_the_reference_s_own_verdicts() -> None:
+    stops = [printed(SHUTDOWN_OK), printed(SHUTDOWN_RACED, 1), printed(SHUTDOWN_RACED, 1)]
+    assert shutdown_verdicts(stops) == (
+        "its own verdict: 2 `failed` of 3, though nothing of the team ran after"
+    )
+    assert shutdown_verdicts([printed(SHUTDOWN_OK)]) == ""
 
 
 SOCKETS = Path("/tmp/tmux-0")

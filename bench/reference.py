@@ -38,7 +38,10 @@ waited for, from `getrusage(RUSAGE_CHILDREN)` deltas; median and min of 7 runs, 
   workers' server yet): the reference's `quick-start` (which binds the leader, creates the
   workers and starts its daemon) plus `wait-ready` until its workers are ready, vs our
   `reconcile --once --wait` until Ready (which binds the leader and starts no daemon).
-* **stop**, right after that cold start: `shutdown` vs `down`.
+* **stop**, right after that cold start: `shutdown` vs `down`, each checked to have
+  stopped the team (no worker pane left; for the reference also none of its processes,
+  within 5 s). The reference's own verdict is quoted, not trusted: it reports `failed`
+  when an exited worker is not reaped yet and `partial` when its daemon is slow to stop.
 
 Not like for like: the fake workers differ (the reference's is its own binary, ours a
 Python program), and so do the leaders (`sleep` named `claude`, our fake agent); the

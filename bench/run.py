@@ -1,7 +1,7 @@
 """Run every benchmark and print one table: `.venv/bin/python bench/run.py [options]`.
 
-    bench/run.py                 all benchmarks, full length (about two minutes)
-    bench/run.py --quick         fewer trials, shorter windows (under a minute)
+    bench/run.py                 all benchmarks, full length (about 15 minutes)
+    bench/run.py --quick         fewer trials, shorter windows (the reference alone ~4 min)
     bench/run.py --only NAME     one benchmark (repeatable); see --list
     bench/run.py -o json         machine-readable results on stdout
     bench/run.py --write-docs    also refresh the generated block of docs/benchmarks.md

@@ -116,9 +116,17 @@ class BenchTeam:
         env = {"FAKE_AGENT_HOME": str(self.fake_home)}
         return [AgentDef(id=i, provider="fake", command=None, env=env) for i in ids]
 
-    def write_spec(self, agents: Sequence[AgentDef], *, name: str = "bench") -> None:
-        """Replace the spec atomically (temp file, rename), as a careful editor saves."""
-        lines = ["version: 1", f"team: {{name: {name}}}", "agents:"]
+    def write_spec(
+        self, agents: Sequence[AgentDef], *, name: str = "bench", leader: str | None = None
+    ) -> None:
+        """Replace the spec atomically (temp file, rename), as a careful editor saves.
+
+        `leader` declares the team's leader provider (`leader: {provider: …}`).
+        """
+        lines = ["version: 1", f"team: {{name: {name}}}"]
+        if leader is not None:
+            lines.append(f"leader: {{provider: {leader}}}")
+        lines.append("agents:")
         for agent in agents:
             lines += [f"  - id: {agent.id}", f"    provider: {agent.provider}"]
             if agent.command is not None:

@@ -1,7 +1,7 @@
 """Run every benchmark and print one table: `.venv/bin/python bench/run.py [options]`.
 
-    bench/run.py                 all benchmarks, full length (about two minutes)
-    bench/run.py --quick         fewer trials, shorter windows (under a minute)
+    bench/run.py                 all benchmarks, full length (about 15 minutes)
+    bench/run.py --quick         fewer trials, shorter windows (the reference alone ~4 min)
     bench/run.py --only NAME     one benchmark (repeatable); see --list
     bench/run.py -o json         machine-readable results on stdout
     bench/run.py --write-docs    also refresh the generated block of docs/benchmarks.md
@@ -36,6 +36,7 @@ from bench import (
     orphans,
     passes,
     real_clis,
+    reference,
     run_idle,
     run_latency,
     snapshot,
@@ -63,6 +64,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     orphans.BENCHMARK,
     messages.BENCHMARK,
     real_clis.BENCHMARK,
+    reference.BENCHMARK,
 )
 EXIT_OK, EXIT_MISSED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -17,7 +17,7 @@ import click
 
 # command name -> (module in reconciler.cli.verbs, click command in it), in `--help` order.
 VERBS: dict[str, tuple[str, str]] = {
-    "validate": ("setup", "validate"),
+    "validate": ("validate", "validate"),
     "reconcile": ("converge", "reconcile"),
     "run": ("lifecycle", "run"),
     "status": ("status", "status"),

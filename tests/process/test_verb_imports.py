@@ -64,6 +64,7 @@ VERBS = {
     "results": (["results", "-o", "json"], READ_ONLY),
     "send": (["send", "impl", "hello"], ()),
     "report": (["report", "--agent", "impl", "--status", "done", "--summary", "ok"], ()),
+    "validate": (["validate"], ()),
 }
 # `send` checks its caller against the team's leader and workers (the owner gate), which
 # observes the caller's pane when it runs inside tmux: it may load the tmux observation.

@@ -1,4 +1,4 @@
-"""Verbs that prepare: `validate`, `demo`, `init`."""
+"""Verbs that prepare: `demo`, `init` (`validate`: `reconciler.cli.verbs.validate`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from controllers.team.desired import desired_team, installed_executables
 from reconciler.api import conditions as C
 from reconciler.api.durations import parse_duration
 from reconciler.api.exitcodes import EXIT_SPEC_INVALID
@@ -25,34 +24,9 @@ from reconciler.cli.util import (
     invocation,
     run_pass,
     shown_path,
-    target,
 )
 from reconciler.engine.engine import Engine, PassResult
 from reconciler.specfile.load import load_spec
-
-
-@click.command()
-@click.pass_context
-def validate(ctx: click.Context) -> None:
-    """Check the spec; errors name file:line:column. Exit 0 valid, 2 invalid."""
-    t = target(ctx)
-    loaded = t.require_spec()
-    for note in loaded.deprecations:
-        click.echo(f"warning: {loaded.path}: {note}", err=True)
-    team = desired_team(loaded.spec, loaded.workspace, python=sys.executable)
-    found = installed_executables(d.launch for d in team.agents)
-    for desired in team.agents:
-        if desired.unsupported:
-            click.echo(f"warning: agent {desired.id}: {desired.unsupported}", err=True)
-        elif desired.launch and not found.get(desired.launch.executable, False):
-            click.echo(
-                f"warning: agent {desired.id}: {desired.launch.executable!r} is not "
-                "installed (the agent will report ProviderNotInstalled)",
-                err=True,
-            )
-    click.echo(
-        f"{loaded.path}: valid ({len(loaded.spec.agents)} agents, team {loaded.spec.team_id})"
-    )
 
 
 @click.command()

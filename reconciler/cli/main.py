@@ -32,7 +32,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "events": ("inspect", "events"),
     "logs": ("inspect", "logs"),
     "attach": ("inspect", "attach"),
-    "identity": ("leader", "identity"),
+    "identity": ("identity", "identity"),
     "leader": ("leader", "leader"),
     "claim-leader": ("ownership", "claim_leader"),
     "takeover": ("ownership", "takeover"),

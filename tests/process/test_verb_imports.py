@@ -65,6 +65,8 @@ VERBS = {
     "send": (["send", "impl", "hello"], ()),
     "report": (["report", "--agent", "impl", "--status", "done", "--summary", "ok"], ()),
     "validate": (["validate"], ()),
+    # The leader's UUID needs the team id and the workspace: the summary has both.
+    "identity": (["identity", "-o", "json"], ("pydantic", *READ_ONLY)),
 }
 # `send` checks its caller against the team's leader and workers (the owner gate), which
 # observes the caller's pane when it runs inside tmux: it may load the tmux observation.

@@ -9,7 +9,6 @@ is in `reconciler.cli.verbs.ownership`.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -26,8 +25,6 @@ from controllers.leader.identity import (
     ENV_LEADER_UUID_OVERRIDE,
     ENV_MACHINE_FINGERPRINT,
     Identity,
-    IdentityError,
-    resolve_identity,
     short_uuid,
 )
 from controllers.leader.launch import (
@@ -49,6 +46,7 @@ from reconciler.api.errors import StateUnwritable, TmuxUnavailable
 from reconciler.api.exitcodes import EXIT_NOT_READY, EXIT_SPEC_INVALID, EXIT_UNUSABLE
 from reconciler.api.retrying import poll
 from reconciler.cli.util import Target, fail, target
+from reconciler.cli.verbs.identity import identity_of
 from reconciler.launcher.interpreter import module_argv
 from reconciler.observe.tmux import ServerNotRunning, Tmux, TmuxCommandError, format_literal
 from reconciler.specfile.load import LoadedSpec
@@ -57,55 +55,12 @@ from reconciler.store.statusfile import ensure_state_dir
 HINT_WAIT_SEC = 15.0
 
 
-def identity_of(loaded: LoadedSpec) -> Identity:
-    """The team's expected leader identity in this process's environment (or exit 4)."""
-    try:
-        return resolve_identity(loaded.spec.team_id, loaded.workspace, env=os.environ)
-    except IdentityError as err:
-        fail(str(err), EXIT_UNUSABLE)
-
-
 def state_of(t: Target) -> Path:
     """The workspace's `.team/` folder, created if needed (or exit 4)."""
     try:
         return ensure_state_dir(t.workspace)
     except StateUnwritable as err:
         fail(str(err), EXIT_UNUSABLE)
-
-
-@click.command()
-@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.pass_context
-def identity(ctx: click.Context, fmt: str) -> None:
-    """Print the team's expected leader UUID and the inputs it derives from.
-
-    UUID = sha256("\\0".join([machine fingerprint, workspace, OS user, team id]))[:32],
-    unless TEAM_AGENT_LEADER_SESSION_UUID_OVERRIDE is set. The fingerprint is
-    TEAM_AGENT_MACHINE_FINGERPRINT, else a keyed hash of the machine id.
-    """
-    loaded = target(ctx).require_spec()
-    ident = identity_of(loaded)
-    data = {
-        "uuid": ident.uuid,
-        "overridden": ident.overridden,
-        "inputs": {
-            "machineFingerprint": ident.inputs.machine_fingerprint,
-            "fingerprintSource": ident.inputs.fingerprint_source,
-            "workspace": ident.inputs.workspace,
-            "osUser": ident.inputs.os_user,
-            "teamId": ident.inputs.team_id,
-        },
-    }
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
-        return
-    inputs = ident.inputs
-    click.echo(f"machine fingerprint  {inputs.machine_fingerprint}  ({inputs.fingerprint_source})")
-    click.echo(f"workspace            {inputs.workspace}")
-    click.echo(f"OS user              {inputs.os_user}")
-    click.echo(f"team id              {inputs.team_id}")
-    suffix = f"  (from {ENV_LEADER_UUID_OVERRIDE})" if ident.overridden else ""
-    click.echo(f"leader UUID          {ident.uuid}{suffix}")
 
 
 @click.command(
@@ -145,7 +100,7 @@ def leader(
     """
     t = target(ctx)
     loaded = t.require_spec()
-    ident = identity_of(loaded)
+    ident = identity_of(loaded.spec.team_id, loaded.workspace)
     state = state_of(t)
     try:
         launch = leader_launch(

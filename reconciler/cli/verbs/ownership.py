@@ -52,7 +52,8 @@ from reconciler.api.errors import StateUnwritable
 from reconciler.api.events import NORMAL, WARNING, Event
 from reconciler.api.exitcodes import EXIT_UNUSABLE
 from reconciler.cli.util import Target, fail, read_status, target
-from reconciler.cli.verbs.leader import identity_of, state_of
+from reconciler.cli.verbs.identity import identity_of
+from reconciler.cli.verbs.leader import state_of
 from reconciler.specfile.load import LoadedSpec
 from reconciler.store.eventlog import EventLog
 
@@ -88,7 +89,7 @@ def _move_ownership(ctx: click.Context, verb: ClaimVerb, confirm: bool) -> None:
     """
     t = target(ctx)
     loaded = t.require_spec()
-    ident = identity_of(loaded)
+    ident = identity_of(loaded.spec.team_id, loaded.workspace)
     state = state_of(t)
     ref = caller_ref(os.environ)
     view = observe_caller(ref) if ref is not None else None
@@ -242,7 +243,7 @@ def guard_team_action(t: Target, loaded: LoadedSpec, action: str) -> None:
         view,
         team_id=loaded.spec.team_id,
         workspace=str(loaded.workspace),
-        owner_uuid=owner_uuid(owner, identity_of(loaded).uuid),
+        owner_uuid=owner_uuid(owner, identity_of(loaded.spec.team_id, loaded.workspace).uuid),
         claimed=claimed_pane(owner, view) if view.evidence is not None else None,
         action=action,
     )

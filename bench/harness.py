@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
+
 from reconciler.api import conditions as C
 from reconciler.api.status import TeamStatus
 from reconciler.engine.engine import Engine, PassResult
@@ -245,6 +247,21 @@ class BenchTeam:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
+    def _kill_leftovers(self) -> None:
+        """What outlived the server: Gemini's launcher and child survive the loss of their
+        terminal (measured). Only processes whose HOME or workspace lies in this sandbox,
+        so nothing the benchmark did not start is touched."""
+        root = str(self.root)
+        for proc in psutil.process_iter():
+            try:
+                env = proc.environ()
+            except (psutil.Error, OSError):
+                continue
+            places = (env.get("HOME", ""), env.get("TEAM_AGENT_WORKSPACE", ""))
+            if any(place == root or place.startswith(root + "/") for place in places):
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+
     def _close(self) -> None:
         for proc in self.processes:
             with contextlib.suppress(Exception):
@@ -256,6 +273,8 @@ class BenchTeam:
                 timeout=10,
                 check=False,
             )
+        with contextlib.suppress(Exception):
+            self._kill_leftovers()
         with contextlib.suppress(Exception):
             socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
             (socket_dir / self.socket).unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """The timestamp field type of the models that stay pydantic (events, leader records).
 
 The status file's models are msgspec structs (`reconciler.api.status`), so the verbs that
-only read the status never import pydantic; `reconciler.api.clock.Timestamp` is theirs.
+only read the status never import pydantic; `reconciler.api.structs.Timestamp` is theirs.
 This is the same contract for pydantic models: the written form, and a real date.
 """
 

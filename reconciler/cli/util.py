@@ -93,37 +93,40 @@ class Target:
         self._load()
         return self._error
 
+    def _summary(self) -> SpecSummary | None:
+        """The summary, from a load when there is none yet (None: the spec does not load)."""
+        if self.summary is None:
+            self._load()
+        return self.summary
+
+    def require_summary(self) -> SpecSummary:
+        """The summary, or exit 2 naming what is wrong with the spec."""
+        found = self._summary()
+        return found if found is not None else summarize(self.require_spec())
+
     @property
     def workspace(self) -> Path:
-        if self.summary is not None:
-            return Path(self.summary.workspace)
-        if self.loaded is not None:
-            return self.loaded.workspace
-        return self.spec_path.parent.resolve()
+        found = self._summary()
+        return Path(found.workspace) if found is not None else self.spec_path.parent.resolve()
 
     @property
     def socket(self) -> str | None:
         if self.socket_override:
             return self.socket_override
-        if self.summary is not None:
-            return self.summary.tmux_socket
-        return self.loaded.spec.runtime.tmux_socket if self.loaded else None
+        found = self._summary()
+        return found.tmux_socket if found is not None else None
 
     @property
     def members(self) -> list[str] | None:
         """The declared agents (None: the spec cannot be loaded)."""
-        if self.summary is None and self.loaded is None:
-            return None
-        assert self.summary is not None  # a successful load summarises
-        return list(self.summary.members)
+        found = self._summary()
+        return list(found.members) if found is not None else None
 
     @property
     def resync_interval(self) -> float:
         """`runtime.resync_interval_sec` (the default when the spec cannot be loaded)."""
-        if self.summary is None and self.loaded is None:
-            return DEFAULT_RESYNC_SEC
-        assert self.summary is not None
-        return self.summary.resync_interval_sec
+        found = self._summary()
+        return found.resync_interval_sec if found is not None else DEFAULT_RESYNC_SEC
 
     def require_spec(self) -> LoadedSpec:
         if self.loaded is None:

@@ -73,22 +73,31 @@ VERBS = {
 ALLOWED = {"send": ("reconciler.observe.world", "reconciler.observe.tmux")}
 
 
+def _probe(workspace: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the verb once in a fresh interpreter; its modules go to `modules.json`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
+    env["MODULES_OUT"] = str(workspace / "modules.json")
+    env["XDG_CACHE_HOME"] = str(workspace / "cache")
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, "-f", str(workspace / "team.spec.yaml"), *args],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _loaded_modules(workspace: Path) -> set[str]:
+    return set(json.loads((workspace / "modules.json").read_text()))
+
+
 def _modules(workspace: Path, args: list[str]) -> set[str]:
     """The modules of the second of two runs: the first one summarises the spec."""
-    out = workspace / "modules.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
-    env["MODULES_OUT"] = str(out)
-    env["XDG_CACHE_HOME"] = str(workspace / "cache")
-    for _ in range(2):
-        subprocess.run(
-            [sys.executable, "-c", PROBE, "-f", str(workspace / "team.spec.yaml"), *args],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    return set(json.loads(out.read_text()))
+    _probe(workspace, args)
+    _probe(workspace, args)
+    return _loaded_modules(workspace)
 
 
 @pytest.fixture
@@ -162,17 +171,6 @@ def test_an_edited_spec_is_parsed_again(workspace: Path) -> None:
     assert "reconciler.specfile.load" not in _modules(workspace, ["inbox", "impl"])
     spec = workspace / "team.spec.yaml"
     spec.write_text(spec.read_text() + "  - {id: added, provider: fake}\n")
-    out = workspace / "modules.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "TEAM_AGENT_"))}
-    env.update(MODULES_OUT=str(out), XDG_CACHE_HOME=str(workspace / "cache"))
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "-f", str(spec), "inbox", "added", "-o", "json"],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _probe(workspace, ["inbox", "added", "-o", "json"])
     assert done.stdout.strip() == "[]", done.stderr
-    assert "reconciler.specfile.load" in json.loads(out.read_text())
+    assert "reconciler.specfile.load" in _loaded_modules(workspace)

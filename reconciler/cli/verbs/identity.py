@@ -41,11 +41,8 @@ def identity(ctx: click.Context, fmt: str) -> None:
     unless TEAM_AGENT_LEADER_SESSION_UUID_OVERRIDE is set. The fingerprint is
     TEAM_AGENT_MACHINE_FINGERPRINT, else a keyed hash of the machine id.
     """
-    t = target(ctx)
-    if t.summary is None:
-        t.require_spec()  # exits on an invalid spec; a valid one is summarised
-    assert t.summary is not None
-    ident = identity_of(t.summary.team_id, t.workspace)
+    summary = target(ctx).require_summary()
+    ident = identity_of(summary.team_id, Path(summary.workspace))
     data = {
         "uuid": ident.uuid,
         "overridden": ident.overridden,
